@@ -1,0 +1,302 @@
+// Command sandbox runs paysandbox: an offline emulator of the Khipu, Hambit
+// and PayU Latam payment APIs, their payer pages and their callbacks.
+//
+//	sandbox [serve] [flags]        start the sandbox (the default)
+//	sandbox scenarios check FILE…  check scenario files (--builtins: the embedded ones)
+//	sandbox scenarios list         list the built-in scenarios
+//	sandbox sign khipu|hambit|payu print a provider's string to sign and signature
+//	sandbox healthcheck            exit 0 when a sandbox answers on --addr, 1 otherwise
+//	sandbox version                print the version
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/paysandbox/sandbox/emulators/hambit"
+	"github.com/paysandbox/sandbox/emulators/khipu"
+	"github.com/paysandbox/sandbox/emulators/payu"
+	"github.com/paysandbox/sandbox/emulators/sandbox"
+	"github.com/paysandbox/sandbox/scenarios"
+)
+
+// version is set at build time: -ldflags "-X main.version=v1.2.3".
+var version = "dev"
+
+// exitError carries an exit status without a message (healthcheck, check).
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code) }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, nil)
+	if err == nil {
+		return
+	}
+	if ee, ok := errors.AsType[exitError](err); ok {
+		os.Exit(ee.code)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	fmt.Fprintln(os.Stderr, "sandbox: "+strings.ReplaceAll(err.Error(), "\n", "\nsandbox: "))
+	os.Exit(1)
+}
+
+// run executes one command line. ready, when not nil, is called with the
+// listener's address once the server can answer (tests pass --addr
+// 127.0.0.1:0 and learn the port there).
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready func(net.Addr)) error {
+	cmd := "serve"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		cmd, args = args[0], args[1:]
+	}
+	switch cmd {
+	case "serve":
+		return serve(ctx, args, getenv, stdout, stderr, ready)
+	case "scenarios":
+		return scenariosCmd(args, stdout, stderr)
+	case "sign":
+		return signCmd(args, stdout)
+	case "healthcheck":
+		return healthcheck(ctx, args, getenv, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "sandbox", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	return fmt.Errorf("unknown command %q\n%s", cmd, strings.TrimSpace(usage))
+}
+
+const usage = `usage:
+  sandbox [serve] [flags]          start the sandbox (sandbox serve -h lists the flags)
+  sandbox scenarios check FILE...  check scenario files; --builtins checks the embedded ones
+  sandbox scenarios list           list the built-in scenarios
+  sandbox sign khipu|hambit|payu   print a provider's string to sign and signature (-h for each)
+  sandbox healthcheck [--addr A]   exit 0 when a sandbox answers /healthz, 1 otherwise
+  sandbox version                  print the version
+`
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready func(net.Addr)) error {
+	cfg, err := parseConfig(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	level, _ := sandbox.ParseLevel(cfg.LogLevel)
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	sb, err := sandbox.New(cfg, log, sandbox.Options{Version: version})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		sb.Close(context.Background())
+		return listenError(cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           sb.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+
+	base := sb.LinkBaseFor(ln.Addr())
+	for _, d := range sb.Describe(base) {
+		for _, u := range d.BaseURLs {
+			log.Info("base URL", "provider", d.Provider, "name", u.Name, "url", u.URL)
+		}
+		for _, c := range d.Credentials {
+			attrs := []any{"provider", d.Provider, "account", c.Account}
+			for _, f := range c.Fields {
+				attrs = append(attrs, f.Name, f.Value)
+			}
+			log.Info("credentials", attrs...)
+		}
+	}
+	log.Info("sandbox started", "version", version, "scenario", sb.Scenarios().Active(),
+		"dashboard", base+"/_sandbox/", "demo", base+"/_sandbox/demo")
+	fmt.Fprintf(stdout, "sandbox ready on http://%s\n", ln.Addr())
+	if ready != nil {
+		ready(ln.Addr())
+	}
+
+	select {
+	case err := <-errc:
+		sb.Close(context.Background())
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	sb.BeginShutdown()
+	if err := srv.Shutdown(sctx); err != nil {
+		log.Warn("HTTP shutdown incomplete", "err", err)
+	}
+	if err := sb.Close(sctx); err != nil {
+		log.Warn("callback drain incomplete", "err", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+func listenError(addr string, err error) error {
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return fmt.Errorf("cannot listen on %s: the address is already in use (another sandbox? choose one with --addr)", addr)
+	}
+	return fmt.Errorf("cannot listen on %s: %v", addr, err)
+}
+
+func healthcheck(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sandbox healthcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "", "address of the sandbox (default $SANDBOX_ADDR or 127.0.0.1:8080)")
+	timeout := fs.Duration("timeout", 3*time.Second, "how long to wait for the answer")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a := *addr
+	if a == "" {
+		a = getenv("SANDBOX_ADDR")
+	}
+	if a == "" {
+		a = sandbox.DefaultAddr
+	}
+	host, port, err := net.SplitHostPort(a)
+	if err != nil {
+		fmt.Fprintf(stderr, "healthcheck: bad address %q\n", a)
+		return exitError{1}
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1"
+	}
+	url := "http://" + net.JoinHostPort(host, port) + "/healthz"
+	cctx, cancel := context.WithTimeout(ctx, *timeout)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(cctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		fmt.Fprintf(stderr, "healthcheck: %s: %v\n", url, err)
+		return exitError{1}
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		fmt.Fprintf(stderr, "healthcheck: %s answered %d\n", url, resp.StatusCode)
+		return exitError{1}
+	}
+	return nil
+}
+
+func scenariosCmd(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: sandbox scenarios check [--builtins] FILE... | sandbox scenarios list")
+	}
+	switch args[0] {
+	case "list":
+		bfs := scenarios.Builtins()
+		names, _ := fs.Glob(bfs, "*.yaml")
+		sort.Strings(names)
+		for _, n := range names {
+			data, _ := fs.ReadFile(bfs, n)
+			s, err := scenarios.Load(n, data, scenarios.Default)
+			if err != nil {
+				fmt.Fprintf(stdout, "%s: %v\n", n, err)
+				continue
+			}
+			fmt.Fprintf(stdout, "%-18s %s\n", s.Name, firstSentence(s.Description))
+		}
+		return nil
+	case "check":
+	default:
+		return fmt.Errorf("unknown scenarios command %q (check, list)", args[0])
+	}
+	fs2 := flag.NewFlagSet("sandbox scenarios check", flag.ContinueOnError)
+	fs2.SetOutput(stderr)
+	builtins := fs2.Bool("builtins", false, "also check the built-in scenarios")
+	if err := fs2.Parse(args[1:]); err != nil {
+		return err
+	}
+	type file struct {
+		name string
+		data []byte
+		err  error
+	}
+	var files []file
+	if *builtins {
+		bfs := scenarios.Builtins()
+		names, _ := fs.Glob(bfs, "*.yaml")
+		sort.Strings(names)
+		for _, n := range names {
+			data, err := fs.ReadFile(bfs, n)
+			files = append(files, file{"builtin/" + n, data, err})
+		}
+	}
+	for _, p := range fs2.Args() {
+		data, err := os.ReadFile(p)
+		files = append(files, file{p, data, err})
+	}
+	if len(files) == 0 {
+		return errors.New("usage: sandbox scenarios check [--builtins] FILE...")
+	}
+	bad := 0
+	for _, f := range files {
+		if f.err != nil {
+			fmt.Fprintf(stdout, "%s: %v\n", f.name, f.err)
+			bad++
+			continue
+		}
+		s, err := scenarios.Load(f.name, f.data, scenarios.Default)
+		if err != nil {
+			fmt.Fprintln(stdout, err)
+			bad++
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: ok (scenario %q, %d rules)\n", f.name, s.Name, len(s.Rules))
+	}
+	if bad > 0 {
+		fmt.Fprintf(stderr, "%d of %d files have problems\n", bad, len(files))
+		return exitError{1}
+	}
+	return nil
+}
+
+func firstSentence(s string) string {
+	if i := strings.Index(s, ". "); i > 0 {
+		return s[:i+1]
+	}
+	return s
+}
+
+func signCmd(args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: sandbox sign khipu|hambit|payu [flags] (sandbox sign khipu -h)")
+	}
+	switch args[0] {
+	case "khipu":
+		return khipu.SignCommand(args[1:], stdout)
+	case "hambit":
+		return hambit.SignCommand(args[1:], stdout)
+	case "payu":
+		return payu.SignCommand(args[1:], stdout)
+	}
+	return fmt.Errorf("sign: unknown provider %q (khipu, hambit, payu)", args[0])
+}

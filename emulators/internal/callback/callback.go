@@ -1,0 +1,688 @@
+// Package callback owns every request the sandbox sends to a merchant:
+// notifications, payment callbacks and confirmation pages.
+//
+// A Delivery is scheduled on the sandbox clock, signed per attempt by the
+// provider's function, POSTed with a wall-clock timeout by a bounded pool of
+// workers, retried on its schedule, and journaled attempt by attempt with the
+// merchant's status and body. Deliveries can be re-sent by hand, are
+// superseded by newer events of the same object when the provider says so,
+// and are drained on shutdown: attempts already due run to completion,
+// future ones are journaled as cancelled. Nothing here ever blocks the API
+// request that caused the delivery.
+package callback
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/paysandbox/sandbox/emulators/internal/clock"
+	"github.com/paysandbox/sandbox/emulators/internal/journal"
+)
+
+// Header is one request header, sent with its name exactly as given (Hambit
+// wants lower-case access_key, timestamp, nonce and sign on the wire).
+type Header struct{ Name, Value string }
+
+// AttemptInfo tells a signer which attempt it is signing.
+type AttemptInfo struct {
+	Delivery string // delivery id
+	Attempt  int    // 1-based attempt number
+	Copy     int    // 0 for a regular attempt, 1..N for scenario duplicates
+	Manual   bool   // a resend by hand
+	Time     time.Time
+}
+
+// Signed is what a provider's signer returns for one attempt.
+type Signed struct {
+	Body         []byte // nil: the delivery's body (the usual case: same bytes every attempt)
+	Headers      []Header
+	StringToSign string
+}
+
+// Policy is a delivery's schedule.
+type Policy struct {
+	Delay     time.Duration   // wait before the first attempt (sandbox clock, scaled)
+	Retry     []time.Duration // intervals between attempts after a failure (scaled); attempts = 1 + len(Retry)
+	Timeout   time.Duration   // per-attempt HTTP timeout, wall-clock; default 10s
+	Window    time.Duration   // no attempt starts later than this after the first (scaled); 0 = no limit
+	Duplicate int             // extra copies of the first attempt, 1 s apart (a wait); never retried
+	// FailFirst makes the first N regular attempts fail without being sent
+	// (a simulated network failure, scenario fail_attempts).
+	FailFirst int
+}
+
+// Delivery is one event to deliver to one URL.
+type Delivery struct {
+	Provider    string
+	Objects     []string // ids of the objects concerned, main one first
+	Event       string   // provider's event name, e.g. "payment done"
+	URL         string
+	Method      string // default POST
+	ContentType string
+	Body        []byte
+	// Sign returns the headers (and optionally a per-attempt body) of an
+	// attempt. Nil sends the body unsigned.
+	Sign func(AttemptInfo, []byte) Signed
+	// Ack decides whether a response status acknowledges the delivery.
+	// Nil means any 2xx (every provider here passes ExactlyOK).
+	Ack    func(status int) bool
+	Policy Policy
+	// SkipReason, when set, journals the delivery as skipped and sends nothing
+	// ("scenario", "no_url").
+	SkipReason string
+	// SupersedeKey, when set, makes this delivery cancel the pending retries
+	// of earlier deliveries with the same key (journaled as superseded).
+	SupersedeKey string
+	// OnResult, when set, is called after every attempt with its journal record.
+	OnResult func(journal.Attempt)
+}
+
+// ExactlyOK acknowledges only HTTP 200, the rule of all three providers.
+func ExactlyOK(status int) bool { return status == http.StatusOK }
+
+// Options configure a Dispatcher.
+type Options struct {
+	Clock   *clock.Clock
+	Journal *journal.Journal
+	Log     *slog.Logger
+	// Client sends the requests; nil builds one that never follows redirects.
+	// Tests pass a client with an in-memory RoundTripper.
+	Client *http.Client
+	// Workers is the number of concurrent attempts; default 64.
+	Workers int
+	// Keep is how many finished deliveries stay resendable; default 10000.
+	Keep int
+}
+
+// Dispatcher schedules and performs deliveries. It is safe for concurrent use.
+type Dispatcher struct {
+	clk    *clock.Clock
+	jr     *journal.Journal
+	log    *slog.Logger
+	client *http.Client
+
+	ctx    context.Context // cancelled when Close gives up waiting
+	cancel context.CancelFunc
+
+	mu         sync.Mutex
+	seq        uint64
+	deliveries map[string]*delivery
+	finished   []string // finished delivery ids, oldest first (for eviction)
+	keep       int
+	bySupKey   map[string][]*delivery
+	closing    bool
+
+	qmu     sync.Mutex
+	qcond   *sync.Cond
+	queue   []job
+	qclosed bool
+	wg      sync.WaitGroup
+	active  sync.WaitGroup // queued or running jobs
+}
+
+type delivery struct {
+	id       string
+	d        Delivery
+	attempts int            // regular attempts made
+	timers   []*clock.Timer // scheduled future attempts and copies
+	first    time.Time      // sandbox time of the first attempt
+	state    string         // "", superseded, cancelled, done
+	pending  int            // scheduled + queued + running jobs
+	done     bool           // counted in finished (eviction order)
+}
+
+type job struct {
+	del    *delivery
+	copy   int
+	manual bool
+	once   bool // a manual or resend attempt: no retry
+}
+
+// New starts a dispatcher with its workers.
+func New(o Options) *Dispatcher {
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if o.Client == nil {
+		o.Client = NewClient()
+	}
+	if o.Workers <= 0 {
+		o.Workers = 64
+	}
+	if o.Keep <= 0 {
+		o.Keep = 10000
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &Dispatcher{
+		clk: o.Clock, jr: o.Journal, log: o.Log, client: o.Client,
+		ctx: ctx, cancel: cancel,
+		deliveries: map[string]*delivery{},
+		bySupKey:   map[string][]*delivery{},
+		keep:       o.Keep,
+	}
+	d.qcond = sync.NewCond(&d.qmu)
+	for range o.Workers {
+		d.wg.Go(d.worker)
+	}
+	return d
+}
+
+// NewClient returns the HTTP client deliveries use by default: no redirects
+// followed (a 3xx is a failed attempt), no proxy, generous keep-alive pools.
+func NewClient() *http.Client {
+	tr := &http.Transport{
+		Proxy:               nil,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     60 * time.Second,
+		ForceAttemptHTTP2:   false,
+	}
+	return &http.Client{
+		Transport:     tr,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+}
+
+// Send schedules d and returns its delivery id.
+func (d *Dispatcher) Send(del Delivery) string {
+	if del.Method == "" {
+		del.Method = http.MethodPost
+	}
+	d.mu.Lock()
+	dl := d.newDelivery(del)
+	if del.SkipReason != "" || d.closing {
+		reason := del.SkipReason
+		outcome := journal.OutcomeSkipped
+		if reason == "" {
+			reason, outcome = "shutdown", journal.OutcomeCancelled
+		}
+		dl.state = "done"
+		d.finish(dl)
+		d.mu.Unlock()
+		d.record(dl, job{del: dl}, journal.Attempt{Outcome: outcome, Reason: reason}, nil)
+		return dl.id
+	}
+	var superseded []*delivery
+	if del.SupersedeKey != "" {
+		superseded = d.supersede(del.SupersedeKey, dl)
+	}
+	d.scheduleLocked(dl, del.Policy.Delay, job{del: dl})
+	for i := 1; i <= del.Policy.Duplicate; i++ {
+		d.scheduleLocked(dl, del.Policy.Delay+time.Duration(i)*time.Second, job{del: dl, copy: i})
+	}
+	d.mu.Unlock()
+	for _, old := range superseded {
+		d.record(old, job{del: old}, journal.Attempt{Outcome: journal.OutcomeSuperseded, Reason: "superseded by " + dl.id}, nil)
+	}
+	return dl.id
+}
+
+// SendNow performs one attempt of del at once, with no retries (the object
+// action resend_callback: a body built from the object's current state).
+func (d *Dispatcher) SendNow(del Delivery) string {
+	if del.Method == "" {
+		del.Method = http.MethodPost
+	}
+	d.mu.Lock()
+	dl := d.newDelivery(del)
+	if d.closing {
+		dl.state = "done"
+		d.finish(dl)
+		d.mu.Unlock()
+		d.record(dl, job{del: dl, manual: true}, journal.Attempt{Outcome: journal.OutcomeCancelled, Reason: "shutdown"}, nil)
+		return dl.id
+	}
+	d.enqueueLocked(job{del: dl, manual: true, once: true})
+	d.mu.Unlock()
+	return dl.id
+}
+
+// ErrUnknownDelivery is returned by Resend for an id it does not hold.
+var ErrUnknownDelivery = errors.New("unknown delivery")
+
+// ErrClosed is returned once the dispatcher is shutting down.
+var ErrClosed = errors.New("the callback dispatcher is shutting down")
+
+// Resend sends the body of a journaled delivery once more, now, with fresh
+// per-attempt signature data and no retries.
+func (d *Dispatcher) Resend(id string) error {
+	d.mu.Lock()
+	dl, ok := d.deliveries[id]
+	if !ok {
+		d.mu.Unlock()
+		return fmt.Errorf("%w %q (only the last %d finished deliveries are kept)", ErrUnknownDelivery, id, d.keep)
+	}
+	if d.closing {
+		d.mu.Unlock()
+		return ErrClosed
+	}
+	if dl.d.URL == "" {
+		d.mu.Unlock()
+		return fmt.Errorf("delivery %s has no URL to send to", id)
+	}
+	d.enqueueLocked(job{del: dl, manual: true, once: true})
+	d.mu.Unlock()
+	return nil
+}
+
+// Delivery returns the provider and objects of a held delivery.
+func (d *Dispatcher) Delivery(id string) (Delivery, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	dl, ok := d.deliveries[id]
+	if !ok {
+		return Delivery{}, false
+	}
+	return dl.d, true
+}
+
+// Pending returns the number of deliveries with attempts still to come.
+func (d *Dispatcher) Pending() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := 0
+	for _, dl := range d.deliveries {
+		if dl.pending > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// Reset cancels the scheduled attempts of one provider's deliveries (all
+// providers when provider is "") and forgets them.
+func (d *Dispatcher) Reset(provider string) {
+	d.mu.Lock()
+	var cancelled []*delivery
+	for id, dl := range d.deliveries {
+		if provider != "" && dl.d.Provider != provider {
+			continue
+		}
+		if d.stopTimers(dl) > 0 {
+			cancelled = append(cancelled, dl)
+		}
+		dl.state = "cancelled"
+		delete(d.deliveries, id)
+	}
+	for k, list := range d.bySupKey {
+		kept := list[:0]
+		for _, dl := range list {
+			if dl.state != "cancelled" {
+				kept = append(kept, dl)
+			}
+		}
+		if len(kept) == 0 {
+			delete(d.bySupKey, k)
+		} else {
+			d.bySupKey[k] = kept
+		}
+	}
+	d.mu.Unlock()
+	for _, dl := range cancelled {
+		d.record(dl, job{del: dl}, journal.Attempt{Outcome: journal.OutcomeCancelled, Reason: "reset"}, nil)
+	}
+}
+
+// Close stops taking deliveries, runs the attempts already due, journals the
+// future ones as cancelled and waits for the workers. If ctx ends first,
+// in-flight requests are aborted and ctx's error is returned.
+func (d *Dispatcher) Close(ctx context.Context) error {
+	d.mu.Lock()
+	if d.closing {
+		d.mu.Unlock()
+		return nil
+	}
+	d.closing = true
+	var cancelled []*delivery
+	for _, dl := range d.deliveries {
+		if d.stopTimers(dl) > 0 {
+			cancelled = append(cancelled, dl)
+		}
+	}
+	d.mu.Unlock()
+	for _, dl := range cancelled {
+		d.record(dl, job{del: dl}, journal.Attempt{Outcome: journal.OutcomeCancelled, Reason: "shutdown"}, nil)
+	}
+	done := make(chan struct{})
+	go func() {
+		d.active.Wait()
+		d.qmu.Lock()
+		d.qclosed = true
+		d.qcond.Broadcast()
+		d.qmu.Unlock()
+		d.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		d.cancel()
+		return nil
+	case <-ctx.Done():
+		d.cancel()
+		<-done
+		return ctx.Err()
+	}
+}
+
+// newDelivery registers a delivery; d.mu is held.
+func (d *Dispatcher) newDelivery(del Delivery) *delivery {
+	d.seq++
+	dl := &delivery{id: fmt.Sprintf("cb%07d", d.seq), d: del}
+	d.deliveries[dl.id] = dl
+	return dl
+}
+
+// finish marks dl as finished for eviction purposes; d.mu is held.
+func (d *Dispatcher) finish(dl *delivery) {
+	if dl.done {
+		return
+	}
+	dl.done = true
+	d.finished = append(d.finished, dl.id)
+	for len(d.finished) > d.keep {
+		old := d.finished[0]
+		d.finished = d.finished[1:]
+		if o, ok := d.deliveries[old]; ok && o.pending == 0 {
+			delete(d.deliveries, old)
+			if k := o.d.SupersedeKey; k != "" {
+				d.dropSupKey(k, o)
+			}
+		}
+	}
+	if cap(d.finished) > 4*d.keep {
+		d.finished = append([]string(nil), d.finished...)
+	}
+}
+
+func (d *Dispatcher) dropSupKey(k string, dl *delivery) {
+	list := d.bySupKey[k]
+	for i, x := range list {
+		if x == dl {
+			list = append(list[:i], list[i+1:]...)
+			break
+		}
+	}
+	if len(list) == 0 {
+		delete(d.bySupKey, k)
+	} else {
+		d.bySupKey[k] = list
+	}
+}
+
+// supersede cancels pending retries of older deliveries with the key and
+// returns the deliveries it cancelled (to journal once d.mu is released).
+func (d *Dispatcher) supersede(key string, newer *delivery) []*delivery {
+	var out []*delivery
+	for _, old := range d.bySupKey[key] {
+		if old.state != "" {
+			continue
+		}
+		if n := d.stopTimers(old); n > 0 || old.pending > 0 {
+			old.state = "superseded"
+			if n > 0 {
+				out = append(out, old)
+			}
+		}
+	}
+	d.bySupKey[key] = append(d.bySupKey[key], newer)
+	return out
+}
+
+// stopTimers stops dl's scheduled attempts and returns how many it stopped; d.mu is held.
+func (d *Dispatcher) stopTimers(dl *delivery) int {
+	n := 0
+	for _, t := range dl.timers {
+		if t.Stop() {
+			n++
+			dl.pending--
+		}
+	}
+	dl.timers = nil
+	if n > 0 && dl.pending == 0 {
+		d.finish(dl)
+	}
+	return n
+}
+
+// scheduleLocked schedules j after the wait w; d.mu is held.
+func (d *Dispatcher) scheduleLocked(dl *delivery, w time.Duration, j job) {
+	dl.pending++
+	var t *clock.Timer
+	t = d.clk.Wait(w, func() {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		for i, x := range dl.timers {
+			if x == t {
+				dl.timers = append(dl.timers[:i], dl.timers[i+1:]...)
+				break
+			}
+		}
+		if d.closing {
+			// Close began after this timer fired but before it got here.
+			dl.pending--
+			d.record(dl, j, journal.Attempt{Outcome: journal.OutcomeCancelled, Reason: "shutdown"}, nil)
+			return
+		}
+		d.enqueueLocked(j)
+		dl.pending-- // enqueueLocked counted it again
+	})
+	dl.timers = append(dl.timers, t)
+}
+
+// enqueueLocked queues an attempt; d.mu is held, so Close (which sets
+// closing under d.mu before waiting) never races with the Add below.
+func (d *Dispatcher) enqueueLocked(j job) {
+	j.del.pending++
+	d.active.Add(1)
+	d.qmu.Lock()
+	d.queue = append(d.queue, j)
+	d.qcond.Signal()
+	d.qmu.Unlock()
+}
+
+func (d *Dispatcher) worker() {
+	for {
+		d.qmu.Lock()
+		for len(d.queue) == 0 && !d.qclosed {
+			d.qcond.Wait()
+		}
+		if len(d.queue) == 0 {
+			d.qmu.Unlock()
+			return
+		}
+		j := d.queue[0]
+		d.queue[0] = job{}
+		d.queue = d.queue[1:]
+		if len(d.queue) == 0 && cap(d.queue) > 1024 {
+			d.queue = nil
+		}
+		d.qmu.Unlock()
+		d.run(j)
+		d.active.Done()
+	}
+}
+
+// run performs one attempt.
+func (d *Dispatcher) run(j job) {
+	dl := j.del
+	d.mu.Lock()
+	if !j.once && (dl.state == "superseded" || dl.state == "cancelled") {
+		dl.pending--
+		d.mu.Unlock()
+		return
+	}
+	attempt := dl.attempts + 1
+	if j.copy == 0 && !j.once {
+		dl.attempts++
+		attempt = dl.attempts
+		if attempt == 1 {
+			dl.first = d.clk.Now()
+		}
+	} else if j.copy > 0 {
+		attempt = 1
+	}
+	del := dl.d
+	d.mu.Unlock()
+
+	info := AttemptInfo{Delivery: dl.id, Attempt: attempt, Copy: j.copy, Manual: j.manual, Time: d.clk.Now()}
+	var rec journal.Attempt
+	var acked bool
+	if j.copy == 0 && !j.once && attempt <= del.Policy.FailFirst {
+		rec = journal.Attempt{Delivery: dl.id, Event: del.Event, Attempt: attempt, URL: del.URL, Method: del.Method,
+			RequestBody: string(del.Body), Error: "simulated network failure (scenario fail_attempts): not sent"}
+	} else {
+		rec, acked = d.post(del, info)
+	}
+
+	d.mu.Lock()
+	dl.pending--
+	switch {
+	case acked:
+		rec.Outcome = journal.OutcomeAcknowledged
+	case j.copy > 0 || j.once:
+		rec.Outcome = journal.OutcomeFailed
+		rec.Reason = "not retried (a duplicate copy or a manual send)"
+	case d.closing:
+		rec.Outcome = journal.OutcomeCancelled
+		rec.Reason = "shutdown"
+	case dl.state == "superseded":
+		rec.Outcome = journal.OutcomeSuperseded
+	default:
+		rec.Outcome = journal.OutcomeGaveUp
+		if i := attempt - 1; i < len(del.Policy.Retry) {
+			wait := del.Policy.Retry[i]
+			next := d.clk.Now().Add(d.clk.Scaled(wait))
+			if w := del.Policy.Window; w <= 0 || !next.After(dl.first.Add(d.clk.Scaled(w))) {
+				rec.Outcome = journal.OutcomeFailed
+				rec.NextAttempt = &next
+				d.scheduleLocked(dl, wait, job{del: dl})
+			} else {
+				rec.Reason = "retry window closed"
+			}
+		} else {
+			rec.Reason = fmt.Sprintf("no attempts left after %d", attempt)
+		}
+	}
+	if dl.pending == 0 {
+		if dl.state == "" {
+			dl.state = "done"
+		}
+		d.finish(dl)
+	}
+	d.mu.Unlock()
+	d.record(dl, j, rec, &info)
+	if del.OnResult != nil {
+		del.OnResult(rec)
+	}
+}
+
+// post sends one attempt and returns its journal record and whether it was acknowledged.
+func (d *Dispatcher) post(del Delivery, info AttemptInfo) (journal.Attempt, bool) {
+	body := del.Body
+	var signed Signed
+	if del.Sign != nil {
+		signed = del.Sign(info, body)
+		if signed.Body != nil {
+			body = signed.Body
+		}
+	}
+	rec := journal.Attempt{
+		Delivery: info.Delivery, Event: del.Event, Attempt: info.Attempt, Copy: info.Copy, Manual: info.Manual,
+		URL: del.URL, Method: del.Method, RequestBody: string(body), StringToSign: signed.StringToSign,
+	}
+	timeout := del.Policy.Timeout
+	if timeout <= 0 {
+		timeout = 10 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(d.ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, del.Method, del.URL, bytes.NewReader(body))
+	if err != nil {
+		rec.Error = "bad callback URL: " + err.Error()
+		return rec, false
+	}
+	req.Header = http.Header{}
+	if del.ContentType != "" {
+		req.Header.Set("Content-Type", del.ContentType)
+	}
+	req.Header.Set("User-Agent", "paysandbox/1")
+	for _, h := range signed.Headers {
+		req.Header[h.Name] = []string{h.Value}
+	}
+	rec.RequestHeaders = journal.HeaderMap(req.Header)
+	start := time.Now()
+	resp, err := d.client.Do(req)
+	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
+	if err != nil {
+		rec.Error = describe(err, timeout)
+		return rec, false
+	}
+	limited, _ := io.ReadAll(io.LimitReader(resp.Body, 4<<10))
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20)) // let the connection be reused
+	resp.Body.Close()
+	rec.Status = resp.StatusCode
+	rec.ResponseBody = string(limited)
+	ack := del.Ack
+	if ack == nil {
+		ack = func(s int) bool { return s >= 200 && s < 300 }
+	}
+	if !ack(resp.StatusCode) {
+		rec.Error = fmt.Sprintf("HTTP %d does not acknowledge", resp.StatusCode)
+		if loc := resp.Header.Get("Location"); loc != "" && resp.StatusCode/100 == 3 {
+			rec.Error += " (redirect to " + loc + " not followed)"
+		}
+		return rec, false
+	}
+	return rec, true
+}
+
+func describe(err error, timeout time.Duration) string {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Sprintf("no answer within %v", timeout)
+	}
+	if errors.Is(err, context.Canceled) {
+		return "aborted: the sandbox is shutting down"
+	}
+	return err.Error()
+}
+
+// record journals one attempt (or a skipped/cancelled/superseded delivery).
+func (d *Dispatcher) record(dl *delivery, j job, rec journal.Attempt, info *AttemptInfo) {
+	del := dl.d
+	rec.Delivery = dl.id
+	rec.Event = del.Event
+	if rec.URL == "" {
+		rec.URL = del.URL
+	}
+	if rec.Method == "" {
+		rec.Method = del.Method
+	}
+	if rec.RequestBody == "" {
+		rec.RequestBody = string(del.Body)
+	}
+	if info == nil {
+		rec.Copy = j.copy
+		rec.Manual = j.manual
+	}
+	summary := fmt.Sprintf("%s %s → %s", del.Event, rec.URL, rec.Outcome)
+	if rec.Status != 0 {
+		summary = fmt.Sprintf("%s attempt %d → HTTP %d, %s", del.Event, rec.Attempt, rec.Status, rec.Outcome)
+	} else if rec.Error != "" {
+		summary = fmt.Sprintf("%s attempt %d → %s, %s", del.Event, rec.Attempt, rec.Error, rec.Outcome)
+	}
+	if d.jr != nil {
+		d.jr.Add(journal.Entry{
+			Kind: journal.KindCallback, Provider: del.Provider, Objects: del.Objects,
+			Summary: summary, Callback: &rec,
+		})
+	}
+	d.log.Debug("callback", "provider", del.Provider, "delivery", dl.id, "event", del.Event,
+		"attempt", rec.Attempt, "status", rec.Status, "outcome", rec.Outcome, "err", rec.Error)
+}

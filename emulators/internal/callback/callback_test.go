@@ -1,0 +1,218 @@
+package callback_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/paysandbox/sandbox/emulators/internal/callback"
+	"github.com/paysandbox/sandbox/emulators/internal/clock"
+	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
+)
+
+type rig struct {
+	clk *clock.Clock
+	jr  *journal.Journal
+	d   *callback.Dispatcher
+	m   *sandboxtest.Merchant
+}
+
+func newRig(t *testing.T, scale float64) *rig {
+	m := sandboxtest.NewMerchant()
+	clk := clock.New(clock.Options{Scale: scale})
+	jr := journal.New(journal.Options{Now: clk.Now})
+	d := callback.New(callback.Options{Clock: clk, Journal: jr, Client: m.Client(), Workers: 4})
+	t.Cleanup(func() { d.Close(context.Background()); clk.Close() })
+	return &rig{clk, jr, d, m}
+}
+
+func (r *rig) outcomes() []string {
+	es := r.jr.List(journal.Filter{Kinds: []journal.Kind{journal.KindCallback}, Limit: 100})
+	out := make([]string, len(es))
+	for i := range es {
+		out[len(es)-1-i] = es[i].Callback.Outcome
+	}
+	return out
+}
+
+func TestRetriesOnScheduleUntilAcknowledged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, 1)
+		r.m.Respond(500, 204, 200)
+		start := time.Now()
+		r.d.Send(callback.Delivery{Provider: "p", Objects: []string{"o1"}, Event: "paid", URL: "http://merchant/cb",
+			Body: []byte(`{"a":1}`), Ack: callback.ExactlyOK,
+			Policy: callback.Policy{Retry: []time.Duration{time.Minute, 2 * time.Minute, 5 * time.Minute}}})
+		var at []time.Duration
+		for range 3 {
+			got := r.m.Next(t, time.Hour)
+			at = append(at, got.Time.Sub(start))
+			if string(got.Body) != `{"a":1}` {
+				t.Errorf("body = %s", got.Body)
+			}
+		}
+		synctest.Wait()
+		want := []time.Duration{0, time.Minute, 3 * time.Minute}
+		for i := range want {
+			if at[i] != want[i] {
+				t.Errorf("attempt %d at %v, want %v", i+1, at[i], want[i])
+			}
+		}
+		time.Sleep(time.Hour)
+		r.m.None(t)
+		if got, want := r.outcomes(), []string{"failed", "failed", "acknowledged"}; !equal(got, want) {
+			t.Errorf("outcomes = %v, want %v", got, want)
+		}
+	})
+}
+
+func TestGivesUpAndScalesWaits(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, 0.01)
+		r.m.Respond(500, 500)
+		start := time.Now()
+		r.d.Send(callback.Delivery{Provider: "p", Event: "e", URL: "http://merchant/", Ack: callback.ExactlyOK,
+			Policy: callback.Policy{Retry: []time.Duration{100 * time.Second}}})
+		r.m.Next(t, time.Minute)
+		second := r.m.Next(t, time.Minute)
+		if d := second.Time.Sub(start); d != time.Second {
+			t.Errorf("second attempt after %v, want 1s (100s × 0.01)", d)
+		}
+		synctest.Wait()
+		if got, want := r.outcomes(), []string{"failed", "gave_up"}; !equal(got, want) {
+			t.Errorf("outcomes = %v, want %v", got, want)
+		}
+	})
+}
+
+func TestClockAdvanceFiresRetry(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, 1)
+		r.m.Respond(503)
+		r.d.Send(callback.Delivery{Provider: "p", Event: "e", URL: "http://merchant/", Ack: callback.ExactlyOK,
+			Policy: callback.Policy{Retry: []time.Duration{time.Hour}}})
+		r.m.Next(t, time.Second)
+		synctest.Wait()
+		before := time.Now()
+		r.clk.Advance(time.Hour)
+		r.m.Next(t, time.Second)
+		if d := time.Since(before); d != 0 {
+			t.Errorf("retry came %v after the advance, want at once", d)
+		}
+	})
+}
+
+func TestManualResendAndSendNow(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, 1)
+		var attempts []int
+		sign := func(a callback.AttemptInfo, body []byte) callback.Signed {
+			attempts = append(attempts, a.Attempt)
+			return callback.Signed{Headers: []callback.Header{{Name: "access_key", Value: "K"}}, StringToSign: "s"}
+		}
+		id := r.d.Send(callback.Delivery{Provider: "p", Event: "e", URL: "http://merchant/", Body: []byte("x"), Sign: sign, Ack: callback.ExactlyOK})
+		first := r.m.Next(t, time.Second)
+		if v := first.Header["access_key"]; len(v) != 1 || v[0] != "K" {
+			t.Errorf("header access_key = %v (the name must go on the wire as given)", first.Header)
+		}
+		synctest.Wait()
+		if err := r.d.Resend(id); err != nil {
+			t.Fatal(err)
+		}
+		again := r.m.Next(t, time.Second)
+		if string(again.Body) != "x" {
+			t.Errorf("resent body = %q", again.Body)
+		}
+		r.d.SendNow(callback.Delivery{Provider: "p", Event: "manual", URL: "http://merchant/now", Body: []byte("now")})
+		if got := r.m.Next(t, time.Second); string(got.Body) != "now" {
+			t.Errorf("send-now body = %q", got.Body)
+		}
+		synctest.Wait()
+		if len(attempts) != 2 || attempts[1] != 2 {
+			t.Errorf("signed attempts = %v, want [1 2]", attempts)
+		}
+		if err := r.d.Resend("cb9999999"); err == nil {
+			t.Error("resend of an unknown delivery succeeded")
+		}
+	})
+}
+
+func TestDrainOnCloseDeliversInFlightAndCancelsFuture(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, 1)
+		slow := make(chan struct{})
+		r.m.Handle(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+			if req.URL.Path == "/slow" {
+				<-slow
+			}
+		}))
+		r.d.Send(callback.Delivery{Provider: "p", Event: "inflight", URL: "http://merchant/slow", Ack: callback.ExactlyOK})
+		r.d.Send(callback.Delivery{Provider: "p", Event: "later", URL: "http://merchant/later", Ack: callback.ExactlyOK,
+			Policy: callback.Policy{Delay: time.Hour}})
+		r.m.Next(t, time.Second) // the slow one is in flight
+		done := make(chan error)
+		go func() { done <- r.d.Close(context.Background()) }()
+		synctest.Wait()
+		select {
+		case <-done:
+			t.Fatal("Close returned while an attempt was in flight")
+		default:
+		}
+		close(slow)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]string{}
+		for _, e := range r.jr.List(journal.Filter{Kinds: []journal.Kind{journal.KindCallback}}) {
+			got[e.Callback.Event] = e.Callback.Outcome
+		}
+		if got["inflight"] != "acknowledged" || got["later"] != "cancelled" {
+			t.Errorf("outcomes = %v, want inflight acknowledged, later cancelled", got)
+		}
+		r.m.None(t)
+	})
+}
+
+func TestSupersedeDuplicateSkipAndFailFirst(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, 1)
+		r.m.Respond(500)
+		r.d.Send(callback.Delivery{Provider: "p", Event: "processing", URL: "http://merchant/", SupersedeKey: "o1", Ack: callback.ExactlyOK,
+			Policy: callback.Policy{Retry: []time.Duration{time.Minute}}})
+		r.m.Next(t, time.Second)
+		synctest.Wait()
+		r.d.Send(callback.Delivery{Provider: "p", Event: "final", URL: "http://merchant/", SupersedeKey: "o1", Ack: callback.ExactlyOK,
+			Policy: callback.Policy{Duplicate: 2}})
+		for range 3 {
+			r.m.Next(t, 5*time.Second)
+		}
+		time.Sleep(time.Hour)
+		synctest.Wait()
+		r.m.None(t) // the superseded retry never ran
+		r.d.Send(callback.Delivery{Provider: "p", Event: "skipped", URL: "http://merchant/", SkipReason: "scenario"})
+		r.d.Send(callback.Delivery{Provider: "p", Event: "flaky", URL: "http://merchant/", Ack: callback.ExactlyOK,
+			Policy: callback.Policy{FailFirst: 2, Retry: []time.Duration{time.Second, time.Second, time.Second}}})
+		r.m.Next(t, time.Minute) // the third attempt is the first one sent
+		synctest.Wait()
+		r.m.None(t)
+		want := []string{"failed", "superseded", "acknowledged", "acknowledged", "acknowledged", "skipped", "failed", "failed", "acknowledged"}
+		if got := r.outcomes(); !equal(got, want) {
+			t.Errorf("outcomes = %v\nwant       %v", got, want)
+		}
+	})
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

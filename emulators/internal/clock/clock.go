@@ -1,0 +1,369 @@
+// Package clock is the sandbox clock: real time plus an offset that the
+// admin API can move forward, with timers that fire when either real time or
+// an advance reaches them.
+//
+// Two kinds of duration are scheduled on it (DESIGN.md, Time): waits
+// (scenario delays, retry intervals, verification delays), which the time
+// scale multiplies, and deadlines (expiry dates, capture and void windows),
+// which it never touches. Wall-clock durations (HTTP timeouts, response
+// delays) do not belong here at all.
+//
+// Timer functions run one at a time, in deadline order, on the clock's own
+// goroutine (or on the goroutine calling Advance). They must be quick and must
+// not call Advance; work that blocks (an HTTP request) is handed to a worker.
+package clock
+
+import (
+	"container/heap"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// Clock is the sandbox clock. It is safe for concurrent use.
+type Clock struct {
+	base  func() time.Time
+	scale float64
+
+	mu     sync.Mutex
+	offset time.Duration
+	timers timerHeap
+	seq    uint64
+	closed bool
+
+	fireMu sync.Mutex // one firing pass at a time, so timers run in order
+	wake   chan struct{}
+	done   chan struct{}
+	exited chan struct{}
+	once   sync.Once
+}
+
+// Options configure a Clock.
+type Options struct {
+	// Scale multiplies waits (not deadlines). 0 means 1; use a tiny positive
+	// value such as 0.001 for "almost instant".
+	Scale float64
+	// Now is the real-time source; nil means time.Now.
+	Now func() time.Time
+}
+
+// New starts a clock. Close stops its goroutine.
+func New(o Options) *Clock {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Scale <= 0 {
+		o.Scale = 1
+	}
+	c := &Clock{
+		base:   o.Now,
+		scale:  o.Scale,
+		wake:   make(chan struct{}, 1),
+		done:   make(chan struct{}),
+		exited: make(chan struct{}),
+	}
+	go c.run()
+	return c
+}
+
+// Now returns the sandbox time: real time plus the accumulated advances.
+func (c *Clock) Now() time.Time {
+	c.mu.Lock()
+	off := c.offset
+	c.mu.Unlock()
+	return c.base().Add(off)
+}
+
+// Offset returns how far the clock has been advanced in total.
+func (c *Clock) Offset() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.offset
+}
+
+// TimeScale returns the factor applied to waits.
+func (c *Clock) TimeScale() float64 { return c.scale }
+
+// Scaled returns the real length of a wait of d (d × time scale).
+func (c *Clock) Scaled(d time.Duration) time.Duration {
+	if d <= 0 {
+		return 0
+	}
+	if c.scale == 1 {
+		return d
+	}
+	return time.Duration(float64(d) * c.scale)
+}
+
+// ErrNegative is returned by Advance for a negative duration.
+var ErrNegative = errors.New("the sandbox clock only moves forward")
+
+// Advance moves the clock forward by d and runs every timer that became due,
+// in deadline order, before it returns.
+func (c *Clock) Advance(d time.Duration) error {
+	if d < 0 {
+		return fmt.Errorf("%w: %v", ErrNegative, d)
+	}
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+	c.fireDue()
+	c.poke()
+	return nil
+}
+
+// Timer is one scheduled function.
+type Timer struct {
+	c     *Clock
+	when  time.Time
+	f     func()
+	seq   uint64
+	index int // in the heap; -1 when not scheduled
+	group *Group
+}
+
+// When returns the sandbox time at which the timer fires.
+func (t *Timer) When() time.Time { return t.when }
+
+// Stop cancels the timer; it reports whether the timer was still pending.
+func (t *Timer) Stop() bool {
+	if t == nil {
+		return false
+	}
+	c := t.c
+	c.mu.Lock()
+	pending := t.index >= 0
+	if pending {
+		heap.Remove(&c.timers, t.index)
+	}
+	c.mu.Unlock()
+	if t.group != nil {
+		t.group.forget(t)
+	}
+	return pending
+}
+
+// At runs f when the sandbox clock reaches t (a deadline: never scaled).
+// A time already past fires at once (on the clock goroutine).
+func (c *Clock) At(t time.Time, f func()) *Timer {
+	return c.schedule(t, f, nil)
+}
+
+// After runs f after the deadline d (not scaled) has passed on the sandbox clock.
+func (c *Clock) After(d time.Duration, f func()) *Timer {
+	return c.At(c.Now().Add(d), f)
+}
+
+// Wait runs f after a wait of d, which the time scale multiplies.
+func (c *Clock) Wait(d time.Duration, f func()) *Timer {
+	return c.At(c.Now().Add(c.Scaled(d)), f)
+}
+
+func (c *Clock) schedule(when time.Time, f func(), g *Group) *Timer {
+	t := &Timer{c: c, when: when, f: f, index: -1, group: g}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return t
+	}
+	c.seq++
+	t.seq = c.seq
+	heap.Push(&c.timers, t)
+	first := t.index == 0
+	c.mu.Unlock()
+	if first {
+		c.poke()
+	}
+	return t
+}
+
+// Pending returns the number of scheduled timers.
+func (c *Clock) Pending() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}
+
+// Close stops the clock; pending timers never fire.
+func (c *Clock) Close() {
+	c.once.Do(func() {
+		c.mu.Lock()
+		c.closed = true
+		for _, t := range c.timers {
+			t.index = -1
+		}
+		c.timers = nil
+		c.mu.Unlock()
+		close(c.done)
+		<-c.exited
+	})
+}
+
+func (c *Clock) poke() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+}
+
+// fireDue runs every due timer in order.
+func (c *Clock) fireDue() {
+	c.fireMu.Lock()
+	defer c.fireMu.Unlock()
+	for {
+		c.mu.Lock()
+		if len(c.timers) == 0 || c.closed {
+			c.mu.Unlock()
+			return
+		}
+		t := c.timers[0]
+		if t.when.After(c.base().Add(c.offset)) {
+			c.mu.Unlock()
+			return
+		}
+		heap.Pop(&c.timers)
+		c.mu.Unlock()
+		if t.group != nil {
+			t.group.forget(t)
+		}
+		t.f()
+	}
+}
+
+func (c *Clock) run() {
+	defer close(c.exited)
+	rt := time.NewTimer(time.Hour)
+	rt.Stop()
+	for {
+		c.mu.Lock()
+		var next time.Duration = -1
+		if len(c.timers) > 0 {
+			next = c.timers[0].when.Sub(c.base().Add(c.offset))
+		}
+		c.mu.Unlock()
+		if next == -1 {
+			select {
+			case <-c.wake:
+				continue
+			case <-c.done:
+				return
+			}
+		}
+		if next <= 0 {
+			c.fireDue()
+			continue
+		}
+		rt.Reset(next)
+		select {
+		case <-rt.C:
+			c.fireDue()
+		case <-c.wake:
+			rt.Stop()
+		case <-c.done:
+			rt.Stop()
+			return
+		}
+	}
+}
+
+// Group tracks timers so that they can all be stopped at once (a provider's
+// reset). It is safe for concurrent use.
+type Group struct {
+	c      *Clock
+	mu     sync.Mutex
+	timers map[*Timer]struct{}
+}
+
+// NewGroup returns an empty group on c.
+func (c *Clock) NewGroup() *Group { return &Group{c: c, timers: map[*Timer]struct{}{}} }
+
+// Clock returns the clock the group schedules on.
+func (g *Group) Clock() *Clock { return g.c }
+
+// At is Clock.At, tracked by the group.
+func (g *Group) At(t time.Time, f func()) *Timer {
+	// Holding g.mu while scheduling means a timer that fires at once waits in
+	// forget until it has been recorded here, or is seen as fired below.
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	tm := g.c.schedule(t, f, g)
+	if g.c.isPending(tm) {
+		g.timers[tm] = struct{}{}
+	}
+	return tm
+}
+
+func (c *Clock) isPending(t *Timer) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return t.index >= 0
+}
+
+// After is Clock.After, tracked by the group.
+func (g *Group) After(d time.Duration, f func()) *Timer { return g.At(g.c.Now().Add(d), f) }
+
+// Wait is Clock.Wait, tracked by the group.
+func (g *Group) Wait(d time.Duration, f func()) *Timer {
+	return g.At(g.c.Now().Add(g.c.Scaled(d)), f)
+}
+
+// StopAll cancels every pending timer of the group and returns how many it stopped.
+func (g *Group) StopAll() int {
+	g.mu.Lock()
+	ts := make([]*Timer, 0, len(g.timers))
+	for t := range g.timers {
+		ts = append(ts, t)
+	}
+	g.timers = map[*Timer]struct{}{}
+	g.mu.Unlock()
+	n := 0
+	for _, t := range ts {
+		if t.Stop() {
+			n++
+		}
+	}
+	return n
+}
+
+func (g *Group) forget(t *Timer) {
+	g.mu.Lock()
+	delete(g.timers, t)
+	g.mu.Unlock()
+}
+
+// Len returns the number of pending timers in the group.
+func (g *Group) Len() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.timers)
+}
+
+type timerHeap []*Timer
+
+func (h timerHeap) Len() int { return len(h) }
+func (h timerHeap) Less(i, j int) bool {
+	if h[i].when.Equal(h[j].when) {
+		return h[i].seq < h[j].seq
+	}
+	return h[i].when.Before(h[j].when)
+}
+func (h timerHeap) Swap(i, j int) {
+	h[i], h[j] = h[j], h[i]
+	h[i].index = i
+	h[j].index = j
+}
+func (h *timerHeap) Push(x any) {
+	t := x.(*Timer)
+	t.index = len(*h)
+	*h = append(*h, t)
+}
+func (h *timerHeap) Pop() any {
+	old := *h
+	n := len(old)
+	t := old[n-1]
+	old[n-1] = nil
+	t.index = -1
+	*h = old[:n-1]
+	return t
+}

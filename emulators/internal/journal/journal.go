@@ -1,0 +1,522 @@
+// Package journal keeps a bounded record of what the sandbox did: API
+// exchanges with their signature diagnostics, state transitions, callback
+// attempts, timers, payer-page steps, in-process hooks and notes
+// (DESIGN.md, Journal and events).
+//
+// The journal is a ring: it holds at most Capacity entries and about
+// MaxBytes of bodies, dropping the oldest first, so a sandbox under load for
+// hours stays at a flat memory footprint. Every entry is also published to
+// subscribers (the admin API's server-sent events), which never block the
+// writer: a subscriber that falls behind loses events and is told so.
+package journal
+
+import (
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Kind is an entry kind; it is also the event name on the events stream.
+type Kind string
+
+const (
+	KindRequest    Kind = "request"    // an API exchange
+	KindTransition Kind = "transition" // an object changed state
+	KindCallback   Kind = "callback"   // one delivery attempt
+	KindTimer      Kind = "timer"      // a wait or deadline fired
+	KindPage       Kind = "page"       // a payer page step or redirect
+	KindHook       Kind = "hook"       // an in-process call between providers
+	KindNote       Kind = "note"       // anything else
+)
+
+// Causes of a transition.
+const (
+	CauseRequest  = "request"
+	CausePage     = "page"
+	CauseScenario = "scenario"
+	CauseAdmin    = "admin"
+	CauseTimer    = "timer"
+	CauseHook     = "hook"
+)
+
+// Signature verdicts.
+const (
+	VerdictOK        = "ok"
+	VerdictRejected  = "rejected"
+	VerdictTolerated = "tolerated"
+)
+
+// Callback attempt outcomes (DESIGN.md, Callback delivery).
+const (
+	OutcomeAcknowledged = "acknowledged"
+	OutcomeFailed       = "failed"
+	OutcomeGaveUp       = "gave_up"
+	OutcomeSkipped      = "skipped"
+	OutcomeSuperseded   = "superseded"
+	OutcomeCancelled    = "cancelled"
+)
+
+// Entry is one journal record. Exactly one of Request, Callback and
+// Transition is set for those kinds; the other kinds use Summary and Data.
+type Entry struct {
+	ID       uint64    `json:"id"`
+	Kind     Kind      `json:"kind"`
+	Time     time.Time `json:"time"` // sandbox clock
+	Provider string    `json:"provider,omitempty"`
+	// Objects are the ids of the objects the entry concerns, the main one first.
+	Objects    []string          `json:"objects,omitempty"`
+	Summary    string            `json:"summary"`
+	Request    *Exchange         `json:"request,omitempty"`
+	Callback   *Attempt          `json:"callback,omitempty"`
+	Transition *Transition       `json:"transition,omitempty"`
+	Data       map[string]string `json:"data,omitempty"`
+}
+
+// Exchange is one API request and its answer.
+type Exchange struct {
+	Method            string              `json:"method"`
+	Path              string              `json:"path"` // as received, with the query
+	Host              string              `json:"host"`
+	Remote            string              `json:"remote"`
+	Status            int                 `json:"status"`
+	DurationMS        float64             `json:"duration_ms"`
+	RequestHeaders    map[string][]string `json:"request_headers"`
+	RequestBody       string              `json:"request_body"`
+	RequestTruncated  bool                `json:"request_truncated,omitempty"`
+	ResponseHeaders   map[string][]string `json:"response_headers"`
+	ResponseBody      string              `json:"response_body"`
+	ResponseTruncated bool                `json:"response_truncated,omitempty"`
+	Scenario          string              `json:"scenario,omitempty"`
+	Rule              string              `json:"rule,omitempty"`
+	Operation         string              `json:"operation,omitempty"` // e.g. "create payment", "SUBMIT_TRANSACTION"
+	Error             string              `json:"error,omitempty"`     // the specific reason of an error answer
+	Signature         *Signature          `json:"signature,omitempty"`
+}
+
+// Signature is what the sandbox knows about a request's signature: what was
+// received, what it expected and how it got there. It is the screen that
+// ends a signature hunt.
+type Signature struct {
+	Verdict    string      `json:"verdict"` // ok, rejected, tolerated
+	Scheme     string      `json:"scheme"`  // e.g. "HMAC-SHA256 hex (Khipu API 2.0)"
+	Received   string      `json:"received"`
+	Expected   string      `json:"expected"` // the signature of the first candidate
+	Candidates []Candidate `json:"candidates"`
+	Detail     string      `json:"detail,omitempty"`
+}
+
+// Candidate is one canonical string the sandbox tried.
+type Candidate struct {
+	Name         string `json:"name"`
+	StringToSign string `json:"string_to_sign"`
+	Signature    string `json:"signature"`
+	Match        bool   `json:"match"`
+}
+
+// Attempt is one callback delivery attempt (or a skipped/cancelled delivery).
+type Attempt struct {
+	Delivery       string              `json:"delivery"` // id of the delivery; resend target
+	Event          string              `json:"event"`
+	Attempt        int                 `json:"attempt"`
+	Copy           int                 `json:"copy,omitempty"` // 1..N for scenario duplicates
+	Manual         bool                `json:"manual,omitempty"`
+	URL            string              `json:"url"`
+	Method         string              `json:"method"`
+	RequestHeaders map[string][]string `json:"request_headers,omitempty"`
+	RequestBody    string              `json:"request_body"`
+	StringToSign   string              `json:"string_to_sign,omitempty"`
+	Status         int                 `json:"status,omitempty"`
+	ResponseBody   string              `json:"response_body,omitempty"`
+	Error          string              `json:"error,omitempty"`
+	DurationMS     float64             `json:"duration_ms"`
+	Outcome        string              `json:"outcome"`
+	Reason         string              `json:"reason,omitempty"`
+	NextAttempt    *time.Time          `json:"next_attempt,omitempty"`
+}
+
+// Transition is a state change of an object.
+type Transition struct {
+	Kind  string `json:"kind"` // object kind: payment, collection, transfer, order, transaction, ...
+	From  string `json:"from"`
+	To    string `json:"to"`
+	Cause string `json:"cause"`
+}
+
+// Options size a journal.
+type Options struct {
+	Capacity int              // most entries kept; default 10000
+	MaxBytes int              // most body bytes kept; default 8 MiB
+	BodyCap  int              // bytes kept of each body; default 16 KiB
+	Now      func() time.Time // sandbox clock; default time.Now
+}
+
+// Journal is the bounded ring. It is safe for concurrent use.
+type Journal struct {
+	opt Options
+
+	mu      sync.RWMutex
+	ring    []Entry
+	sizes   []int
+	start   int // index of the oldest entry
+	n       int
+	bytes   int
+	nextID  uint64
+	dropped uint64
+
+	subMu sync.RWMutex
+	subs  map[*Subscription]struct{}
+}
+
+// New returns an empty journal.
+func New(o Options) *Journal {
+	if o.Capacity <= 0 {
+		o.Capacity = 10000
+	}
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = 8 << 20
+	}
+	if o.BodyCap <= 0 {
+		o.BodyCap = 16 << 10
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return &Journal{
+		opt:   o,
+		ring:  make([]Entry, o.Capacity),
+		sizes: make([]int, o.Capacity),
+		subs:  map[*Subscription]struct{}{},
+	}
+}
+
+// BodyCap returns the per-body byte cap.
+func (j *Journal) BodyCap() int { return j.opt.BodyCap }
+
+// Add stores e (assigning its id, and its time when zero), evicting the
+// oldest entries beyond the bounds, publishes it and returns the stored copy.
+func (j *Journal) Add(e Entry) Entry {
+	if e.Time.IsZero() {
+		e.Time = j.opt.Now()
+	}
+	j.capBodies(&e)
+	size := sizeOf(&e)
+	j.mu.Lock()
+	j.nextID++
+	e.ID = j.nextID
+	for j.n > 0 && (j.n >= j.opt.Capacity || j.bytes+size > j.opt.MaxBytes) {
+		j.bytes -= j.sizes[j.start]
+		j.ring[j.start] = Entry{}
+		j.start = (j.start + 1) % j.opt.Capacity
+		j.n--
+		j.dropped++
+	}
+	i := (j.start + j.n) % j.opt.Capacity
+	j.ring[i] = e
+	j.sizes[i] = size
+	j.n++
+	j.bytes += size
+	j.mu.Unlock()
+	j.publish(Event{Name: string(e.Kind), ID: e.ID, Data: e})
+	return e
+}
+
+func (j *Journal) capBodies(e *Entry) {
+	if x := e.Request; x != nil {
+		x.RequestBody, x.RequestTruncated = Truncate(x.RequestBody, j.opt.BodyCap, x.RequestTruncated)
+		x.ResponseBody, x.ResponseTruncated = Truncate(x.ResponseBody, j.opt.BodyCap, x.ResponseTruncated)
+		x.RequestHeaders = Redact(x.RequestHeaders)
+	}
+	if a := e.Callback; a != nil {
+		a.RequestBody, _ = Truncate(a.RequestBody, j.opt.BodyCap, false)
+		a.ResponseBody, _ = Truncate(a.ResponseBody, 4<<10, false)
+	}
+}
+
+// Truncate returns s cut to at most n bytes on a UTF-8 boundary, and whether
+// it was (or already had been) cut.
+func Truncate(s string, n int, already bool) (string, bool) {
+	if len(s) <= n {
+		return s, already
+	}
+	cut := n
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut], true
+}
+
+func sizeOf(e *Entry) int {
+	n := 256 + len(e.Summary)
+	if x := e.Request; x != nil {
+		n += len(x.RequestBody) + len(x.ResponseBody) + 64*(len(x.RequestHeaders)+len(x.ResponseHeaders))
+		if s := x.Signature; s != nil {
+			for _, c := range s.Candidates {
+				n += len(c.StringToSign) + len(c.Signature) + len(c.Name)
+			}
+		}
+	}
+	if a := e.Callback; a != nil {
+		n += len(a.RequestBody) + len(a.ResponseBody) + len(a.StringToSign) + 64*len(a.RequestHeaders)
+	}
+	for k, v := range e.Data {
+		n += len(k) + len(v)
+	}
+	return n
+}
+
+// Redact returns a copy of h with secrets masked: bearer and basic
+// credentials, API keys and cookies. Signatures are kept: they are what a
+// developer needs to compare.
+func Redact(h map[string][]string) map[string][]string {
+	if h == nil {
+		return nil
+	}
+	out := make(map[string][]string, len(h))
+	for k, vs := range h {
+		cp := make([]string, len(vs))
+		for i, v := range vs {
+			cp[i] = redactValue(k, v)
+		}
+		out[k] = cp
+	}
+	return out
+}
+
+func redactValue(name, v string) string {
+	switch strings.ToLower(name) {
+	case "cookie", "set-cookie":
+		return "[redacted]"
+	case "x-api-key", "secret_key", "secret-key":
+		if len(v) > 4 {
+			return v[:4] + "…[redacted]"
+		}
+		return "[redacted]"
+	case "authorization", "proxy-authorization":
+		for _, scheme := range []string{"Bearer ", "Basic ", "bearer ", "basic "} {
+			if strings.HasPrefix(v, scheme) {
+				return scheme + "[redacted]"
+			}
+		}
+	}
+	return v
+}
+
+// HeaderMap converts an http.Header into the journal's map (a copy).
+func HeaderMap(h http.Header) map[string][]string {
+	if len(h) == 0 {
+		return nil
+	}
+	out := make(map[string][]string, len(h))
+	for k, v := range h {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+// Filter selects entries for List.
+type Filter struct {
+	Kinds    []Kind
+	Provider string
+	Object   string // entries that name this object id
+	Before   uint64 // ids strictly below (0 = no bound): paging backwards
+	After    uint64 // ids strictly above
+	Limit    int    // default 100; at most Capacity
+	// Match, when set, keeps only the entries it accepts.
+	Match func(*Entry) bool
+}
+
+// List returns the matching entries, newest first.
+func (j *Journal) List(f Filter) []Entry {
+	if f.Limit <= 0 {
+		f.Limit = 100
+	}
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	var out []Entry
+	for i := j.n - 1; i >= 0 && len(out) < f.Limit; i-- {
+		e := &j.ring[(j.start+i)%j.opt.Capacity]
+		if f.Before != 0 && e.ID >= f.Before {
+			continue
+		}
+		if f.After != 0 && e.ID <= f.After {
+			break
+		}
+		if !f.matches(e) {
+			continue
+		}
+		out = append(out, *e)
+	}
+	return out
+}
+
+func (f *Filter) matches(e *Entry) bool {
+	if len(f.Kinds) > 0 {
+		ok := false
+		for _, k := range f.Kinds {
+			if e.Kind == k {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if f.Provider != "" && e.Provider != f.Provider {
+		return false
+	}
+	if f.Object != "" {
+		ok := false
+		for _, o := range e.Objects {
+			if o == f.Object {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	return f.Match == nil || f.Match(e)
+}
+
+// Get returns the entry with the given id, if it is still held.
+func (j *Journal) Get(id uint64) (Entry, bool) {
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	if j.n == 0 {
+		return Entry{}, false
+	}
+	// Ids increase along the ring (Clear may leave gaps): binary search.
+	lo, hi := 0, j.n
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if j.ring[(j.start+mid)%j.opt.Capacity].ID < id {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	if lo < j.n {
+		if e := j.ring[(j.start+lo)%j.opt.Capacity]; e.ID == id {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// Stats describe the ring's occupancy.
+type Stats struct {
+	Entries  int    `json:"entries"`
+	Bytes    int    `json:"bytes"`
+	Capacity int    `json:"capacity"`
+	MaxBytes int    `json:"max_bytes"`
+	Dropped  uint64 `json:"dropped"`
+	LastID   uint64 `json:"last_id"`
+}
+
+// Stats returns the current occupancy.
+func (j *Journal) Stats() Stats {
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	return Stats{Entries: j.n, Bytes: j.bytes, Capacity: j.opt.Capacity, MaxBytes: j.opt.MaxBytes, Dropped: j.dropped, LastID: j.nextID}
+}
+
+// Clear removes the entries of one provider, or all entries when provider is "".
+func (j *Journal) Clear(provider string) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if provider == "" {
+		for i := range j.ring {
+			j.ring[i] = Entry{}
+			j.sizes[i] = 0
+		}
+		j.start, j.n, j.bytes = 0, 0, 0
+		return
+	}
+	keep := make([]Entry, 0, j.n)
+	sizes := make([]int, 0, j.n)
+	for i := 0; i < j.n; i++ {
+		k := (j.start + i) % j.opt.Capacity
+		if j.ring[k].Provider != provider {
+			keep = append(keep, j.ring[k])
+			sizes = append(sizes, j.sizes[k])
+		}
+	}
+	for i := range j.ring {
+		j.ring[i] = Entry{}
+		j.sizes[i] = 0
+	}
+	j.start, j.n, j.bytes = 0, len(keep), 0
+	for i := range keep {
+		j.ring[i] = keep[i]
+		j.sizes[i] = sizes[i]
+		j.bytes += sizes[i]
+	}
+}
+
+// Event is one item of the events stream: a journal entry (Name = its kind)
+// or a notice that is not stored (clock, scenarios, reset).
+type Event struct {
+	Name string
+	ID   uint64 // journal id, 0 for notices
+	Data any
+}
+
+// Subscription receives events until Close.
+type Subscription struct {
+	C chan Event
+	j *Journal
+	// lost counts events dropped because C was full.
+	mu   sync.Mutex
+	lost uint64
+}
+
+// Subscribe returns a subscription with a buffer of n events (default 256).
+func (j *Journal) Subscribe(n int) *Subscription {
+	if n <= 0 {
+		n = 256
+	}
+	s := &Subscription{C: make(chan Event, n), j: j}
+	j.subMu.Lock()
+	j.subs[s] = struct{}{}
+	j.subMu.Unlock()
+	return s
+}
+
+// Close stops the subscription.
+func (s *Subscription) Close() {
+	s.j.subMu.Lock()
+	delete(s.j.subs, s)
+	s.j.subMu.Unlock()
+}
+
+// Lost returns and resets the number of events dropped for this subscriber.
+func (s *Subscription) Lost() uint64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := s.lost
+	s.lost = 0
+	return n
+}
+
+// Notify publishes an event that is not stored (clock, scenarios, reset).
+func (j *Journal) Notify(name string, data any) {
+	j.publish(Event{Name: name, Data: data})
+}
+
+func (j *Journal) publish(ev Event) {
+	j.subMu.RLock()
+	defer j.subMu.RUnlock()
+	for s := range j.subs {
+		select {
+		case s.C <- ev:
+		default:
+			s.mu.Lock()
+			s.lost++
+			s.mu.Unlock()
+		}
+	}
+}

@@ -1,0 +1,113 @@
+// Package random is the one source of every random value the sandbox hands
+// out: ids, tokens, nonces, authorization codes and scenario probability
+// draws (DESIGN.md, Randomness and --seed).
+//
+// Without a seed a Source reads crypto/rand. With a seed, each named Source
+// is a deterministic ChaCha8 stream derived from the seed and its name, so
+// the same requests in the same order give the same values and one
+// provider's traffic never shifts another's.
+package random
+
+import (
+	crand "crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	mrand "math/rand/v2"
+	"sync"
+)
+
+// Source produces random bytes and values. It is safe for concurrent use.
+type Source struct {
+	mu     sync.Mutex
+	chacha *mrand.ChaCha8 // nil: crypto/rand
+}
+
+// New returns the source named name. A nil seed gives crypto/rand.
+func New(seed *int64, name string) *Source {
+	if seed == nil {
+		return &Source{}
+	}
+	h := sha256.New()
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(*seed))
+	h.Write(b[:])
+	h.Write([]byte(name))
+	var key [32]byte
+	copy(key[:], h.Sum(nil))
+	return &Source{chacha: mrand.NewChaCha8(key)}
+}
+
+// Seeded reports whether the source is deterministic.
+func (s *Source) Seeded() bool { return s.chacha != nil }
+
+// Read fills p with random bytes; it never fails.
+func (s *Source) Read(p []byte) (int, error) {
+	if s.chacha == nil {
+		return crand.Read(p)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.chacha.Read(p)
+}
+
+// Uint64 returns a uniformly random uint64.
+func (s *Source) Uint64() uint64 {
+	var b [8]byte
+	s.Read(b[:])
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// IntN returns a uniform value in [0, n); n must be > 0.
+func (s *Source) IntN(n int) int {
+	if n <= 0 {
+		panic("random: IntN with n <= 0")
+	}
+	// Rejection sampling keeps the distribution uniform.
+	limit := ^uint64(0) - (^uint64(0) % uint64(n))
+	for {
+		v := s.Uint64()
+		if v < limit {
+			return int(v % uint64(n))
+		}
+	}
+}
+
+// Float64 returns a uniform value in [0, 1).
+func (s *Source) Float64() float64 {
+	return float64(s.Uint64()>>11) / (1 << 53)
+}
+
+// Hex returns n random lower-case hex characters.
+func (s *Source) Hex(n int) string {
+	b := make([]byte, (n+1)/2)
+	s.Read(b)
+	return hex.EncodeToString(b)[:n]
+}
+
+// String returns n characters drawn uniformly from alphabet.
+func (s *Source) String(n int, alphabet string) string {
+	out := make([]byte, n)
+	for i := range out {
+		out[i] = alphabet[s.IntN(len(alphabet))]
+	}
+	return string(out)
+}
+
+// Alphabets used by the providers' identifiers.
+const (
+	Digits        = "0123456789"
+	LowerAlnum    = "abcdefghijklmnopqrstuvwxyz0123456789"
+	UpperAlnum    = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+	LowerHexChars = "0123456789abcdef"
+)
+
+// UUID returns a random (version 4) UUID in its lower-case 8-4-4-4-12 form.
+func (s *Source) UUID() string {
+	var b [16]byte
+	s.Read(b[:])
+	b[6] = (b[6] & 0x0f) | 0x40
+	b[8] = (b[8] & 0x3f) | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}

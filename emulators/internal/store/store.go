@@ -1,0 +1,198 @@
+// Package store holds the emulators' objects in typed in-memory tables.
+//
+// A Table is safe for concurrent use and hands out copies: callers never
+// hold a pointer into the table, so a value read for rendering cannot change
+// underneath the renderer, and every change goes through Update, which is
+// atomic per key. Rows keep their insertion order, which the admin API and
+// the provider queries use for "newest first" listings.
+package store
+
+import (
+	"errors"
+	"sync"
+)
+
+// ErrNotFound is returned by Update for a missing key.
+var ErrNotFound = errors.New("not found")
+
+// ErrExists is returned by Insert for a key already present.
+var ErrExists = errors.New("already exists")
+
+// Table is a map from K to V with insertion order. V is copied in and out
+// with the clone function given to New (a plain assignment when nil, which
+// is right for values without slices, maps or pointers).
+type Table[K comparable, V any] struct {
+	clone func(V) V
+
+	mu    sync.RWMutex
+	rows  map[K]*row[V]
+	order []K // insertion order; deleted keys are compacted lazily
+	dead  int // deleted entries still in order
+}
+
+type row[V any] struct {
+	v   V
+	pos int // index in order
+}
+
+// New returns an empty table. clone deep-copies a value; nil means values
+// are copied by assignment.
+func New[K comparable, V any](clone func(V) V) *Table[K, V] {
+	if clone == nil {
+		clone = func(v V) V { return v }
+	}
+	return &Table[K, V]{clone: clone, rows: map[K]*row[V]{}}
+}
+
+// Get returns a copy of the value stored under k.
+func (t *Table[K, V]) Get(k K) (V, bool) {
+	t.mu.RLock()
+	r, ok := t.rows[k]
+	var v V
+	if ok {
+		v = t.clone(r.v)
+	}
+	t.mu.RUnlock()
+	return v, ok
+}
+
+// Has reports whether k is present.
+func (t *Table[K, V]) Has(k K) bool {
+	t.mu.RLock()
+	_, ok := t.rows[k]
+	t.mu.RUnlock()
+	return ok
+}
+
+// Insert stores v under k unless k is present (then ErrExists).
+func (t *Table[K, V]) Insert(k K, v V) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if _, ok := t.rows[k]; ok {
+		return ErrExists
+	}
+	t.rows[k] = &row[V]{v: t.clone(v), pos: len(t.order)}
+	t.order = append(t.order, k)
+	return nil
+}
+
+// Put stores v under k, replacing any value (an existing key keeps its place).
+func (t *Table[K, V]) Put(k K, v V) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if r, ok := t.rows[k]; ok {
+		r.v = t.clone(v)
+		return
+	}
+	t.rows[k] = &row[V]{v: t.clone(v), pos: len(t.order)}
+	t.order = append(t.order, k)
+}
+
+// Update applies f to the value under k atomically (no other writer or
+// reader of k runs meanwhile) and stores the result unless f returns an
+// error. It returns a copy of the stored value.
+func (t *Table[K, V]) Update(k K, f func(v *V) error) (V, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r, ok := t.rows[k]
+	if !ok {
+		var zero V
+		return zero, ErrNotFound
+	}
+	v := t.clone(r.v)
+	if err := f(&v); err != nil {
+		return t.clone(r.v), err
+	}
+	r.v = v
+	return t.clone(v), nil
+}
+
+// Delete removes k and reports whether it was present.
+func (t *Table[K, V]) Delete(k K) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	r, ok := t.rows[k]
+	if !ok {
+		return false
+	}
+	delete(t.rows, k)
+	var zero K
+	t.order[r.pos] = zero
+	t.dead++
+	if t.dead > 64 && t.dead > len(t.order)/2 {
+		t.compact()
+	}
+	return true
+}
+
+func (t *Table[K, V]) compact() {
+	order := make([]K, 0, len(t.rows))
+	for _, k := range t.order {
+		if r, ok := t.rows[k]; ok && t.order[r.pos] == k {
+			r.pos = len(order)
+			order = append(order, k)
+		}
+	}
+	t.order, t.dead = order, 0
+}
+
+// Len returns the number of rows.
+func (t *Table[K, V]) Len() int {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	return len(t.rows)
+}
+
+// Clear removes every row.
+func (t *Table[K, V]) Clear() {
+	t.mu.Lock()
+	t.rows = map[K]*row[V]{}
+	t.order = nil
+	t.dead = 0
+	t.mu.Unlock()
+}
+
+// Scan visits copies of the rows in insertion order (newest first when
+// newestFirst), stopping when visit returns false. The table is read-locked
+// during the scan: visit must not write to it.
+func (t *Table[K, V]) Scan(newestFirst bool, visit func(k K, v V) bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	n := len(t.order)
+	for i := range n {
+		j := i
+		if newestFirst {
+			j = n - 1 - i
+		}
+		k := t.order[j]
+		r, ok := t.rows[k]
+		if !ok || r.pos != j {
+			continue
+		}
+		if !visit(k, t.clone(r.v)) {
+			return
+		}
+	}
+}
+
+// Page returns up to limit copies of the rows for which keep returns true
+// (nil keeps all), skipping the first offset of them, newest first, and the
+// total number of rows kept.
+func (t *Table[K, V]) Page(keep func(V) bool, offset, limit int) (rows []V, total int) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	for j := len(t.order) - 1; j >= 0; j-- {
+		r, ok := t.rows[t.order[j]]
+		if !ok || r.pos != j {
+			continue
+		}
+		if keep != nil && !keep(r.v) {
+			continue
+		}
+		if total >= offset && (limit <= 0 || len(rows) < limit) {
+			rows = append(rows, t.clone(r.v))
+		}
+		total++
+	}
+	return rows, total
+}

@@ -1,0 +1,172 @@
+// Package wire holds the HTTP plumbing every provider shares: reading a
+// size-limited raw body once, rendering JSON the way payment APIs write it,
+// the per-request facts that routing establishes (host routing, the link
+// base), journaling of API exchanges with their signature diagnostics, and
+// the network faults scenarios can inject.
+package wire
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/paysandbox/sandbox/emulators"
+)
+
+const (
+	keyBody = "wire.body"
+	keyNote = "wire.note"
+	keyInfo = "wire.info"
+)
+
+// ReadBody reads the request body once, up to limit bytes, and keeps it for
+// the journal. A larger body is a TooLarge error; the bytes are returned
+// exactly as sent (signatures are computed over them).
+func ReadBody(c echo.Context, limit int64) ([]byte, error) {
+	if b, ok := c.Get(keyBody).([]byte); ok {
+		return b, nil
+	}
+	r := c.Request()
+	if r.Body == nil {
+		c.Set(keyBody, []byte{})
+		return []byte{}, nil
+	}
+	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return nil, &emulators.Error{Kind: emulators.Invalid, Msg: "the request body could not be read", Detail: "reading the body: " + err.Error(), Err: err}
+	}
+	if int64(len(b)) > limit {
+		c.Set(keyBody, b[:limit])
+		return nil, &emulators.Error{Kind: emulators.TooLarge, Msg: "request body too large",
+			Detail: "request body exceeds " + HumanBytes(limit)}
+	}
+	c.Set(keyBody, b)
+	return b, nil
+}
+
+// Body returns the body ReadBody read, if any.
+func Body(c echo.Context) []byte {
+	b, _ := c.Get(keyBody).([]byte)
+	return b
+}
+
+// HumanBytes renders a byte count as 64 KiB, 1 MiB, 10 MiB.
+func HumanBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return itoa(n>>20) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return itoa(n>>10) + " KiB"
+	}
+	return itoa(n) + " bytes"
+}
+
+func itoa(n int64) string {
+	var b [20]byte
+	i := len(b)
+	if n == 0 {
+		return "0"
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+// MarshalJSON encodes v compactly without HTML escaping (payment APIs write
+// "<" and "&" as they are), without a trailing newline.
+func MarshalJSON(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+}
+
+// JSON writes v as JSON with the given status and content type.
+func JSON(c echo.Context, status int, contentType string, v any) error {
+	b, err := MarshalJSON(v)
+	if err != nil {
+		return err
+	}
+	return c.Blob(status, contentType, b)
+}
+
+// CheckJSONDepth reports an error when the JSON text nests objects and arrays
+// deeper than max. It does not validate the JSON otherwise.
+func CheckJSONDepth(b []byte, max int) error {
+	depth := 0
+	inString, escaped := false, false
+	for _, ch := range b {
+		if inString {
+			switch {
+			case escaped:
+				escaped = false
+			case ch == '\\':
+				escaped = true
+			case ch == '"':
+				inString = false
+			}
+			continue
+		}
+		switch ch {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+			if depth > max {
+				return errors.New("JSON nesting deeper than " + itoa(int64(max)))
+			}
+		case '}', ']':
+			depth--
+		}
+	}
+	return nil
+}
+
+// Info is what routing establishes about a request.
+type Info struct {
+	// HostRouted is true when the request reached its provider through the
+	// Host header (a real provider host) rather than the /{provider} prefix.
+	HostRouted bool
+	// OriginalPath is the path as the client sent it (before the prefix was
+	// added for host routing).
+	OriginalPath string
+}
+
+// SetInfo records routing facts (called by the sandbox's host router).
+func SetInfo(c echo.Context, i Info) { c.Set(keyInfo, i) }
+
+// RequestInfo returns the routing facts of the request.
+func RequestInfo(c echo.Context) Info {
+	if i, ok := c.Get(keyInfo).(Info); ok {
+		return i
+	}
+	return Info{OriginalPath: c.Request().URL.Path}
+}
+
+// LinkBase is the base of every URL handed out for an object created by this
+// request (DESIGN.md, Link base): publicURL without a trailing "/" when set,
+// else scheme://Host of the request ("https" only on TLS).
+func LinkBase(r *http.Request, publicURL string) string {
+	if publicURL != "" {
+		return strings.TrimRight(publicURL, "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// IsHostRouted is a convenience for RequestInfo(c).HostRouted.
+func IsHostRouted(c echo.Context) bool { return RequestInfo(c).HostRouted }

@@ -1,0 +1,504 @@
+package sandbox
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/emulators/internal/admin"
+	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/wire"
+	"github.com/paysandbox/sandbox/scenarios"
+)
+
+// adminRoutes registers the admin API (DESIGN.md, Admin API).
+func (s *Sandbox) adminRoutes(g *echo.Group) {
+	g.GET("/info", s.handleInfo)
+	g.GET("/objects", s.handleObjects)
+	g.GET("/objects/:provider/:id", s.handleObject)
+	g.POST("/objects/:provider/:id/actions/:action", s.handleAction)
+	g.GET("/callbacks", s.handleCallbacks)
+	g.POST("/callbacks/:id/resend", s.handleResend)
+	g.GET("/requests", s.handleRequests)
+	g.GET("/journal", s.handleJournal)
+	g.GET("/scenarios", s.handleScenarios)
+	g.PUT("/scenarios/active", s.handleSetActive)
+	g.POST("/scenarios", s.handleUpload)
+	g.GET("/clock", s.handleClock)
+	g.POST("/clock/advance", s.handleAdvance)
+	g.POST("/reset", s.handleReset)
+	g.GET("/events", s.handleEvents)
+	g.RouteNotFound("/*", func(c echo.Context) error {
+		return emulators.Errorf(emulators.NotFound, "no admin API path %s", c.Request().URL.Path)
+	})
+}
+
+// requireToken enforces --admin-token when one is set: "Authorization:
+// Bearer TOKEN", or a token query parameter (EventSource cannot send
+// headers), or the dashboard's cookie.
+func (s *Sandbox) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.cfg.AdminToken == "" || s.tokenOK(c) {
+			return next(c)
+		}
+		return &emulators.Error{Kind: emulators.Unauthorized, Msg: "this sandbox has an admin token: send Authorization: Bearer <token>"}
+	}
+}
+
+func (s *Sandbox) tokenOK(c echo.Context) bool {
+	want := []byte(s.cfg.AdminToken)
+	r := c.Request()
+	var got string
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		got = strings.TrimPrefix(h, "Bearer ")
+	} else if t := r.URL.Query().Get("token"); t != "" {
+		got = t
+	} else if ck, err := r.Cookie("sandbox_token"); err == nil {
+		got = ck.Value
+	}
+	return subtle.ConstantTimeCompare([]byte(got), want) == 1
+}
+
+// requirePageToken protects the dashboard pages: a ?token= query sets the
+// cookie the pages then use; without a valid token the page asks for one.
+func (s *Sandbox) requirePageToken(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.cfg.AdminToken == "" {
+			return next(c)
+		}
+		if t := c.QueryParam("token"); t != "" && subtle.ConstantTimeCompare([]byte(t), []byte(s.cfg.AdminToken)) == 1 {
+			c.SetCookie(&http.Cookie{Name: "sandbox_token", Value: t, Path: "/_sandbox", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+			return next(c)
+		}
+		if s.tokenOK(c) {
+			return next(c)
+		}
+		return c.HTML(http.StatusUnauthorized, `<!doctype html><html lang="en"><meta charset="utf-8"><title>paysandbox: token needed</title>`+
+			`<body style="font-family:system-ui;margin:3rem"><h1>Admin token needed</h1><p>This sandbox was started with <code>--admin-token</code>.</p>`+
+			`<form method="get"><label>Token <input name="token" type="password" autofocus></label> <button>Open the dashboard</button></form></body></html>`)
+	}
+}
+
+func (s *Sandbox) provider(name string) (provider, error) {
+	for _, p := range s.providers {
+		if p.Name() == name {
+			return p, nil
+		}
+	}
+	return nil, emulators.Errorf(emulators.NotFound, "unknown provider %q; providers: khipu, hambit, payu", name)
+}
+
+func intParam(c echo.Context, name string, def, max int) (int, error) {
+	v := c.QueryParam(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, emulators.Errorf(emulators.Invalid, "%s: expected a whole number ≥ 0, got %q", name, v)
+	}
+	if max > 0 && n > max {
+		n = max
+	}
+	return n, nil
+}
+
+// Info is the answer of GET /_sandbox/api/info.
+type Info struct {
+	Version   string              `json:"version"`
+	Now       time.Time           `json:"now"`
+	Offset    string              `json:"clock_offset"`
+	TimeScale float64             `json:"time_scale"`
+	Scenario  string              `json:"scenario"`
+	Providers []admin.Description `json:"providers"`
+	Journal   journal.Stats       `json:"journal"`
+	Pending   int                 `json:"pending_callbacks"`
+}
+
+func (s *Sandbox) handleInfo(c echo.Context) error {
+	base := wire.LinkBase(c.Request(), s.cfg.PublicURL)
+	return c.JSON(http.StatusOK, Info{
+		Version: s.opt.Version, Now: s.clock.Now(), Offset: s.clock.Offset().String(), TimeScale: s.clock.TimeScale(),
+		Scenario: s.scen.Active(), Providers: s.Describe(base), Journal: s.journal.Stats(), Pending: s.disp.Pending(),
+	})
+}
+
+type objectsPage struct {
+	Objects []admin.Object `json:"objects"`
+	Total   int            `json:"total"`
+	Offset  int            `json:"offset"`
+	Limit   int            `json:"limit"`
+}
+
+// handleObjects serves GET /objects?provider=&kind=&status=&account=&q=&offset=&limit=,
+// newest first across providers.
+func (s *Sandbox) handleObjects(c echo.Context) error {
+	offset, err := intParam(c, "offset", 0, 0)
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(c, "limit", 50, 1000)
+	if err != nil {
+		return err
+	}
+	if limit == 0 {
+		limit = 50
+	}
+	ps := s.providers
+	if name := c.QueryParam("provider"); name != "" {
+		p, err := s.provider(name)
+		if err != nil {
+			return err
+		}
+		ps = []provider{p}
+	}
+	q := admin.Query{Kind: c.QueryParam("kind"), Status: c.QueryParam("status"), Account: c.QueryParam("account"),
+		Search: c.QueryParam("q"), Offset: 0, Limit: offset + limit}
+	var all []admin.Object
+	total := 0
+	for _, p := range ps {
+		items, n := p.Objects(q)
+		all = append(all, items...)
+		total += n
+	}
+	sort.SliceStable(all, func(i, j int) bool { return all[i].CreatedAt.After(all[j].CreatedAt) })
+	if offset > len(all) {
+		offset = len(all)
+	}
+	end := min(offset+limit, len(all))
+	page := all[offset:end]
+	if page == nil {
+		page = []admin.Object{}
+	}
+	return c.JSON(http.StatusOK, objectsPage{Objects: page, Total: total, Offset: offset, Limit: limit})
+}
+
+func (s *Sandbox) handleObject(c echo.Context) error {
+	p, err := s.provider(c.Param("provider"))
+	if err != nil {
+		return err
+	}
+	o, err := p.Object(c.Param("id"))
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, o)
+}
+
+func (s *Sandbox) handleAction(c echo.Context) error {
+	p, err := s.provider(c.Param("provider"))
+	if err != nil {
+		return err
+	}
+	body, err := io.ReadAll(io.LimitReader(c.Request().Body, 1<<20))
+	if err != nil {
+		return emulators.Errorf(emulators.Invalid, "reading the body: %v", err)
+	}
+	params := json.RawMessage(strings.TrimSpace(string(body)))
+	if len(params) == 0 {
+		params = json.RawMessage("{}")
+	}
+	var probe map[string]json.RawMessage
+	if err := json.Unmarshal(params, &probe); err != nil {
+		return emulators.Errorf(emulators.Invalid, "the action's parameters must be a JSON object: %v", err)
+	}
+	o, err := p.Act(c.Request().Context(), c.Param("id"), c.Param("action"), params)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, o)
+}
+
+type entriesPage struct {
+	Entries []journal.Entry `json:"entries"`
+	Stats   journal.Stats   `json:"stats"`
+}
+
+func (s *Sandbox) listJournal(c echo.Context, kinds ...journal.Kind) error {
+	limit, err := intParam(c, "limit", 100, 1000)
+	if err != nil {
+		return err
+	}
+	before, err := intParam(c, "before", 0, 0)
+	if err != nil {
+		return err
+	}
+	after, err := intParam(c, "after", 0, 0)
+	if err != nil {
+		return err
+	}
+	f := journal.Filter{Kinds: kinds, Provider: c.QueryParam("provider"), Object: c.QueryParam("object"),
+		Before: uint64(before), After: uint64(after), Limit: limit}
+	if k := c.QueryParam("kind"); k != "" && len(kinds) == 0 {
+		for _, one := range strings.Split(k, ",") {
+			f.Kinds = append(f.Kinds, journal.Kind(one))
+		}
+	}
+	if v := c.QueryParam("verdict"); v != "" {
+		f.Match = func(e *journal.Entry) bool {
+			return e.Request != nil && e.Request.Signature != nil && e.Request.Signature.Verdict == v
+		}
+	}
+	if o := c.QueryParam("outcome"); o != "" {
+		f.Match = func(e *journal.Entry) bool { return e.Callback != nil && e.Callback.Outcome == o }
+	}
+	if d := c.QueryParam("delivery"); d != "" {
+		f.Match = func(e *journal.Entry) bool { return e.Callback != nil && e.Callback.Delivery == d }
+	}
+	entries := s.journal.List(f)
+	if entries == nil {
+		entries = []journal.Entry{}
+	}
+	return c.JSON(http.StatusOK, entriesPage{Entries: entries, Stats: s.journal.Stats()})
+}
+
+func (s *Sandbox) handleCallbacks(c echo.Context) error {
+	return s.listJournal(c, journal.KindCallback)
+}
+
+func (s *Sandbox) handleRequests(c echo.Context) error {
+	return s.listJournal(c, journal.KindRequest)
+}
+
+func (s *Sandbox) handleJournal(c echo.Context) error { return s.listJournal(c) }
+
+func (s *Sandbox) handleResend(c echo.Context) error {
+	id := c.Param("id")
+	if err := s.disp.Resend(id); err != nil {
+		kind := emulators.NotFound
+		if !strings.Contains(err.Error(), "unknown delivery") {
+			kind = emulators.Conflict
+		}
+		return &emulators.Error{Kind: kind, Msg: err.Error()}
+	}
+	return c.JSON(http.StatusAccepted, map[string]string{"delivery": id, "status": "queued"})
+}
+
+type scenariosAnswer struct {
+	Active    string                  `json:"active"`
+	Scenarios []scenarios.Info        `json:"scenarios"`
+	Problems  []scenarios.FileProblem `json:"problems"`
+}
+
+func (s *Sandbox) handleScenarios(c echo.Context) error {
+	probs := s.scen.Problems()
+	if probs == nil {
+		probs = []scenarios.FileProblem{}
+	}
+	return c.JSON(http.StatusOK, scenariosAnswer{Active: s.scen.Active(), Scenarios: s.scen.List(), Problems: probs})
+}
+
+func (s *Sandbox) handleSetActive(c echo.Context) error {
+	var body struct {
+		Name string `json:"name"`
+	}
+	if err := json.NewDecoder(io.LimitReader(c.Request().Body, 1<<16)).Decode(&body); err != nil || body.Name == "" {
+		return emulators.Errorf(emulators.Invalid, `expected {"name":"<scenario>"}`)
+	}
+	if err := s.scen.SetActive(body.Name); err != nil {
+		return err
+	}
+	return s.handleScenarios(c)
+}
+
+func (s *Sandbox) handleUpload(c echo.Context) error {
+	data, err := io.ReadAll(io.LimitReader(c.Request().Body, scenarios.MaxFileSize+1))
+	if err != nil {
+		return emulators.Errorf(emulators.Invalid, "reading the body: %v", err)
+	}
+	sc, err := s.scen.Upload(data)
+	if err != nil {
+		probs := scenarios.Problems(err)
+		list := make([]any, len(probs))
+		lines := make([]string, len(probs))
+		for i, p := range probs {
+			list[i] = map[string]any{"line": p.Line, "rule": p.Rule, "message": p.Msg, "text": p.String()}
+			lines[i] = p.String()
+		}
+		return &problemsError{err: &emulators.Error{Kind: emulators.Invalid, Msg: strings.Join(lines, "\n")}, problems: list}
+	}
+	for _, in := range s.scen.List() {
+		if in.Name == sc.Name {
+			return c.JSON(http.StatusCreated, in)
+		}
+	}
+	return c.NoContent(http.StatusCreated)
+}
+
+type clockAnswer struct {
+	Now       time.Time `json:"now"`
+	Offset    string    `json:"offset"`
+	TimeScale float64   `json:"time_scale"`
+}
+
+func (s *Sandbox) clockAnswer() clockAnswer {
+	return clockAnswer{Now: s.clock.Now(), Offset: s.clock.Offset().String(), TimeScale: s.clock.TimeScale()}
+}
+
+func (s *Sandbox) handleClock(c echo.Context) error { return c.JSON(http.StatusOK, s.clockAnswer()) }
+
+// handleAdvance serves POST /clock/advance {"by":"3h"}: the clock moves and
+// every timer that became due fires, in order, before the answer.
+func (s *Sandbox) handleAdvance(c echo.Context) error {
+	var body struct {
+		By string `json:"by"`
+	}
+	if err := json.NewDecoder(io.LimitReader(c.Request().Body, 1<<16)).Decode(&body); err != nil {
+		return emulators.Errorf(emulators.Invalid, `expected {"by":"<duration>"}, e.g. {"by":"3h"}`)
+	}
+	d, err := parseAdvance(body.By)
+	if err != nil {
+		return err
+	}
+	if err := s.clock.Advance(d); err != nil {
+		return emulators.Errorf(emulators.Invalid, "%v", err)
+	}
+	a := s.clockAnswer()
+	s.journal.Notify("clock", a)
+	return c.JSON(http.StatusOK, a)
+}
+
+// parseAdvance accepts Go durations plus days ("7d", "7d3h").
+func parseAdvance(v string) (time.Duration, error) {
+	v = strings.TrimSpace(v)
+	var total time.Duration
+	if i := strings.Index(v, "d"); i > 0 {
+		days, err := strconv.Atoi(v[:i])
+		if err == nil {
+			total = time.Duration(days) * 24 * time.Hour
+			v = v[i+1:]
+		}
+	}
+	if v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return 0, emulators.Errorf(emulators.Invalid, "by: %q is not a duration (e.g. 90s, 3h, 7d)", v)
+		}
+		total += d
+	}
+	if total < 0 {
+		return 0, emulators.Errorf(emulators.Invalid, "by: the sandbox clock only moves forward")
+	}
+	return total, nil
+}
+
+// handleReset serves POST /reset, body optional {"provider":"khipu"}.
+func (s *Sandbox) handleReset(c echo.Context) error {
+	var body struct {
+		Provider string `json:"provider"`
+	}
+	data, _ := io.ReadAll(io.LimitReader(c.Request().Body, 1<<16))
+	if len(strings.TrimSpace(string(data))) > 0 {
+		if err := json.Unmarshal(data, &body); err != nil {
+			return emulators.Errorf(emulators.Invalid, `expected {"provider":"khipu|hambit|payu"} or no body: %v`, err)
+		}
+	}
+	if body.Provider != "" {
+		p, err := s.provider(body.Provider)
+		if err != nil {
+			return err
+		}
+		s.resetProvider(p)
+	} else {
+		for _, p := range s.providers {
+			s.resetProvider(p)
+		}
+		s.scen.ResetCounters()
+		s.journal.Clear("")
+	}
+	s.journal.Notify("reset", map[string]string{"provider": body.Provider})
+	return c.JSON(http.StatusOK, map[string]string{"reset": cmpOr(body.Provider, "all")})
+}
+
+func (s *Sandbox) resetProvider(p provider) {
+	p.Reset()
+	s.disp.Reset(p.Name())
+	s.journal.Clear(p.Name())
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// handleEvents serves GET /events as server-sent events: journal entries
+// (event name = entry kind, id = journal id) and notices (clock, scenarios,
+// reset). With Last-Event-ID or ?since=N the stored entries after N are
+// sent first, so a test that connects late misses nothing still held.
+func (s *Sandbox) handleEvents(c echo.Context) error {
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	sub := s.journal.Subscribe(1024)
+	defer sub.Close()
+	w.WriteHeader(http.StatusOK)
+	since := c.Request().Header.Get("Last-Event-ID")
+	if q := c.QueryParam("since"); q != "" {
+		since = q
+	}
+	var last uint64
+	if n, err := strconv.ParseUint(since, 10, 64); err == nil && n > 0 {
+		past := s.journal.List(journal.Filter{After: n, Limit: 1 << 30})
+		for i := len(past) - 1; i >= 0; i-- {
+			if err := writeEvent(w, journal.Event{Name: string(past[i].Kind), ID: past[i].ID, Data: past[i]}); err != nil {
+				return nil
+			}
+			last = past[i].ID
+		}
+	}
+	fmt.Fprint(w, ": paysandbox events\n\n")
+	w.Flush()
+	keep := time.NewTicker(15 * time.Second)
+	defer keep.Stop()
+	ctx := c.Request().Context()
+	for {
+		select {
+		case ev := <-sub.C:
+			if ev.ID != 0 && ev.ID <= last {
+				continue
+			}
+			if n := sub.Lost(); n > 0 {
+				fmt.Fprintf(w, "event: lost\ndata: {\"events\":%d}\n\n", n)
+			}
+			if err := writeEvent(w, ev); err != nil {
+				return nil
+			}
+		case <-keep.C:
+			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
+				return nil
+			}
+			w.Flush()
+		case <-ctx.Done():
+			return nil
+		case <-s.stopping:
+			return nil
+		}
+	}
+}
+
+func writeEvent(w *echo.Response, ev journal.Event) error {
+	data, err := wire.MarshalJSON(ev.Data)
+	if err != nil {
+		return err
+	}
+	if ev.ID != 0 {
+		fmt.Fprintf(w, "id: %d\n", ev.ID)
+	}
+	if _, err := fmt.Fprintf(w, "event: %s\ndata: %s\n\n", ev.Name, data); err != nil {
+		return err
+	}
+	w.Flush()
+	return nil
+}

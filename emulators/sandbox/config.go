@@ -1,0 +1,134 @@
+package sandbox
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/paysandbox/sandbox/emulators/hambit"
+	"github.com/paysandbox/sandbox/emulators/khipu"
+	"github.com/paysandbox/sandbox/emulators/payu"
+	"github.com/paysandbox/sandbox/scenarios"
+)
+
+// Config is the whole sandbox configuration: the configuration file's
+// layout (DESIGN.md, Configuration file), after flags and SANDBOX_*
+// variables have been applied on top of it.
+type Config struct {
+	Addr         string        `yaml:"addr"`
+	PublicURL    string        `yaml:"public_url"`
+	LogLevel     string        `yaml:"log_level"`
+	TimeScale    float64       `yaml:"time_scale"`
+	AdminToken   string        `yaml:"admin_token"`
+	DebugHeaders bool          `yaml:"debug_headers"`
+	Scenario     string        `yaml:"scenario"`
+	ScenariosDir string        `yaml:"scenarios_dir"`
+	Seed         *int64        `yaml:"seed"`
+	Khipu        khipu.Config  `yaml:"khipu"`
+	Hambit       hambit.Config `yaml:"hambit"`
+	PayU         payu.Config   `yaml:"payu"`
+}
+
+// DefaultAddr is where the sandbox listens with no configuration.
+const DefaultAddr = "127.0.0.1:8080"
+
+// DefaultConfig returns the built-in defaults: zero configuration works.
+func DefaultConfig() Config {
+	return Config{
+		Addr:         DefaultAddr,
+		LogLevel:     "info",
+		TimeScale:    1,
+		DebugHeaders: true,
+		Scenario:     scenarios.DefaultScenario,
+		Khipu:        khipu.DefaultConfig(),
+		Hambit:       hambit.DefaultConfig(),
+		PayU:         payu.DefaultConfig(),
+	}
+}
+
+// LoadConfigFile decodes a configuration file over cfg. Loading is strict:
+// unknown keys, wrong types and bad durations are errors naming the file,
+// line and key, all reported at once.
+func LoadConfigFile(path string, cfg *Config) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	return DecodeConfig(path, data, cfg)
+}
+
+// DecodeConfig is LoadConfigFile for text already read.
+func DecodeConfig(name string, data []byte, cfg *Config) error {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		return fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+	}
+	if len(doc.Content) == 0 {
+		return nil // an empty file: defaults
+	}
+	probs := scenarios.StrictDecode(name, doc.Content[0], cfg)
+	if len(probs) > 0 {
+		lines := make([]string, len(probs))
+		for i, p := range probs {
+			lines[i] = p.String()
+		}
+		return errors.New(strings.Join(lines, "\n"))
+	}
+	return nil
+}
+
+// Validate checks the configuration once; errors name the key.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		bad("addr", "%q is not host:port (e.g. 127.0.0.1:8080 or :8080)", c.Addr)
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			bad("public_url", "%q is not an absolute http(s) URL", c.PublicURL)
+		}
+	}
+	if _, err := ParseLevel(c.LogLevel); err != nil {
+		bad("log_level", "%v", err)
+	}
+	if c.TimeScale <= 0 || c.TimeScale > 1000 {
+		bad("time_scale", "%v: expected a factor above 0 (e.g. 0.01 to shrink waits 100×)", c.TimeScale)
+	}
+	sections := []struct {
+		key string
+		v   interface{ Validate() error }
+	}{{"khipu", &c.Khipu}, {"hambit", &c.Hambit}, {"payu", &c.PayU}}
+	for _, sec := range sections {
+		if err := sec.v.Validate(); err != nil {
+			for _, line := range strings.Split(err.Error(), "\n") {
+				errs = append(errs, fmt.Errorf("%s.%s", sec.key, line))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// ParseLevel maps a log level name to slog's.
+func ParseLevel(s string) (slog.Level, error) {
+	switch strings.ToLower(s) {
+	case "debug":
+		return slog.LevelDebug, nil
+	case "info", "":
+		return slog.LevelInfo, nil
+	case "warn", "warning":
+		return slog.LevelWarn, nil
+	case "error":
+		return slog.LevelError, nil
+	}
+	return 0, fmt.Errorf("%q: expected debug, info, warn or error", s)
+}

@@ -1,0 +1,228 @@
+package sandbox
+
+import (
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
+
+	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/emulators/internal/wire"
+	"github.com/paysandbox/sandbox/web"
+)
+
+// routes builds the whole HTTP surface (DESIGN.md, URL surface).
+func (s *Sandbox) routes() *echo.Echo {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = s.renderError
+	e.Pre(s.hostRouter)
+	e.Use(s.requestLog())
+
+	e.GET("/healthz", s.handleHealth)
+	e.HEAD("/healthz", s.handleHealth)
+
+	for _, p := range s.providers {
+		name := p.Name()
+		g := e.Group("/"+name, wire.Journal(s.journal, name), s.providerContext)
+		p.Register(g)
+	}
+
+	s.adminRoutes(e.Group("/_sandbox/api", s.requireToken))
+	s.pageRoutes(e)
+	return e
+}
+
+// hostRouter sends requests addressed to a provider's real host (khipu.com,
+// apis.hambit.co, api.payulatam.com, …) to that provider's tree, so a client
+// needs no change but its DNS. Prefixed paths, /_sandbox and /healthz keep
+// working under every host.
+func (s *Sandbox) hostRouter(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		r := c.Request()
+		path := r.URL.Path
+		info := wire.Info{OriginalPath: path}
+		if name, ok := s.hosts[hostOnly(r.Host)]; ok && !sandboxPath(path) {
+			info.HostRouted = true
+			r.URL.Path = "/" + name + path
+			if r.URL.RawPath != "" {
+				r.URL.RawPath = "/" + name + r.URL.RawPath
+			}
+		}
+		wire.SetInfo(c, info)
+		return next(c)
+	}
+}
+
+// sandboxPath reports whether path belongs to the sandbox itself or is
+// already prefixed with a provider.
+func sandboxPath(path string) bool {
+	for _, p := range []string{"/_sandbox", "/healthz", "/khipu", "/hambit", "/payu"} {
+		if path == p || strings.HasPrefix(path, p+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func hostOnly(hostport string) string {
+	h := hostport
+	if host, _, err := net.SplitHostPort(hostport); err == nil {
+		h = host
+	}
+	return strings.ToLower(strings.TrimSuffix(h, "."))
+}
+
+// providerContext gives provider handlers the shutdown signal.
+func (s *Sandbox) providerContext(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		wire.SetStopping(c, s.stopping)
+		return next(c)
+	}
+}
+
+func (s *Sandbox) requestLog() echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogHost: true,
+		HandleError: true,
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			level := slog.LevelInfo
+			if v.URI == "/healthz" || strings.HasPrefix(v.URI, "/_sandbox/static/") || strings.HasSuffix(v.URI, "/events") {
+				level = slog.LevelDebug
+			}
+			if !s.log.Enabled(c.Request().Context(), level) {
+				return nil
+			}
+			s.log.LogAttrs(c.Request().Context(), level, "request",
+				slog.String("method", v.Method), slog.String("uri", v.URI), slog.String("host", v.Host),
+				slog.Int("status", v.Status), slog.Duration("latency", v.Latency))
+			return nil
+		},
+	})
+}
+
+func (s *Sandbox) handleHealth(c echo.Context) error {
+	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": s.opt.Version})
+}
+
+func (s *Sandbox) pageRoutes(e *echo.Echo) {
+	static, err := web.Static(web.FS(), "sandbox")
+	if err == nil {
+		e.StaticFS("/_sandbox/static", static)
+	}
+	dash := func(c echo.Context) error { return s.renderPage(c, "dashboard.html", nil) }
+	e.GET("/_sandbox", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/_sandbox/") })
+	e.GET("/_sandbox/", dash, s.requirePageToken)
+}
+
+// renderPage renders one template of the sandbox's own set.
+func (s *Sandbox) renderPage(c echo.Context, name string, data any) error {
+	t, err := web.Pages(web.FS(), "sandbox", nil)
+	if err != nil {
+		return err
+	}
+	var b strings.Builder
+	if err := t.ExecuteTemplate(&b, name, data); err != nil {
+		return err
+	}
+	return c.HTML(http.StatusOK, b.String())
+}
+
+// apiError is the error body of the admin API and of every path outside
+// the providers (DESIGN.md, Errors outside the provider operations).
+type apiError struct {
+	Error apiErrorBody `json:"error"`
+}
+
+type apiErrorBody struct {
+	Kind     string `json:"kind"`
+	Message  string `json:"message"`
+	Problems []any  `json:"problems,omitempty"`
+}
+
+var adminKinds = map[emulators.Kind]struct {
+	status int
+	kind   string
+}{
+	emulators.Invalid:          {http.StatusBadRequest, "invalid"},
+	emulators.UnknownScenario:  {http.StatusBadRequest, "invalid"},
+	emulators.TooLarge:         {http.StatusBadRequest, "invalid"},
+	emulators.Unauthorized:     {http.StatusUnauthorized, "unauthorized"},
+	emulators.Forbidden:        {http.StatusUnauthorized, "unauthorized"},
+	emulators.NotFound:         {http.StatusNotFound, "not_found"},
+	emulators.Conflict:         {http.StatusConflict, "conflict"},
+	emulators.MethodNotAllowed: {http.StatusMethodNotAllowed, "method_not_allowed"},
+	emulators.Unavailable:      {http.StatusServiceUnavailable, "unavailable"},
+	emulators.Internal:         {http.StatusInternalServerError, "internal"},
+}
+
+// renderError is echo's error handler: errors that no provider rendered
+// (admin API, unknown paths outside the providers) in the sandbox's shape.
+func (s *Sandbox) renderError(err error, c echo.Context) {
+	if c.Response().Committed || wire.IsFault(err) {
+		return
+	}
+	var e *emulators.Error
+	if he, ok := errors.AsType[*echo.HTTPError](err); ok {
+		e = &emulators.Error{Kind: kindOfStatus(he.Code), Msg: strings.ToLower(http.StatusText(he.Code))}
+		if he.Code == http.StatusNotFound {
+			e.Msg = "no such path: " + c.Request().URL.Path
+		}
+		if he.Code == http.StatusMethodNotAllowed {
+			e.Msg = "method " + c.Request().Method + " not allowed on " + c.Request().URL.Path
+		}
+	} else {
+		e = emulators.AsError(err)
+	}
+	k, ok := adminKinds[e.Kind]
+	if !ok {
+		k = adminKinds[emulators.Internal]
+	}
+	msg := e.Msg
+	if e.Kind == emulators.Internal {
+		s.log.Error("internal error", "path", c.Request().URL.Path, "err", err)
+		msg = "internal error"
+	} else if len(e.Fields) > 0 {
+		msg = emulators.DetailOf(e)
+	}
+	body := apiError{Error: apiErrorBody{Kind: k.kind, Message: msg}}
+	if p, ok := errors.AsType[*problemsError](err); ok {
+		body.Error.Problems = p.problems
+	}
+	if c.Request().Method == http.MethodHead {
+		c.NoContent(k.status)
+		return
+	}
+	c.JSON(k.status, body)
+}
+
+func kindOfStatus(code int) emulators.Kind {
+	switch code {
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+		return emulators.Invalid
+	case http.StatusUnauthorized:
+		return emulators.Unauthorized
+	case http.StatusForbidden:
+		return emulators.Forbidden
+	case http.StatusNotFound:
+		return emulators.NotFound
+	case http.StatusMethodNotAllowed:
+		return emulators.MethodNotAllowed
+	case http.StatusConflict:
+		return emulators.Conflict
+	}
+	return emulators.Internal
+}
+
+// problemsError carries a scenario upload's problems into the error body.
+type problemsError struct {
+	err      *emulators.Error
+	problems []any
+}
+
+func (p *problemsError) Error() string { return p.err.Error() }
+func (p *problemsError) Unwrap() error { return p.err }
