@@ -12,7 +12,6 @@ import (
 
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
-	"github.com/paysandbox/sandbox/web"
 )
 
 // routes builds the whole HTTP surface (DESIGN.md, URL surface).
@@ -107,29 +106,6 @@ func (s *Sandbox) requestLog() echo.MiddlewareFunc {
 
 func (s *Sandbox) handleHealth(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": s.opt.Version})
-}
-
-func (s *Sandbox) pageRoutes(e *echo.Echo) {
-	static, err := web.Static(web.FS(), "sandbox")
-	if err == nil {
-		e.StaticFS("/_sandbox/static", static)
-	}
-	dash := func(c echo.Context) error { return s.renderPage(c, "dashboard.html", nil) }
-	e.GET("/_sandbox", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/_sandbox/") })
-	e.GET("/_sandbox/", dash, s.requirePageToken)
-}
-
-// renderPage renders one template of the sandbox's own set.
-func (s *Sandbox) renderPage(c echo.Context, name string, data any) error {
-	t, err := web.Pages(web.FS(), "sandbox", nil)
-	if err != nil {
-		return err
-	}
-	var b strings.Builder
-	if err := t.ExecuteTemplate(&b, name, data); err != nil {
-		return err
-	}
-	return c.HTML(http.StatusOK, b.String())
 }
 
 // apiError is the error body of the admin API and of every path outside
