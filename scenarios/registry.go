@@ -362,38 +362,46 @@ func unknownKey(key string, known []string) string {
 	return msg
 }
 
-// suggest returns the known word closest to w, if it is close enough to be a typo.
+// suggest returns the known word closest to w, if it is close enough to be
+// a typo (at most one edit for short words, two from four letters on).
 func suggest(w string, known []string) string {
-	best, bestD := "", 3
+	limit := 1
+	if len(w) >= 4 {
+		limit = 2
+	}
+	best, bestD := "", limit+1
 	for _, k := range known {
 		if d := editDistance(strings.ToLower(w), strings.ToLower(k)); d < bestD {
 			best, bestD = k, d
 		}
 	}
-	if bestD > max(1, len(w)/3) {
-		return ""
-	}
 	return best
 }
 
+// editDistance is the optimal-string-alignment distance: insertions,
+// deletions, substitutions and transpositions of neighbours ("dealy").
 func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
+	d := make([][]int, len(a)+1)
+	for i := range d {
+		d[i] = make([]int, len(b)+1)
+		d[i][0] = i
+	}
+	for j := range d[0] {
+		d[0][j] = j
 	}
 	for i := 1; i <= len(a); i++ {
-		cur[0] = i
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
 	}
-	return prev[len(b)]
+	return d[len(a)][len(b)]
 }
 
 func contains(list []string, s string) bool { return slices.Contains(list, s) }

@@ -1,0 +1,139 @@
+package clock_test
+
+import (
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/paysandbox/sandbox/emulators/internal/clock"
+)
+
+func TestAdvanceFiresDueTimersInOrder(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := clock.New(clock.Options{})
+		defer c.Close()
+		var fired []string
+		c.After(3*time.Hour, func() { fired = append(fired, "3h") })
+		c.After(time.Hour, func() { fired = append(fired, "1h") })
+		c.After(2*time.Hour, func() { fired = append(fired, "2h-a") })
+		c.After(2*time.Hour, func() { fired = append(fired, "2h-b") }) // same deadline: scheduling order
+		c.After(10*time.Hour, func() { fired = append(fired, "10h") })
+		start := c.Now()
+		if err := c.Advance(150 * time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		// Advance returns after the due timers ran, on the caller's goroutine.
+		want := []string{"1h", "2h-a", "2h-b"}
+		if !equal(fired, want) {
+			t.Fatalf("fired after advance = %v, want %v", fired, want)
+		}
+		if got := c.Now().Sub(start); got != 150*time.Minute {
+			t.Errorf("Now moved by %v, want 2h30m", got)
+		}
+		if c.Pending() != 2 {
+			t.Errorf("pending = %d, want 2", c.Pending())
+		}
+		// Real time reaches the 3h timer (30 more minutes) without an advance.
+		time.Sleep(30 * time.Minute)
+		synctest.Wait()
+		if !equal(fired, []string{"1h", "2h-a", "2h-b", "3h"}) {
+			t.Errorf("fired = %v, want the 3h timer after real time caught up", fired)
+		}
+	})
+}
+
+func TestWaitIsScaledDeadlineIsNot(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := clock.New(clock.Options{Scale: 0.01})
+		defer c.Close()
+		start := time.Now()
+		var waitAt, deadlineAt time.Duration
+		c.Wait(100*time.Second, func() { waitAt = time.Since(start) })
+		c.After(100*time.Second, func() { deadlineAt = time.Since(start) })
+		time.Sleep(200 * time.Second)
+		synctest.Wait()
+		if waitAt != time.Second {
+			t.Errorf("100s wait at scale 0.01 fired after %v, want 1s", waitAt)
+		}
+		if deadlineAt != 100*time.Second {
+			t.Errorf("100s deadline fired after %v, want 100s (never scaled)", deadlineAt)
+		}
+		if got := c.Scaled(time.Hour); got != 36*time.Second {
+			t.Errorf("Scaled(1h) = %v, want 36s", got)
+		}
+	})
+}
+
+func TestStopAndGroups(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := clock.New(clock.Options{})
+		defer c.Close()
+		fired := 0
+		tm := c.After(time.Minute, func() { fired++ })
+		if !tm.Stop() {
+			t.Error("Stop of a pending timer = false")
+		}
+		if tm.Stop() {
+			t.Error("second Stop = true")
+		}
+		g := c.NewGroup()
+		for range 5 {
+			g.After(time.Minute, func() { fired++ })
+		}
+		g.After(0, func() { fired++ }) // due at once: fires, leaves the group
+		synctest.Wait()
+		if g.Len() != 5 {
+			t.Errorf("group holds %d timers, want 5", g.Len())
+		}
+		if n := g.StopAll(); n != 5 {
+			t.Errorf("StopAll stopped %d, want 5", n)
+		}
+		c.Advance(time.Hour)
+		if fired != 1 {
+			t.Errorf("fired = %d, want 1 (only the immediate timer)", fired)
+		}
+	})
+}
+
+func TestNegativeAdvanceRefused(t *testing.T) {
+	c := clock.New(clock.Options{})
+	defer c.Close()
+	if err := c.Advance(-time.Second); err == nil {
+		t.Fatal("a negative advance was accepted")
+	}
+}
+
+func TestTimerScheduledFromTimerRuns(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := clock.New(clock.Options{})
+		defer c.Close()
+		done := make(chan time.Duration, 1)
+		start := time.Now()
+		c.After(time.Second, func() {
+			c.After(time.Second, func() { done <- time.Since(start) })
+		})
+		if d := <-done; d != 2*time.Second {
+			t.Errorf("chained timer after %v, want 2s", d)
+		}
+	})
+}
+
+func BenchmarkSchedule(b *testing.B) {
+	c := clock.New(clock.Options{})
+	defer c.Close()
+	for b.Loop() {
+		c.After(time.Hour, func() {}).Stop()
+	}
+}
+
+func equal(a, b []string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,92 @@
+package journal_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/paysandbox/sandbox/emulators/internal/journal"
+)
+
+func TestBoundedUnderManyEntries(t *testing.T) {
+	j := journal.New(journal.Options{Capacity: 1000, MaxBytes: 1 << 20, BodyCap: 2048})
+	body := strings.Repeat("x", 4096)
+	for i := range 100_000 {
+		j.Add(journal.Entry{Kind: journal.KindRequest, Provider: "khipu", Objects: []string{fmt.Sprint(i)},
+			Request: &journal.Exchange{Method: "POST", Path: "/p", RequestBody: body, ResponseBody: body}})
+	}
+	st := j.Stats()
+	if st.Entries > 1000 || st.Bytes > 1<<20 {
+		t.Fatalf("journal holds %d entries, %d bytes; bounds 1000, 1 MiB", st.Entries, st.Bytes)
+	}
+	if st.LastID != 100_000 || st.Dropped != uint64(100_000-st.Entries) {
+		t.Errorf("stats = %+v", st)
+	}
+	newest := j.List(journal.Filter{Limit: 1})[0]
+	if newest.ID != 100_000 || !newest.Request.RequestTruncated || len(newest.Request.RequestBody) != 2048 {
+		t.Errorf("newest entry: id %d, truncated %v, body %d bytes", newest.ID, newest.Request.RequestTruncated, len(newest.Request.RequestBody))
+	}
+	if _, ok := j.Get(1); ok {
+		t.Error("the oldest entry is still held")
+	}
+	if e, ok := j.Get(newest.ID - 5); !ok || e.ID != newest.ID-5 {
+		t.Errorf("Get(%d) = %v, %v", newest.ID-5, e.ID, ok)
+	}
+}
+
+func TestFilterClearAndRedaction(t *testing.T) {
+	j := journal.New(journal.Options{})
+	j.Add(journal.Entry{Kind: journal.KindRequest, Provider: "khipu", Objects: []string{"p1"},
+		Request: &journal.Exchange{RequestHeaders: map[string][]string{"X-Api-Key": {"sbx-khipu-apikey"}, "Authorization": {"Bearer tok"}}}})
+	j.Add(journal.Entry{Kind: journal.KindCallback, Provider: "khipu", Objects: []string{"p1"}, Callback: &journal.Attempt{Outcome: "failed"}})
+	j.Add(journal.Entry{Kind: journal.KindTransition, Provider: "hambit", Objects: []string{"o1"}})
+	if n := len(j.List(journal.Filter{Object: "p1"})); n != 2 {
+		t.Errorf("entries of p1 = %d, want 2", n)
+	}
+	if n := len(j.List(journal.Filter{Kinds: []journal.Kind{journal.KindCallback}})); n != 1 {
+		t.Errorf("callback entries = %d, want 1", n)
+	}
+	req := j.List(journal.Filter{Kinds: []journal.Kind{journal.KindRequest}})[0].Request
+	if got := req.RequestHeaders["X-Api-Key"][0]; strings.Contains(got, "apikey") {
+		t.Errorf("API key not redacted: %q", got)
+	}
+	if got := req.RequestHeaders["Authorization"][0]; got != "Bearer [redacted]" {
+		t.Errorf("Authorization = %q", got)
+	}
+	j.Clear("khipu")
+	if all := j.List(journal.Filter{}); len(all) != 1 || all[0].Provider != "hambit" {
+		t.Errorf("after Clear(khipu): %v", all)
+	}
+	if _, ok := j.Get(3); !ok {
+		t.Error("Get after Clear lost the hambit entry")
+	}
+}
+
+func TestSubscribersNeverBlockTheWriter(t *testing.T) {
+	j := journal.New(journal.Options{})
+	sub := j.Subscribe(2)
+	defer sub.Close()
+	for range 10 {
+		j.Add(journal.Entry{Kind: journal.KindNote})
+	}
+	j.Notify("clock", "now")
+	if got := len(sub.C); got != 2 {
+		t.Errorf("buffered %d events, want 2", got)
+	}
+	if lost := sub.Lost(); lost != 9 {
+		t.Errorf("lost = %d, want 9", lost)
+	}
+	ev := <-sub.C
+	if ev.Name != "note" || ev.ID != 1 {
+		t.Errorf("first event = %+v", ev)
+	}
+}
+
+func BenchmarkAdd(b *testing.B) {
+	j := journal.New(journal.Options{})
+	body := strings.Repeat("x", 512)
+	b.ReportAllocs()
+	for b.Loop() {
+		j.Add(journal.Entry{Kind: journal.KindRequest, Provider: "khipu", Request: &journal.Exchange{RequestBody: body, ResponseBody: body}})
+	}
+}

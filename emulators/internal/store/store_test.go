@@ -1,0 +1,125 @@
+package store_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/paysandbox/sandbox/emulators/internal/store"
+)
+
+type payment struct {
+	ID     string
+	Status string
+	Tags   []string
+}
+
+func clonePayment(p payment) payment {
+	p.Tags = slices.Clone(p.Tags)
+	return p
+}
+
+func TestCopiesInAndOut(t *testing.T) {
+	tb := store.New[string, payment](clonePayment)
+	p := payment{ID: "a", Tags: []string{"x"}}
+	if err := tb.Insert("a", p); err != nil {
+		t.Fatal(err)
+	}
+	p.Tags[0] = "mutated after insert"
+	got, _ := tb.Get("a")
+	if got.Tags[0] != "x" {
+		t.Errorf("stored value changed through the caller's slice: %v", got.Tags)
+	}
+	got.Tags[0] = "mutated after get"
+	again, _ := tb.Get("a")
+	if again.Tags[0] != "x" {
+		t.Errorf("stored value changed through a read copy: %v", again.Tags)
+	}
+	if err := tb.Insert("a", p); !errors.Is(err, store.ErrExists) {
+		t.Errorf("second insert: err = %v, want ErrExists", err)
+	}
+}
+
+func TestUpdateIsAtomicAndRollsBackOnError(t *testing.T) {
+	tb := store.New[string, payment](clonePayment)
+	tb.Insert("a", payment{ID: "a", Status: "pending"})
+	_, err := tb.Update("a", func(p *payment) error {
+		p.Status = "done"
+		return errors.New("refused")
+	})
+	if err == nil {
+		t.Fatal("Update returned no error")
+	}
+	if got, _ := tb.Get("a"); got.Status != "pending" {
+		t.Errorf("status = %q after a refused update, want pending", got.Status)
+	}
+	if _, err := tb.Update("missing", func(*payment) error { return nil }); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("update of a missing key: err = %v", err)
+	}
+	// Concurrent increments through Update never lose one.
+	type counter struct{ N int }
+	ct := store.New[string, counter](nil)
+	ct.Insert("n", counter{})
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			for range 100 {
+				ct.Update("n", func(c *counter) error { c.N++; return nil })
+			}
+		})
+	}
+	wg.Wait()
+	if got, _ := ct.Get("n"); got.N != 5000 {
+		t.Errorf("N = %d, want 5000", got.N)
+	}
+}
+
+func TestPageNewestFirstWithFilterAndDeletes(t *testing.T) {
+	tb := store.New[string, payment](nil)
+	for i := range 200 {
+		status := "pending"
+		if i%2 == 0 {
+			status = "done"
+		}
+		tb.Insert(fmt.Sprint(i), payment{ID: fmt.Sprint(i), Status: status})
+	}
+	for i := 0; i < 150; i += 3 {
+		tb.Delete(fmt.Sprint(i))
+	}
+	rows, total := tb.Page(func(p payment) bool { return p.Status == "done" }, 2, 3)
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	// done = even ids; deleted: multiples of 3 below 150. Newest first: 198, 196, 194, 192, ...
+	if want := []string{"194", "192", "190"}; !slices.Equal(ids, want) {
+		t.Errorf("page = %v, want %v", ids, want)
+	}
+	if want := 100 - 25; total != want {
+		t.Errorf("total = %d, want %d", total, want)
+	}
+	if tb.Len() != 150 {
+		t.Errorf("Len = %d, want 150", tb.Len())
+	}
+	tb.Put("0", payment{ID: "0", Status: "back"}) // re-insert after delete goes last
+	first, _ := tb.Page(nil, 0, 1)
+	if first[0].ID != "0" {
+		t.Errorf("newest = %q, want the re-inserted 0", first[0].ID)
+	}
+	tb.Clear()
+	if tb.Len() != 0 {
+		t.Errorf("Len after Clear = %d", tb.Len())
+	}
+}
+
+func BenchmarkInsertGet(b *testing.B) {
+	tb := store.New[int, payment](nil)
+	i := 0
+	for b.Loop() {
+		tb.Insert(i, payment{ID: "x", Status: "pending"})
+		tb.Get(i / 2)
+		i++
+	}
+}

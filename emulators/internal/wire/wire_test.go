@@ -1,0 +1,90 @@
+package wire_test
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/wire"
+)
+
+func TestReadBodyLimit(t *testing.T) {
+	e := echo.New()
+	c := e.NewContext(httptest.NewRequest("POST", "/", strings.NewReader(strings.Repeat("a", 11))), httptest.NewRecorder())
+	if _, err := wire.ReadBody(c, 10); emulators.KindOf(err) != emulators.TooLarge {
+		t.Errorf("11 bytes with a limit of 10: err = %v, want TooLarge", err)
+	}
+	c = e.NewContext(httptest.NewRequest("POST", "/", strings.NewReader("0123456789")), httptest.NewRecorder())
+	b, err := wire.ReadBody(c, 10)
+	if err != nil || string(b) != "0123456789" {
+		t.Fatalf("ReadBody = %q, %v", b, err)
+	}
+	if again, _ := wire.ReadBody(c, 10); string(again) != "0123456789" || string(wire.Body(c)) != "0123456789" {
+		t.Error("the body is not kept for a second read and the journal")
+	}
+}
+
+func TestCheckJSONDepth(t *testing.T) {
+	tests := []struct {
+		in string
+		ok bool
+	}{
+		{`{"a":{"b":[1,2]}}`, true},
+		{`{"a":"{{{{{{{{{{"}`, true}, // braces in strings do not count
+		{`{"a":"\"{{{{{{{{{{"}`, true},
+		{strings.Repeat("[", 9) + strings.Repeat("]", 9), false},
+		{strings.Repeat("[", 8) + strings.Repeat("]", 8), true},
+	}
+	for _, tt := range tests {
+		if err := wire.CheckJSONDepth([]byte(tt.in), 8); (err == nil) != tt.ok {
+			t.Errorf("CheckJSONDepth(%.20q) = %v, want ok=%v", tt.in, err, tt.ok)
+		}
+	}
+}
+
+func TestLinkBase(t *testing.T) {
+	r := httptest.NewRequest("GET", "http://sandbox:8080/khipu/api/2.0/banks", nil)
+	if got := wire.LinkBase(r, ""); got != "http://sandbox:8080" {
+		t.Errorf("LinkBase = %q", got)
+	}
+	if got := wire.LinkBase(r, "https://pay.example/"); got != "https://pay.example" {
+		t.Errorf("LinkBase with public URL = %q", got)
+	}
+}
+
+func TestJournalMiddlewareRecordsTheRenderedAnswer(t *testing.T) {
+	jr := journal.New(journal.Options{})
+	e := echo.New()
+	g := e.Group("/p", wire.Journal(jr, "p"))
+	g.POST("/x", func(c echo.Context) error {
+		wire.ReadBody(c, 100)
+		n := wire.Annotate(c)
+		n.Operation = "create"
+		n.AddObject("obj1")
+		n.Signature = &journal.Signature{Verdict: journal.VerdictRejected}
+		return c.String(403, `{"status":403}`)
+	})
+	rec := httptest.NewRecorder()
+	e.ServeHTTP(rec, httptest.NewRequest("POST", "/p/x?q=1", strings.NewReader("amount=1")))
+	es := jr.List(journal.Filter{})
+	if len(es) != 1 {
+		t.Fatalf("%d entries", len(es))
+	}
+	x := es[0].Request
+	if x.Status != 403 || x.RequestBody != "amount=1" || x.ResponseBody != `{"status":403}` || x.Path != "/p/x?q=1" ||
+		es[0].Objects[0] != "obj1" || x.Signature.Verdict != "rejected" {
+		t.Errorf("entry = %+v / %+v", es[0], x)
+	}
+	if !strings.Contains(es[0].Summary, "signature rejected") {
+		t.Errorf("summary %q does not flag the signature", es[0].Summary)
+	}
+}
+
+func FuzzCheckJSONDepth(f *testing.F) {
+	f.Add([]byte(`{"a":[{"b":"\"}"}]}`))
+	f.Fuzz(func(t *testing.T, b []byte) { _ = wire.CheckJSONDepth(b, 8) })
+}
