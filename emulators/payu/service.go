@@ -1,66 +1,177 @@
 package payu
 
 import (
-	"context"
-	"encoding/json"
 	"fmt"
-	"io"
+	"html/template"
+	"io/fs"
+	"net/http"
+	"sync"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/admin"
+	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/platform"
+	"github.com/paysandbox/sandbox/emulators/internal/store"
+	"github.com/paysandbox/sandbox/emulators/internal/wire"
+	"github.com/paysandbox/sandbox/web"
 )
 
-// Service is the PayU Latam emulator.
+const provider = "payu"
+
+// Service is the PayU Latam emulator. It implements admin.Provider and
+// emulators.TransferListener.
 type Service struct {
-	cfg  Config
-	deps platform.Deps
+	cfg       Config
+	deps      platform.Deps
+	transfers emulators.BankTransfers
+	merchants []Merchant
+	grp       *clock.Group
+	pages     *template.Template
+	static    fs.FS
+
+	// mu serialises state changes that touch an order and its
+	// transactions together. It is never held while calling the Khipu
+	// emulator or the dispatcher.
+	mu     sync.Mutex
+	nextID int64
+	orders *store.Table[int64, Order]
+	txs    *store.Table[string, Transaction]
+	tokens *store.Table[string, string] // token_ws → transactionId
 }
 
-// New builds the emulator from its configuration section.
+var (
+	_ admin.Provider             = (*Service)(nil)
+	_ emulators.TransferListener = (*Service)(nil)
+)
+
+// New builds the emulator from its configuration section. transfers is the
+// Khipu emulator (paymentMethod KHIPU pays through it); nil makes KHIPU
+// payments fail with a code ERROR answer.
 func New(cfg Config, deps platform.Deps, transfers emulators.BankTransfers) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	return &Service{cfg: cfg, deps: deps}, nil
+	s := &Service{
+		cfg: cfg, deps: deps, transfers: transfers, merchants: cfg.merchants(),
+		grp:    deps.Clock.NewGroup(),
+		nextID: cfg.IDs.OrderIDStart,
+		orders: store.New[int64, Order](cloneOrder),
+		txs:    store.New[string, Transaction](cloneTx),
+		tokens: store.New[string, string](nil),
+	}
+	pages, err := web.Pages(deps.Web, provider, pageFuncs)
+	if err != nil {
+		return nil, fmt.Errorf("pages: %w", err)
+	}
+	s.pages = pages
+	if s.static, err = web.Static(deps.Web, provider); err != nil {
+		return nil, fmt.Errorf("static files: %w", err)
+	}
+	return s, nil
 }
 
-// Register mounts the production tree on g.
-func (s *Service) Register(g *echo.Group) {}
-
-// Name implements admin.Provider.
-func (s *Service) Name() string { return "payu" }
-
-// Objects implements admin.Provider.
-func (s *Service) Objects(q admin.Query) ([]admin.Object, int) { return nil, 0 }
-
-// Object implements admin.Provider.
-func (s *Service) Object(id string) (admin.Object, error) {
-	return admin.Object{}, emulators.Errorf(emulators.NotFound, "no payu object %q", id)
+// Register mounts the production tree on g (mounted at /payu; the sandbox
+// routes the real hosts here too).
+func (s *Service) Register(g *echo.Group) {
+	g.Use(s.renderErrors, wire.Recover(s.deps.Log))
+	others := []string{http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodHead, http.MethodOptions}
+	for _, p := range []struct {
+		path    string
+		reports bool
+	}{{"/payments-api/4.0/service.cgi", false}, {"/reports-api/4.0/service.cgi", true}} {
+		g.POST(p.path, s.handleAPI(p.reports))
+		g.Match(others, p.path, s.methodNotAllowed)
+	}
+	g.GET("/webpay/initTransaction", s.handleWebPay)
+	g.POST("/webpay/initTransaction", s.handleWebPay)
+	g.GET("/response/:id", s.handleResponse)
+	g.GET("/static/*", s.handleStatic)
 }
 
-// Act implements admin.Provider.
-func (s *Service) Act(ctx context.Context, id, action string, params json.RawMessage) (admin.Object, error) {
-	return admin.Object{}, emulators.Errorf(emulators.NotFound, "no payu object %q", id)
+func (s *Service) methodNotAllowed(c echo.Context) error {
+	msg := "Sandbox: method [" + c.Request().Method + "] not allowed"
+	return &emulators.Error{Kind: emulators.MethodNotAllowed, Msg: msg, Detail: msg, Allow: []string{http.MethodPost}}
 }
 
-// Reset implements admin.Provider.
-func (s *Service) Reset() {}
-
-// Describe implements admin.Provider.
-func (s *Service) Describe(linkBase string) admin.Description {
-	return admin.Description{Provider: "payu", Title: "PayU Latam", BaseURLs: []admin.Link{{Name: "API", URL: linkBase + "/payu"}}}
+func (s *Service) handleStatic(c echo.Context) error {
+	wire.Annotate(c).Skip = true
+	name := c.Param("*")
+	b, err := fs.ReadFile(s.static, name)
+	if err != nil {
+		msg := "Sandbox: unknown path [" + wire.RequestInfo(c).OriginalPath + "]"
+		return &emulators.Error{Kind: emulators.NotFound, Msg: msg, Detail: msg, Code: "path"}
+	}
+	ct := "application/octet-stream"
+	switch {
+	case len(name) > 4 && name[len(name)-4:] == ".css":
+		ct = "text/css; charset=utf-8"
+	case len(name) > 3 && name[len(name)-3:] == ".js":
+		ct = "text/javascript; charset=utf-8"
+	case len(name) > 4 && name[len(name)-4:] == ".svg":
+		ct = "image/svg+xml"
+	}
+	return c.Blob(http.StatusOK, ct, b)
 }
 
 // Close stops the emulator's timers.
-func (s *Service) Close() {}
+func (s *Service) Close() { s.grp.StopAll() }
 
-// SignCommand implements `sandbox sign payu …`.
-func SignCommand(args []string, stdout io.Writer) error {
-	return fmt.Errorf("sign payu: pending (issue for the PayU Latam emulator)")
+// now is the sandbox clock.
+func (s *Service) now() time.Time { return s.deps.Clock.Now() }
+
+// merchantByCredentials finds the merchant of an apiLogin/apiKey pair.
+func (s *Service) merchantByCredentials(login, key string) (Merchant, bool) {
+	for _, m := range s.merchants {
+		if m.APILogin == login && m.APIKey == key {
+			return m, true
+		}
+	}
+	return Merchant{}, false
 }
 
-// TransferSettled implements emulators.TransferListener.
-func (s *Service) TransferSettled(ctx context.Context, e emulators.TransferEvent) {}
+func (s *Service) merchantByID(id int64) (Merchant, bool) {
+	for _, m := range s.merchants {
+		if m.MerchantID == id {
+			return m, true
+		}
+	}
+	return Merchant{}, false
+}
+
+func (s *Service) account(merchantID, accountID int64) (Account, bool) {
+	m, ok := s.merchantByID(merchantID)
+	if !ok {
+		return Account{}, false
+	}
+	for _, a := range m.Accounts {
+		if a.AccountID == accountID {
+			return a, true
+		}
+	}
+	return Account{}, false
+}
+
+func (s *Service) signatureMode(m Merchant) string {
+	if m.SignatureMode != "" {
+		return m.SignatureMode
+	}
+	return s.cfg.SignatureMode
+}
+
+// newOrderID returns the next order id (strictly increasing, never reused).
+func (s *Service) newOrderID() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	id := s.nextID
+	s.nextID++
+	return id
+}
+
+// authCode is 6 random digits.
+func (s *Service) authCode() string { return s.deps.Random.String(6, "0123456789") }
+
+// directToken is a TRANSBANK_DIRECT_TOKEN: 01ab + 60 lower-case hex.
+func (s *Service) directToken() string { return "01ab" + s.deps.Random.Hex(60) }

@@ -1,0 +1,220 @@
+package payu
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/emulators/internal/wire"
+)
+
+// exchange is what the pipeline learns about an API request; the renderer
+// reads it to answer errors in the right envelope and format.
+type exchange struct {
+	reports bool   // reports-api path
+	command string // as sent (upper case when known)
+	in      string // request format (fmtJSON, fmtXML, "")
+	out     string // response format
+	lang    string // en, es, pt
+}
+
+const keyExchange = "payu.exchange"
+
+func getExchange(c echo.Context) *exchange {
+	if x, ok := c.Get(keyExchange).(*exchange); ok {
+		return x
+	}
+	x := &exchange{reports: strings.Contains(c.Request().URL.Path, "/reports-api/"), lang: "en"}
+	x.out = negotiate(c.Request().Header.Get("Accept"), requestFormat(c.Request().Header.Get("Content-Type"), nil), "request")
+	c.Set(keyExchange, x)
+	return x
+}
+
+// statusError is an error answered with a chosen HTTP status (a scenario's
+// error.http_status).
+type statusError struct {
+	status int
+	err    *emulators.Error
+}
+
+func (e *statusError) Error() string { return e.err.Error() }
+func (e *statusError) Unwrap() error { return e.err }
+
+// apiErr returns a code ERROR answer with text msg (HTTP 200).
+func apiErr(msg string) *emulators.Error {
+	return &emulators.Error{Kind: emulators.Invalid, Msg: msg, Detail: msg}
+}
+
+// apiErrDetail is apiErr with a separate English detail line.
+func apiErrDetail(msg, detail string) *emulators.Error {
+	return &emulators.Error{Kind: emulators.Invalid, Msg: msg, Detail: detail}
+}
+
+// envelope returns the root element and payload key of a command's answer (§3.4, §4.2).
+func envelope(reports bool, command string) (root, payload string) {
+	if reports {
+		return "reportingResponse", "result"
+	}
+	switch command {
+	case "GET_PAYMENT_METHODS":
+		return "paymentMethodsResponse", "paymentMethods"
+	case "GET_PAYMENT_METHOD_AVAILABILITY":
+		return "paymentMethodAvailable", "paymentMethod"
+	case "GET_BANKS_LIST":
+		return "bankListResponse", "banks"
+	}
+	return "paymentResponse", "transactionResponse"
+}
+
+// renderErrors is the one place that knows PayU's error envelope (§4.2):
+// {"code":"ERROR","error":"…","<payload>":null} or its XML twin under the
+// command's root, with the status of §2.
+func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		if err == nil || c.Response().Committed || wire.IsFault(err) {
+			return err
+		}
+		status := http.StatusOK
+		var e *emulators.Error
+		forced := false
+		if se, ok := errors.AsType[*statusError](err); ok {
+			status, e, forced = se.status, se.err, true
+		} else if he, ok := errors.AsType[*echo.HTTPError](err); ok {
+			e = s.httpError(c, he)
+		} else {
+			e = emulators.AsError(err)
+		}
+		if !forced {
+			switch e.Kind {
+			case emulators.NotFound:
+				if e.Code == "path" {
+					status = http.StatusNotFound
+				}
+			case emulators.MethodNotAllowed:
+				status = http.StatusMethodNotAllowed
+				c.Response().Header().Set("Allow", strings.Join(e.Allow, ", "))
+			case emulators.UnknownScenario:
+				status = http.StatusBadRequest
+				e = apiErrDetail("Sandbox: "+e.Msg, e.Detail)
+			case emulators.TooLarge:
+				status = http.StatusRequestEntityTooLarge
+			case emulators.Unavailable:
+				status = http.StatusServiceUnavailable
+			case emulators.Internal:
+				status = http.StatusInternalServerError
+				s.deps.Log.Error("internal error", "path", c.Request().URL.Path, "err", err)
+				e = &emulators.Error{Kind: emulators.Internal, Msg: "Sandbox: internal error", Detail: emulators.DetailOf(e)}
+			}
+		}
+		x := getExchange(c)
+		if s.deps.DebugHeaders {
+			c.Response().Header().Set("X-Sandbox-Error-Detail", headerSafe(emulators.DetailOf(e)))
+		}
+		wire.Annotate(c).Error = emulators.DetailOf(e)
+		msg := e.Msg
+		if msg == "" {
+			msg = emulators.DetailOf(e)
+		}
+		root, payload := envelope(x.reports, x.command)
+		body := vobj(fl("code", vstr("ERROR")), fl("error", vstr(msg)), fl(payload, null))
+		return s.write(c, status, x.out, root, body)
+	}
+}
+
+// httpError turns echo's own errors (the group's catch-all 404) into ours.
+func (s *Service) httpError(c echo.Context, he *echo.HTTPError) *emulators.Error {
+	path := wire.RequestInfo(c).OriginalPath
+	switch he.Code {
+	case http.StatusNotFound:
+		msg := "Sandbox: unknown path [" + path + "]"
+		return &emulators.Error{Kind: emulators.NotFound, Msg: msg, Detail: msg, Code: "path"}
+	case http.StatusMethodNotAllowed:
+		msg := "Sandbox: method [" + c.Request().Method + "] not allowed"
+		return &emulators.Error{Kind: emulators.MethodNotAllowed, Msg: msg, Detail: msg, Allow: []string{http.MethodPost}}
+	}
+	msg := "Sandbox: " + strings.ToLower(http.StatusText(he.Code))
+	return &emulators.Error{Kind: emulators.Invalid, Msg: msg, Detail: msg}
+}
+
+// write renders body in format f under root.
+func (s *Service) write(c echo.Context, status int, f, root string, body val) error {
+	if f == fmtXML {
+		return c.Blob(status, "application/xml", encodeXML(root, body, s.dates()))
+	}
+	return c.Blob(status, "application/json", encodeJSON(body))
+}
+
+func (s *Service) dates() xmlDates {
+	if s.cfg.XMLDates == "epoch_millis" {
+		return datesEpochMillis
+	}
+	return datesBogota
+}
+
+// setStringToSign adds the signature debug headers.
+func (s *Service) setStringToSign(c echo.Context, str string) {
+	if !s.deps.DebugHeaders {
+		return
+	}
+	h := c.Response().Header()
+	h.Set("X-Sandbox-String-To-Sign", headerSafe(str))
+	h.Set("X-Sandbox-String-To-Sign-B64", base64.StdEncoding.EncodeToString([]byte(str)))
+}
+
+// negotiate picks the response format (§3.2): an Accept naming JSON or XML
+// decides (q-values, then order); otherwise the request's format, or XML
+// when payu.response_format is xml; JSON when nothing decides.
+func negotiate(accept, in, cfg string) string {
+	bestJSON, bestXML := -1.0, -1.0
+	posJSON, posXML := 0, 0
+	for i, part := range strings.Split(accept, ",") {
+		fields := strings.Split(part, ";")
+		mt := strings.ToLower(strings.TrimSpace(fields[0]))
+		q := 1.0
+		for _, p := range fields[1:] {
+			k, v, _ := strings.Cut(strings.TrimSpace(p), "=")
+			if strings.EqualFold(strings.TrimSpace(k), "q") {
+				if f, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err == nil {
+					q = f
+				}
+			}
+		}
+		if q <= 0 {
+			continue
+		}
+		switch {
+		case mt == "application/json" || strings.HasSuffix(mt, "+json"):
+			if q > bestJSON {
+				bestJSON, posJSON = q, i
+			}
+		case mt == "application/xml" || mt == "text/xml" || strings.HasSuffix(mt, "+xml"):
+			if q > bestXML {
+				bestXML, posXML = q, i
+			}
+		}
+	}
+	switch {
+	case bestJSON >= 0 && bestXML >= 0:
+		if bestJSON > bestXML || (bestJSON == bestXML && posJSON < posXML) {
+			return fmtJSON
+		}
+		return fmtXML
+	case bestJSON >= 0:
+		return fmtJSON
+	case bestXML >= 0:
+		return fmtXML
+	}
+	if cfg == "xml" {
+		return fmtXML
+	}
+	if in == fmtXML {
+		return fmtXML
+	}
+	return fmtJSON
+}
