@@ -6,6 +6,7 @@
 //	sandbox scenarios list         list the built-in scenarios
 //	sandbox sign khipu|hambit|payu print a provider's string to sign and signature
 //	sandbox healthcheck            exit 0 when a sandbox answers on --addr, 1 otherwise
+//	sandbox load MODE              measure throughput, latency and memory on loopback
 //	sandbox version                print the version
 package main
 
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return signCmd(args, stdout)
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv, stderr)
+	case "load":
+		return loadCmd(ctx, args, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sandbox", version)
 		return nil
@@ -91,6 +94,7 @@ const usage = `usage:
   sandbox scenarios list           list the built-in scenarios
   sandbox sign khipu|hambit|payu   print a provider's string to sign and signature (-h for each)
   sandbox healthcheck [--addr A]   exit 0 when a sandbox answers /healthz, 1 otherwise
+  sandbox load [flags] MODE        measure throughput and latency on loopback (sandbox load -h)
   sandbox version                  print the version
 `
 

@@ -97,7 +97,9 @@ type Options struct {
 	Client *http.Client
 	// Workers is the number of concurrent attempts; default 64.
 	Workers int
-	// Keep is how many finished deliveries stay resendable; default 10000.
+	// Keep is how many finished deliveries stay resendable; default 4096.
+	// Each holds its body and signing closure, so this bounds the memory a
+	// long-running sandbox spends on them.
 	Keep int
 }
 
@@ -157,7 +159,7 @@ func New(o Options) *Dispatcher {
 		o.Workers = 64
 	}
 	if o.Keep <= 0 {
-		o.Keep = 10000
+		o.Keep = 4096
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	d := &Dispatcher{
@@ -385,6 +387,14 @@ func (d *Dispatcher) finish(dl *delivery) {
 		return
 	}
 	dl.done = true
+	if dl.d.URL == "" {
+		// Nothing to resend it to: do not hold its body and closures.
+		delete(d.deliveries, dl.id)
+		if k := dl.d.SupersedeKey; k != "" {
+			d.dropSupKey(k, dl)
+		}
+		return
+	}
 	d.finished = append(d.finished, dl.id)
 	for len(d.finished) > d.keep {
 		old := d.finished[0]

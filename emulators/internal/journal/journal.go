@@ -147,7 +147,7 @@ type Transition struct {
 // Options size a journal.
 type Options struct {
 	Capacity int              // most entries kept; default 10000
-	MaxBytes int              // most body bytes kept; default 8 MiB
+	MaxBytes int              // most bytes kept (estimated: bodies, headers, strings); default 12 MiB
 	BodyCap  int              // bytes kept of each body; default 16 KiB
 	Now      func() time.Time // sandbox clock; default time.Now
 }
@@ -175,7 +175,7 @@ func New(o Options) *Journal {
 		o.Capacity = 10000
 	}
 	if o.MaxBytes <= 0 {
-		o.MaxBytes = 8 << 20
+		o.MaxBytes = 12 << 20
 	}
 	if o.BodyCap <= 0 {
 		o.BodyCap = 16 << 10
@@ -247,21 +247,38 @@ func Truncate(s string, n int, already bool) (string, bool) {
 	return s[:cut], true
 }
 
+// sizeOf estimates the memory an entry holds: its strings plus the
+// overhead of the maps and slices that carry them.
 func sizeOf(e *Entry) int {
-	n := 256 + len(e.Summary)
+	n := 512 + len(e.Summary)
+	for _, o := range e.Objects {
+		n += 16 + len(o)
+	}
+	headers := func(h map[string][]string) int {
+		m := 48
+		for k, vs := range h {
+			m += 64 + len(k)
+			for _, v := range vs {
+				m += 16 + len(v)
+			}
+		}
+		return m
+	}
 	if x := e.Request; x != nil {
-		n += len(x.RequestBody) + len(x.ResponseBody) + 64*(len(x.RequestHeaders)+len(x.ResponseHeaders))
+		n += len(x.RequestBody) + len(x.ResponseBody) + len(x.Path) + len(x.Host) + len(x.Remote) + len(x.Error) +
+			headers(x.RequestHeaders) + headers(x.ResponseHeaders)
 		if s := x.Signature; s != nil {
+			n += len(s.Received) + len(s.Expected) + len(s.Detail)
 			for _, c := range s.Candidates {
-				n += len(c.StringToSign) + len(c.Signature) + len(c.Name)
+				n += 48 + len(c.StringToSign) + len(c.Signature) + len(c.Name)
 			}
 		}
 	}
 	if a := e.Callback; a != nil {
-		n += len(a.RequestBody) + len(a.ResponseBody) + len(a.StringToSign) + 64*len(a.RequestHeaders)
+		n += len(a.RequestBody) + len(a.ResponseBody) + len(a.StringToSign) + len(a.URL) + len(a.Error) + headers(a.RequestHeaders)
 	}
 	for k, v := range e.Data {
-		n += len(k) + len(v)
+		n += 64 + len(k) + len(v)
 	}
 	return n
 }

@@ -1,0 +1,428 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The load command measures the budgets of DESIGN.md against a sandbox on
+// this machine: it generates correctly signed traffic (fresh nonces and
+// timestamps where a provider wants them) at a given concurrency for a
+// bounded time, only on the loopback interface, and prints throughput and
+// latency percentiles next to a bare Go handler measured in the same run.
+
+const loadUsage = `usage: sandbox load [flags] MODE
+
+Modes:
+  baseline            a bare net/http handler served in this process (the floor)
+  healthz             GET /healthz
+  khipu-create        signed Khipu API 2.0 payment creation (POST /khipu/api/2.0/payments)
+  khipu-get           signed Khipu API 2.0 payment lookups of payments created first
+  hambit-collection   signed Hambit collection orders (fresh timestamp and nonce each)
+  payu-card           PayU card AUTHORIZATION_AND_CAPTURE with the order signature
+  callbacks           N notifications scheduled at once, delivered to a built-in receiver
+  startup             start the sandbox N times: time to the first answer and idle RSS
+
+Without --target the command starts a fresh sandbox (this binary) on a free
+loopback port, measures its startup and samples its memory (RSS) during the run.
+
+Flags:
+`
+
+type loadOptions struct {
+	target      string
+	concurrency int
+	duration    time.Duration
+	warmup      time.Duration
+	sample      time.Duration
+	baseline    bool
+	n           int
+	binary      string
+}
+
+func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sandbox load", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o loadOptions
+	fs.StringVar(&o.target, "target", "", "base URL of a running sandbox on loopback (default: start one)")
+	fs.IntVar(&o.concurrency, "c", 32, "concurrent connections")
+	fs.DurationVar(&o.duration, "d", 10*time.Second, "measured duration (at most 5m)")
+	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up before the measurement")
+	fs.DurationVar(&o.sample, "sample", 5*time.Second, "RSS sampling interval of a started sandbox")
+	fs.BoolVar(&o.baseline, "baseline", true, "also measure a bare Go handler in the same run")
+	fs.IntVar(&o.n, "n", 0, "callbacks: notifications to schedule (default 100000); startup: runs (default 10)")
+	fs.StringVar(&o.binary, "binary", "", "sandbox binary to start (default: this executable)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, loadUsage)
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		fs.Usage()
+		return errors.New("load: name one mode")
+	}
+	if o.duration <= 0 || o.duration > 5*time.Minute {
+		return errors.New("load: -d must be between 0 and 5m")
+	}
+	if o.concurrency < 1 || o.concurrency > 1024 {
+		return errors.New("load: -c must be between 1 and 1024")
+	}
+	if o.binary == "" {
+		exe, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		o.binary = exe
+	}
+	mode := fs.Arg(0)
+	switch mode {
+	case "startup":
+		return loadStartup(ctx, o, stdout)
+	case "baseline":
+		return loadBaselineOnly(ctx, o, stdout)
+	}
+	gen, ok := generators[mode]
+	if !ok && mode != "callbacks" {
+		fs.Usage()
+		return fmt.Errorf("load: unknown mode %q", mode)
+	}
+
+	var child *spawned
+	if o.target == "" {
+		var err error
+		child, err = spawn(ctx, o.binary, "--log-level", "warn")
+		if err != nil {
+			return err
+		}
+		defer child.stop()
+		o.target = child.base
+		fmt.Fprintf(stdout, "started %s: first answer after %v, idle RSS %s\n", o.target, child.startup.Round(100*time.Microsecond), mib(child.rss()))
+	}
+	if err := loopbackOnly(o.target); err != nil {
+		return err
+	}
+	if mode == "callbacks" {
+		return loadCallbacks(ctx, o, child, stdout)
+	}
+
+	var base result
+	if o.baseline {
+		var err error
+		base, err = measureBaseline(ctx, o)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, base.line("baseline (bare Go handler, same machine, same client)"))
+	}
+	g, err := gen(ctx, o.target)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", mode, err)
+	}
+	var samples []string
+	stopSampling := make(chan struct{})
+	var sampled sync.WaitGroup
+	if child != nil {
+		sampled.Go(func() {
+			t := time.NewTicker(o.sample)
+			defer t.Stop()
+			start := time.Now()
+			for {
+				select {
+				case <-t.C:
+					samples = append(samples, fmt.Sprintf("%4.0fs %s", time.Since(start).Seconds(), mib(child.rss())))
+				case <-stopSampling:
+					return
+				}
+			}
+		})
+	}
+	res, err := hammer(ctx, o, g)
+	close(stopSampling)
+	sampled.Wait()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, res.line(mode))
+	if o.baseline && base.rps > 0 {
+		fmt.Fprintf(stdout, "%s at %.0f%% of the bare handler's throughput\n", mode, 100*res.rps/base.rps)
+	}
+	if child != nil {
+		fmt.Fprintf(stdout, "sandbox RSS during the run: %s\n", strings.Join(samples, ", "))
+		time.Sleep(time.Second) // let in-flight work finish before the last reading
+		fmt.Fprintf(stdout, "sandbox RSS after the run: %s\n", mib(child.rss()))
+	}
+	if res.failures > 0 {
+		fmt.Fprintf(stdout, "first failure: %s\n", res.firstFailure)
+	}
+	return nil
+}
+
+// generator returns a function building the i-th request of worker w.
+type generator func(ctx context.Context, base string) (func(w, i int) (*http.Request, error), error)
+
+// generators holds the provider traffic modes (filled in load_providers.go).
+var generators = map[string]generator{
+	"healthz": func(ctx context.Context, base string) (func(w, i int) (*http.Request, error), error) {
+		return func(w, i int) (*http.Request, error) { return http.NewRequest(http.MethodGet, base+"/healthz", nil) }, nil
+	},
+}
+
+type result struct {
+	requests, failures int
+	rps                float64
+	p50, p90, p99, max time.Duration
+	firstFailure       string
+}
+
+func (r result) line(name string) string {
+	return fmt.Sprintf("%-22s %8d req  %8.0f req/s  p50 %-8v p90 %-8v p99 %-8v max %-8v errors %d",
+		name, r.requests, r.rps, r.p50.Round(time.Microsecond), r.p90.Round(time.Microsecond),
+		r.p99.Round(time.Microsecond), r.max.Round(time.Microsecond), r.failures)
+}
+
+// hammer runs the workers: warm-up, then the measured window.
+func hammer(ctx context.Context, o loadOptions, next func(w, i int) (*http.Request, error)) (result, error) {
+	tr := &http.Transport{MaxIdleConns: o.concurrency * 2, MaxIdleConnsPerHost: o.concurrency * 2, IdleConnTimeout: time.Minute, DisableCompression: true}
+	defer tr.CloseIdleConnections()
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var measuring atomic.Bool
+	var failures atomic.Int64
+	var firstFailure atomic.Value
+	lat := make([][]time.Duration, o.concurrency)
+	counts := make([]int, o.concurrency)
+	var wg sync.WaitGroup
+	for w := range o.concurrency {
+		wg.Go(func() {
+			buf := make([]byte, 32<<10)
+			for i := 0; ctx.Err() == nil; i++ {
+				req, err := next(w, i)
+				if err != nil {
+					firstFailure.CompareAndSwap(nil, err.Error())
+					failures.Add(1)
+					return
+				}
+				start := time.Now()
+				resp, err := client.Do(req.WithContext(ctx))
+				var status int
+				if err == nil {
+					status = resp.StatusCode
+					for {
+						if _, rerr := resp.Body.Read(buf); rerr != nil {
+							break
+						}
+					}
+					resp.Body.Close()
+				}
+				d := time.Since(start)
+				if !measuring.Load() || ctx.Err() != nil {
+					continue
+				}
+				counts[w]++
+				lat[w] = append(lat[w], d)
+				if err != nil || status != http.StatusOK {
+					failures.Add(1)
+					msg := fmt.Sprintf("HTTP %d", status)
+					if err != nil {
+						msg = err.Error()
+					}
+					firstFailure.CompareAndSwap(nil, req.Method+" "+req.URL.Path+": "+msg)
+				}
+			}
+		})
+	}
+	select {
+	case <-time.After(o.warmup):
+	case <-ctx.Done():
+	}
+	measuring.Store(true)
+	start := time.Now()
+	select {
+	case <-time.After(o.duration):
+	case <-ctx.Done():
+	}
+	elapsed := time.Since(start)
+	measuring.Store(false)
+	cancel()
+	wg.Wait()
+	var all []time.Duration
+	n := 0
+	for w := range lat {
+		all = append(all, lat[w]...)
+		n += counts[w]
+	}
+	slices.Sort(all)
+	r := result{requests: n, failures: int(failures.Load()), rps: float64(n) / elapsed.Seconds()}
+	if ff, ok := firstFailure.Load().(string); ok {
+		r.firstFailure = ff
+	}
+	if len(all) > 0 {
+		pct := func(p float64) time.Duration { return all[min(len(all)-1, int(float64(len(all))*p))] }
+		r.p50, r.p90, r.p99, r.max = pct(0.50), pct(0.90), pct(0.99), all[len(all)-1]
+	}
+	return r, nil
+}
+
+// measureBaseline serves a bare handler on loopback in this process and
+// loads it like the sandbox.
+func measureBaseline(ctx context.Context, o loadOptions) (result, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return result{}, err
+	}
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"payment_id":"gqzdy6chjne9","payment_url":"http://127.0.0.1/khipu/payment/info/gqzdy6chjne9"}`))
+	})}
+	go srv.Serve(ln)
+	defer srv.Close()
+	base := "http://" + ln.Addr().String()
+	return hammer(ctx, o, func(w, i int) (*http.Request, error) {
+		return http.NewRequest(http.MethodPost, base+"/payments", strings.NewReader("subject=x&amount=1000&currency=CLP"))
+	})
+}
+
+func loadBaselineOnly(ctx context.Context, o loadOptions, stdout io.Writer) error {
+	r, err := measureBaseline(ctx, o)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, r.line("baseline"))
+	return nil
+}
+
+// loopbackOnly refuses to load anything but this machine.
+func loopbackOnly(target string) error {
+	u, err := url.Parse(target)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("load: bad --target %q", target)
+	}
+	host := u.Hostname()
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("load: --target %q is not a loopback address: the load command only loads this machine", target)
+	}
+	return nil
+}
+
+// spawned is a sandbox started by the load command.
+type spawned struct {
+	cmd     *exec.Cmd
+	base    string
+	startup time.Duration
+}
+
+var readyRE = regexp.MustCompile(`^sandbox ready on (http://\S+)`)
+
+func spawn(ctx context.Context, binary string, extra ...string) (*spawned, error) {
+	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...)
+	cmd := exec.CommandContext(ctx, binary, args...)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	line, err := bufio.NewReader(out).ReadString('\n')
+	m := readyRE.FindStringSubmatch(line)
+	if err != nil || m == nil {
+		cmd.Process.Kill()
+		return nil, fmt.Errorf("load: the sandbox did not start (%q, %v)", line, err)
+	}
+	resp, err := http.Get(m[1] + "/healthz")
+	if err != nil {
+		cmd.Process.Kill()
+		return nil, err
+	}
+	resp.Body.Close()
+	return &spawned{cmd: cmd, base: m[1], startup: time.Since(start)}, nil
+}
+
+func (s *spawned) stop() {
+	s.cmd.Process.Signal(os.Interrupt)
+	done := make(chan struct{})
+	go func() { s.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		s.cmd.Process.Kill()
+	}
+}
+
+// rss reads the resident set size of the child from /proc (Linux).
+func (s *spawned) rss() int64 {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return -1
+	}
+	for line := range strings.SplitSeq(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				kb, _ := strconv.ParseInt(f[0], 10, 64)
+				return kb << 10
+			}
+		}
+	}
+	return -1
+}
+
+func mib(n int64) string {
+	if n < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
+
+// loadStartup starts the sandbox several times: time from exec to the first
+// answered request, and RSS once idle.
+func loadStartup(ctx context.Context, o loadOptions, stdout io.Writer) error {
+	n := o.n
+	if n <= 0 {
+		n = 10
+	}
+	var times []time.Duration
+	var rss []int64
+	for range n {
+		s, err := spawn(ctx, o.binary, "--log-level", "warn")
+		if err != nil {
+			return err
+		}
+		times = append(times, s.startup)
+		time.Sleep(500 * time.Millisecond)
+		rss = append(rss, s.rss())
+		s.stop()
+	}
+	slices.Sort(times)
+	slices.Sort(rss)
+	fmt.Fprintf(stdout, "startup over %d runs: median %v, max %v (start to first answered request, built-in scenarios loaded)\n",
+		n, times[n/2].Round(100*time.Microsecond), times[n-1].Round(100*time.Microsecond))
+	fmt.Fprintf(stdout, "idle RSS: median %s, max %s\n", mib(rss[n/2]), mib(rss[n-1]))
+	return nil
+}
