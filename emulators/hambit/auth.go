@@ -1,0 +1,184 @@
+package hambit
+
+import (
+	"hash/maphash"
+	"net"
+	"net/http"
+	"net/netip"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+)
+
+// authHeaders are the four signed-request headers (spec §3.1).
+type authHeaders struct {
+	accessKey, timestamp, nonce, sign string
+}
+
+var (
+	timestampRE = regexp.MustCompile(`^[0-9]{13}$`)
+	secondsRE   = regexp.MustCompile(`^[0-9]{10}$`)
+	nonceRE     = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+)
+
+// header returns the first value of the header named name, matched
+// case-insensitively (Hambit's names are lower case with an underscore,
+// which net/http does not canonicalise the usual way).
+func header(h http.Header, name string) (string, bool) {
+	for k, v := range h {
+		if strings.EqualFold(k, name) && len(v) > 0 {
+			return v[0], true
+		}
+	}
+	return "", false
+}
+
+// readAuthHeaders checks that the four headers are present and well formed
+// (spec §3.1, §3.4 step 3); the error is the detail of a code-300 answer.
+func readAuthHeaders(h http.Header) (authHeaders, string) {
+	var a authHeaders
+	get := func(name string) (string, string) {
+		v, ok := header(h, name)
+		if ok && strings.TrimSpace(v) != "" {
+			return strings.TrimSpace(v), ""
+		}
+		hyphen := strings.ReplaceAll(name, "_", "-")
+		if hyphen != name {
+			if _, found := header(h, hyphen); found {
+				return "", "missing header " + name + " (found " + hyphen + "; Hambit's header names use an underscore)"
+			}
+		}
+		if ok {
+			return "", "header " + name + " is empty"
+		}
+		return "", "missing header " + name
+	}
+	var msg string
+	if a.accessKey, msg = get("access_key"); msg != "" {
+		return a, msg
+	}
+	if a.timestamp, msg = get("timestamp"); msg != "" {
+		return a, msg
+	}
+	if !timestampRE.MatchString(a.timestamp) {
+		if secondsRE.MatchString(a.timestamp) {
+			return a, "timestamp " + a.timestamp + " has 10 digits (seconds); Hambit wants 13-digit milliseconds"
+		}
+		return a, "timestamp " + quoteShort(a.timestamp) + " is not 13 digits of epoch milliseconds"
+	}
+	if a.nonce, msg = get("nonce"); msg != "" {
+		return a, msg
+	}
+	if !nonceRE.MatchString(a.nonce) {
+		return a, "nonce " + quoteShort(a.nonce) + " is not a UUID (8-4-4-4-12 hex digits)"
+	}
+	if a.sign, msg = get("sign"); msg != "" {
+		return a, msg
+	}
+	return a, ""
+}
+
+func quoteShort(s string) string {
+	if len(s) > 64 {
+		s = s[:64] + "…"
+	}
+	return `"` + headerSafe(s) + `"`
+}
+
+// peerIP is the connection's peer address (X-Forwarded-For is ignored, spec §3.4).
+func peerIP(r *http.Request) (netip.Addr, bool) {
+	host := r.RemoteAddr
+	if h, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		host = h
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ip.Unmap(), true
+}
+
+// maxNonces bounds the replay cache so that memory stays flat under load.
+const maxNonces = 1 << 18
+
+// nonceCache remembers (access_key, nonce) pairs until they expire. Pairs
+// are kept as 64-bit hashes in arrival order; when full, the oldest go first.
+type nonceCache struct {
+	mu    sync.Mutex
+	seed  maphash.Seed
+	seen  map[uint64]time.Time
+	queue []nonceEntry
+	head  int
+	limit int
+}
+
+type nonceEntry struct {
+	h   uint64
+	exp time.Time
+}
+
+func newNonceCache(limit int) *nonceCache {
+	return &nonceCache{seed: maphash.MakeSeed(), seen: map[uint64]time.Time{}, limit: limit}
+}
+
+func (n *nonceCache) hash(key, nonce string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(n.seed)
+	h.WriteString(key)
+	h.WriteByte(0)
+	h.WriteString(strings.ToLower(nonce))
+	return h.Sum64()
+}
+
+// seenBefore reports whether the pair is remembered and unexpired at now.
+func (n *nonceCache) seenBefore(key, nonce string, now time.Time) bool {
+	h := n.hash(key, nonce)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	exp, ok := n.seen[h]
+	return ok && now.Before(exp)
+}
+
+// remember records the pair until now+ttl; it reports false when the pair
+// was already there (a replay racing the first use).
+func (n *nonceCache) remember(key, nonce string, now time.Time, ttl time.Duration) bool {
+	h := n.hash(key, nonce)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.prune(now)
+	if exp, ok := n.seen[h]; ok && now.Before(exp) {
+		return false
+	}
+	exp := now.Add(ttl)
+	n.seen[h] = exp
+	n.queue = append(n.queue, nonceEntry{h: h, exp: exp})
+	return true
+}
+
+// prune drops expired entries and the oldest beyond the limit; n.mu is held.
+func (n *nonceCache) prune(now time.Time) {
+	for n.head < len(n.queue) {
+		e := n.queue[n.head]
+		if now.Before(e.exp) && len(n.queue)-n.head < n.limit {
+			break
+		}
+		if exp, ok := n.seen[e.h]; ok && exp.Equal(e.exp) {
+			delete(n.seen, e.h)
+		}
+		n.queue[n.head] = nonceEntry{}
+		n.head++
+	}
+	if n.head > 1024 && n.head*2 > len(n.queue) {
+		n.queue = append([]nonceEntry(nil), n.queue[n.head:]...)
+		n.head = 0
+	}
+}
+
+func (n *nonceCache) clear() {
+	n.mu.Lock()
+	n.seen = map[uint64]time.Time{}
+	n.queue = nil
+	n.head = 0
+	n.mu.Unlock()
+}

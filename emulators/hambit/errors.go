@@ -1,0 +1,180 @@
+package hambit
+
+import (
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/emulators/internal/wire"
+)
+
+// contentTypeJSON is the content type of every API answer [CL §5.2].
+const contentTypeJSON = "application/json;charset=utf-8"
+
+// Hambit's codes (spec §3.3).
+const (
+	codeOK        = "200"
+	codeParam     = "300"
+	codeIP        = "301"
+	codeSignature = "307"
+	codeSystem    = "500"
+)
+
+// codeTexts are the fixed msg / msgEn of each code (spec §3.2, §3.3).
+var codeTexts = map[string][2]string{
+	codeOK:        {"成功", "SUCCESS"},
+	codeParam:     {"参数异常", "Parameter exception"},
+	codeIP:        {"IP未授权", "IP Unauthorized"},
+	codeSignature: {"签名错误", "Signature error"},
+	codeSystem:    {"系统错误", "System Error"},
+}
+
+// envelope is the body of every API answer but /ping.
+type envelope struct {
+	Code    string `json:"code"`
+	Success bool   `json:"success"`
+	Msg     string `json:"msg"`
+	MsgEn   string `json:"msgEn"`
+	Data    any    `json:"data"`
+}
+
+// ok writes the success envelope around data.
+func ok(c echo.Context, data any) error {
+	t := codeTexts[codeOK]
+	return wire.JSON(c, http.StatusOK, contentTypeJSON, envelope{Code: codeOK, Success: true, Msg: t[0], MsgEn: t[1], Data: data})
+}
+
+// errParam is a code-300 error with its detail.
+func errParam(detail string) *emulators.Error {
+	return &emulators.Error{Kind: emulators.Invalid, Code: codeParam, Msg: "parameter exception", Detail: detail}
+}
+
+// errIP is a code-301 error.
+func errIP(detail string) *emulators.Error {
+	return &emulators.Error{Kind: emulators.Forbidden, Code: codeIP, Msg: "IP unauthorized", Detail: detail}
+}
+
+// errSignature is a code-307 error.
+func errSignature(detail string) *emulators.Error {
+	return &emulators.Error{Kind: emulators.Forbidden, Code: codeSignature, Msg: "signature error", Detail: detail}
+}
+
+// scenarioError is a scenario's `error`: the envelope with its code and
+// optional texts, at its HTTP status.
+type scenarioError struct {
+	ScenarioError
+	rule string
+}
+
+func (e *scenarioError) Error() string {
+	return "scenario error " + e.Code + " (" + e.rule + ")"
+}
+
+// codeOf maps an error to Hambit's code (spec §3.3).
+func codeOf(e *emulators.Error) string {
+	if e.Code != "" && e.Code != "path" {
+		return e.Code
+	}
+	switch e.Kind {
+	case emulators.Invalid, emulators.TooLarge, emulators.NotFound, emulators.MethodNotAllowed,
+		emulators.UnknownScenario, emulators.Conflict:
+		return codeParam
+	case emulators.Forbidden:
+		return codeSignature
+	case emulators.Unauthorized:
+		return codeIP
+	}
+	return codeSystem
+}
+
+// renderErrors is the one place that knows Hambit's error envelope: HTTP 200
+// with the code's fixed texts, except 404 (unknown path), 405 (wrong
+// method, with Allow), 400 (unknown scenario) and a scenario's http_status.
+// The specific reason goes to X-Sandbox-Error-Detail and the journal only.
+func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		if err == nil || c.Response().Committed || wire.IsFault(err) {
+			return err
+		}
+		status := http.StatusOK
+		var code, msg, msgEn, detail string
+		if se, ok := errors.AsType[*scenarioError](err); ok {
+			code = se.Code
+			if se.HTTPStatus != 0 {
+				status = se.HTTPStatus
+			}
+			t, known := codeTexts[code]
+			if !known {
+				t = codeTexts[codeSystem]
+			}
+			msg, msgEn = cmpOr(se.Msg, t[0]), cmpOr(se.MsgEn, t[1])
+			detail = "scenario error " + code + " from " + se.rule
+		} else {
+			var e *emulators.Error
+			if he, ok := errors.AsType[*echo.HTTPError](err); ok {
+				e = s.httpError(c, he)
+			} else {
+				e = emulators.AsError(err)
+			}
+			switch e.Kind {
+			case emulators.NotFound:
+				if e.Code == "" || e.Code == "path" {
+					status = http.StatusNotFound
+				}
+			case emulators.MethodNotAllowed:
+				status = http.StatusMethodNotAllowed
+				c.Response().Header().Set("Allow", strings.Join(e.Allow, ", "))
+			case emulators.UnknownScenario:
+				status = http.StatusBadRequest
+			case emulators.Internal:
+				s.deps.Log.Error("internal error", "path", c.Request().URL.Path, "err", err)
+			}
+			code = codeOf(e)
+			t := codeTexts[code]
+			msg, msgEn = t[0], t[1]
+			detail = emulators.DetailOf(e)
+		}
+		wire.Annotate(c).Error = detail
+		if s.deps.DebugHeaders && detail != "" {
+			c.Response().Header().Set("X-Sandbox-Error-Detail", headerSafe(detail))
+		}
+		if c.Request().Method == http.MethodHead {
+			return c.NoContent(status)
+		}
+		return wire.JSON(c, status, contentTypeJSON, envelope{Code: code, Success: code == codeOK, Msg: msg, MsgEn: msgEn})
+	}
+}
+
+// httpError turns echo's own errors (the group's catch-all 404) into ours.
+func (s *Service) httpError(c echo.Context, he *echo.HTTPError) *emulators.Error {
+	path := wire.RequestInfo(c).OriginalPath
+	switch he.Code {
+	case http.StatusNotFound:
+		return &emulators.Error{Kind: emulators.NotFound, Code: "path", Detail: "no Hambit endpoint at " + path}
+	case http.StatusMethodNotAllowed:
+		return &emulators.Error{Kind: emulators.MethodNotAllowed, Detail: "method " + c.Request().Method + " not allowed on " + path}
+	}
+	return &emulators.Error{Kind: emulators.Invalid, Detail: strings.ToLower(http.StatusText(he.Code))}
+}
+
+// setStringToSign adds the signature debug headers of a 307 (spec §3.5).
+func (s *Service) setStringToSign(c echo.Context, str string) {
+	if !s.deps.DebugHeaders {
+		return
+	}
+	h := c.Response().Header()
+	h.Set("X-Sandbox-String-To-Sign", headerSafe(str))
+	h.Set("X-Sandbox-String-To-Sign-B64", base64.StdEncoding.EncodeToString([]byte(str)))
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
