@@ -97,6 +97,10 @@ func New(t testing.TB) *Browser {
 	return b
 }
 
+// For returns the same browser reporting to t (a subtest of the test that
+// started it), so that failures inside t.Run fail the subtest.
+func (b *Browser) For(t testing.TB) *Browser { return &Browser{Ctx: b.Ctx, t: t} }
+
 // Run runs chromedp actions, failing the test on error.
 func (b *Browser) Run(actions ...chromedp.Action) {
 	b.t.Helper()

@@ -3,6 +3,7 @@ package callback_test
 import (
 	"context"
 	"net/http"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -215,4 +216,29 @@ func equal(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+func TestNetworkFailuresAreFailedAttempts(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, 1)
+		r.m.Respond(sandboxtest.Refused, sandboxtest.Hang, 302)
+		r.d.Send(callback.Delivery{Provider: "p", Event: "e", URL: "http://merchant/", Ack: callback.ExactlyOK,
+			Policy: callback.Policy{Timeout: 30 * time.Second, Retry: []time.Duration{time.Second, time.Second, time.Second}}})
+		start := time.Now()
+		for range 4 {
+			r.m.Next(t, time.Minute)
+		}
+		synctest.Wait()
+		if d := time.Since(start); d != 33*time.Second {
+			t.Errorf("four attempts took %v, want 33s (1s, a 30s timeout, 1s, 1s)", d)
+		}
+		es := r.jr.List(journal.Filter{Kinds: []journal.Kind{journal.KindCallback}})
+		errs := []string{es[3].Callback.Error, es[2].Callback.Error, es[1].Callback.Error}
+		if !strings.Contains(errs[0], "refused") || !strings.Contains(errs[1], "no answer within 30s") || !strings.Contains(errs[2], "HTTP 302") {
+			t.Errorf("attempt errors = %q", errs)
+		}
+		if got, want := r.outcomes(), []string{"failed", "failed", "failed", "acknowledged"}; !equal(got, want) {
+			t.Errorf("outcomes = %v, want %v", got, want)
+		}
+	})
 }

@@ -7,6 +7,7 @@ package sandboxtest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -59,7 +60,9 @@ type Env struct {
 const defaultScenario = "name: default\ndescription: no rules\nrules: []\n"
 
 // New builds an Env for provider name; it is closed when the test ends.
-// Call it inside the synctest bubble when the test uses one.
+// Call it inside the synctest bubble when the test uses one. Note that a
+// bubble's clock starts at 2000-01-01 00:00:00 UTC: sleep forward first when
+// the provider checks real-looking timestamps (13-digit milliseconds).
 func New(t testing.TB, provider string, o Options) *Env {
 	t.Helper()
 	if o.Seed == nil {
@@ -173,7 +176,9 @@ type Received struct {
 
 // Merchant is an in-memory merchant server: every callback is recorded on
 // C and answered with the next scripted status (200 once the script is
-// used up), or by Handler when set.
+// used up), or by Handler when set. Two scripted values stand for network
+// failures: Refused (connection refused) and Hang (no answer until the
+// attempt's timeout ends the request).
 type Merchant struct {
 	C chan Received
 
@@ -185,7 +190,17 @@ type Merchant struct {
 // NewMerchant returns a merchant answering 200.
 func NewMerchant() *Merchant { return &Merchant{C: make(chan Received, 4096)} }
 
-// Respond scripts the statuses of the next answers, in order.
+// Scripted network failures for Respond.
+const (
+	Refused = -1 // the connection is refused
+	Hang    = -2 // the merchant never answers; the attempt times out
+)
+
+// ErrRefused is what an attempt gets from a Refused answer.
+var ErrRefused = errors.New("dial tcp: connect: connection refused (sandboxtest)")
+
+// Respond scripts the statuses of the next answers, in order (Refused and
+// Hang script network failures).
 func (m *Merchant) Respond(statuses ...int) {
 	m.mu.Lock()
 	m.statuses = append(m.statuses, statuses...)
@@ -219,6 +234,13 @@ func (m *Merchant) RoundTrip(r *http.Request) (*http.Response, error) {
 		status, m.statuses = m.statuses[0], m.statuses[1:]
 	}
 	m.mu.Unlock()
+	switch status {
+	case Refused:
+		return nil, ErrRefused
+	case Hang:
+		<-r.Context().Done()
+		return nil, r.Context().Err()
+	}
 	if h != nil {
 		r2 := r.Clone(r.Context())
 		r2.Body = io.NopCloser(bytes.NewReader(body))
