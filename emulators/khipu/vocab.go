@@ -50,10 +50,18 @@ type ScenarioPayer struct {
 	Email  string `yaml:"email"`
 }
 
-// Validate checks the method.
+// Validate checks the method, the RUT and the e-mail.
 func (p ScenarioPayer) Validate() error {
 	if p.Method != "" && p.Method != "simplified" && p.Method != "manual" {
 		return fmt.Errorf("method %q: expected simplified or manual", p.Method)
+	}
+	if p.RUT != "" {
+		if _, err := parseRUT(p.RUT); err != nil {
+			return fmt.Errorf("rut %q: not a valid RUT (check digit included, e.g. 11.111.111-1)", p.RUT)
+		}
+	}
+	if p.Email != "" && !isEmail(p.Email) {
+		return fmt.Errorf("email %q: not an e-mail address", p.Email)
 	}
 	return nil
 }

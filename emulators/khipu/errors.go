@@ -1,0 +1,272 @@
+package khipu
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/emulators/internal/wire"
+)
+
+// The one place that knows Khipu's error bodies (§9): every handler returns
+// an *emulators.Error (or a scenarioFailure) and renderErrors answers it in
+// the v2 or v3 shape, or as an HTML page on the payer pages.
+
+// Top-level messages (§9.3).
+const (
+	msgA1 = "Error de autorización: falta la cabecera Authorization o su formato es inválido"
+	msgA2 = "Error de autorización: cobrador desconocido"
+	msgA3 = "Error de autorización: firma inválida"
+	msgA4 = "Error de autorización: la cuenta de cobro no tiene contratada esta funcionalidad"
+	msgA5 = "Error de autorización: el cobrador no corresponde a las credenciales"
+	msgA6 = "Error de autorización: operación disponible solo para cuentas integradoras"
+	msgV0 = "Datos inválidos"
+	msgS1 = "Error de operación: solo se pueden eliminar pagos pendientes"
+	msgS2 = "Error de operación: solo se pueden confirmar pagos terminados"
+	msgS3 = "Error de operación: solo se pueden reembolsar pagos terminados"
+	msgS4 = "Error de operación: el pago ya fue reembolsado"
+	msgS5 = "Error de operación: el pago no fue recaudado por Khipu"
+	msgS6 = "Error de operación: el pago ya fue rendido"
+	msgS7 = "Error de operación: la cuenta de cobro no permite reembolsos"
+	msgS8 = "Error de operación: reembolso rechazado"
+	msgS9 = "Error de operación: servicio no disponible"
+
+	msgV3Credentials = "Credenciales no válidas o faltantes"
+	msgV3Forbidden   = "Cliente no tiene privilegios"
+	msgV3NotFound    = "Pago no encontrado"
+	msgV3Internal    = "Error interno"
+	msgMalformed     = "Solicitud mal formada"
+	msgPathNotFound  = "Recurso no encontrado"
+	msgMethod        = "Método no permitido"
+)
+
+// Error codes carried in emulators.Error.Code to pick the rendering.
+const (
+	codePath      = "path"      // unknown path: 404 Recurso no encontrado
+	codePayment   = "payment"   // unknown payment on v3: 404 Pago no encontrado
+	codeMalformed = "malformed" // malformed v3 JSON: 400 Solicitud mal formada
+)
+
+func authError(code, msg, detail string) *emulators.Error {
+	return &emulators.Error{Kind: emulators.Forbidden, Code: code, Msg: msg, Detail: detail}
+}
+
+// stateError is an operation refused in the payment's state: v2 503, v3 400.
+func stateError(code, msg, detail string) *emulators.Error {
+	return &emulators.Error{Kind: emulators.Conflict, Code: code, Msg: msg, Detail: detail}
+}
+
+// fieldError is a 400 "Datos inválidos" with one field error.
+func fieldError(field, msg, detail string) *emulators.Error {
+	return &emulators.Error{Kind: emulators.Invalid, Msg: msgV0, Detail: detail,
+		Fields: []emulators.FieldError{{Field: field, Message: msg}}}
+}
+
+func fieldErrors(fields []emulators.FieldError) *emulators.Error {
+	parts := make([]string, len(fields))
+	for i, f := range fields {
+		parts[i] = f.Field + ": " + f.Message
+	}
+	return &emulators.Error{Kind: emulators.Invalid, Msg: msgV0, Fields: fields,
+		Detail: "invalid fields (§7): " + strings.Join(parts, "; ")}
+}
+
+// scenarioFailure is an error answer chosen by a scenario rule (create or
+// refund `error`): status, message and errors as the rule gives them.
+type scenarioFailure struct {
+	status  int
+	message string
+	errors  []emulators.FieldError
+	withErr bool // render an errors array
+	detail  string
+}
+
+func (f *scenarioFailure) Error() string { return f.detail }
+
+// surface says which shape errors take on a route.
+type surface int
+
+const (
+	surfaceV2 surface = iota
+	surfaceV3
+	surfacePage
+)
+
+const keySurface = "khipu.surface"
+
+func setSurface(c echo.Context, s surface) { c.Set(keySurface, s) }
+
+func surfaceOf(c echo.Context) surface {
+	if s, ok := c.Get(keySurface).(surface); ok {
+		return s
+	}
+	return surfaceV2
+}
+
+// errorItem is one entry of errors[] (ErrorItem of the official models).
+type errorItem struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+// errorBody is ValidationError / AuthorizationError / ServiceError (§9.1).
+type errorBody struct {
+	Status  int          `json:"status"`
+	Message string       `json:"message"`
+	Errors  *[]errorItem `json:"errors,omitempty"`
+}
+
+func items(fields []emulators.FieldError) *[]errorItem {
+	out := make([]errorItem, len(fields))
+	for i, f := range fields {
+		out[i] = errorItem{Field: f.Field, Message: f.Message}
+	}
+	return &out
+}
+
+// renderErrors is the group middleware that answers every error of the
+// Khipu tree in Khipu's shape (§9.2). It leaves committed responses and
+// injected network faults alone.
+func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := next(c)
+		if err == nil || c.Response().Committed || wire.IsFault(err) {
+			return err
+		}
+		s.renderError(c, err)
+		return nil
+	}
+}
+
+func (s *Service) renderError(c echo.Context, err error) {
+	sf := surfaceOf(c)
+	var status int
+	var body errorBody
+	var detail string
+	if f, ok := errors.AsType[*scenarioFailure](err); ok {
+		status, detail = f.status, f.detail
+		body = errorBody{Status: f.status, Message: f.message}
+		if f.withErr {
+			body.Errors = items(f.errors)
+		}
+	} else {
+		var e *emulators.Error
+		if he, ok := errors.AsType[*echo.HTTPError](err); ok {
+			e = httpError(c, he)
+		} else {
+			e = emulators.AsError(err)
+		}
+		detail = emulators.DetailOf(e)
+		status, body = s.shape(c, sf, e)
+		if e.Kind == emulators.MethodNotAllowed {
+			c.Response().Header().Set("Allow", strings.Join(e.Allow, ", "))
+		}
+		if e.Kind == emulators.Internal {
+			s.deps.Log.Error("internal error", "path", c.Request().URL.Path, "err", err)
+		}
+	}
+	if s.deps.DebugHeaders {
+		c.Response().Header().Set("X-Sandbox-Error-Detail", headerSafe(detail))
+	}
+	wire.Annotate(c).Error = detail
+	if sf == surfacePage {
+		s.renderErrorPage(c, status, body.Message)
+		return
+	}
+	if c.Request().Method == http.MethodHead {
+		c.NoContent(status)
+		return
+	}
+	wire.JSON(c, status, echo.MIMEApplicationJSON, body)
+}
+
+// shape maps an error to Khipu's status and body on a surface (§9.2).
+func (s *Service) shape(c echo.Context, sf surface, e *emulators.Error) (int, errorBody) {
+	v3 := sf == surfaceV3
+	empty := func(status int, msg string) (int, errorBody) {
+		return status, errorBody{Status: status, Message: msg, Errors: &[]errorItem{}}
+	}
+	plain := func(status int, msg string) (int, errorBody) {
+		return status, errorBody{Status: status, Message: msg}
+	}
+	switch e.Kind {
+	case emulators.Invalid:
+		if e.Code == codeMalformed {
+			return empty(http.StatusBadRequest, msgMalformed)
+		}
+		if len(e.Fields) == 0 {
+			return empty(http.StatusBadRequest, cmpOr(e.Msg, msgV0))
+		}
+		return http.StatusBadRequest, errorBody{Status: http.StatusBadRequest, Message: msgV0, Errors: items(e.Fields)}
+	case emulators.TooLarge:
+		return http.StatusBadRequest, errorBody{Status: http.StatusBadRequest, Message: msgV0,
+			Errors: &[]errorItem{{Field: "body", Message: msgBodyTooLarge}}}
+	case emulators.Unauthorized:
+		return plain(http.StatusUnauthorized, msgV3Credentials)
+	case emulators.Forbidden:
+		return plain(http.StatusForbidden, e.Msg)
+	case emulators.NotFound:
+		if e.Code == codePayment && v3 {
+			return plain(http.StatusNotFound, msgV3NotFound)
+		}
+		if sf == surfacePage && e.Code != codePath {
+			return plain(http.StatusNotFound, cmpOr(e.Msg, "Cobro no encontrado"))
+		}
+		return plain(http.StatusNotFound, msgPathNotFound)
+	case emulators.Conflict:
+		if v3 {
+			return empty(http.StatusBadRequest, e.Msg)
+		}
+		return plain(http.StatusServiceUnavailable, e.Msg)
+	case emulators.MethodNotAllowed:
+		return plain(http.StatusMethodNotAllowed, msgMethod)
+	case emulators.UnknownScenario:
+		return empty(http.StatusBadRequest, e.Msg)
+	case emulators.Unavailable:
+		if v3 {
+			return plain(http.StatusInternalServerError, msgV3Internal)
+		}
+		return plain(http.StatusServiceUnavailable, msgS9)
+	}
+	return plain(http.StatusInternalServerError, msgV3Internal)
+}
+
+// httpError converts echo's own errors (unknown path under the tree) into
+// the sandbox's kinds.
+func httpError(c echo.Context, he *echo.HTTPError) *emulators.Error {
+	switch he.Code {
+	case http.StatusNotFound:
+		return &emulators.Error{Kind: emulators.NotFound, Code: codePath, Msg: msgPathNotFound,
+			Detail: "no Khipu route for " + c.Request().Method + " " + c.Request().URL.Path}
+	case http.StatusMethodNotAllowed:
+		return &emulators.Error{Kind: emulators.MethodNotAllowed, Msg: msgMethod,
+			Detail: "method " + c.Request().Method + " not allowed on " + c.Request().URL.Path}
+	case http.StatusRequestEntityTooLarge:
+		return &emulators.Error{Kind: emulators.TooLarge, Msg: msgBodyTooLarge, Detail: "request body too large"}
+	case http.StatusBadRequest:
+		return &emulators.Error{Kind: emulators.Invalid, Msg: msgV0, Detail: "bad request: " + strconv.Quote(he.Error())}
+	}
+	return &emulators.Error{Kind: emulators.Internal, Msg: msgV3Internal, Detail: "internal error: " + he.Error()}
+}
+
+// headerSafe makes s usable as a header value: one line, no control bytes.
+func headerSafe(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if c < 0x20 || c == 0x7f {
+			b[i] = ' '
+		}
+	}
+	return string(b)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

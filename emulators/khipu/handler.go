@@ -1,0 +1,580 @@
+package khipu
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"mime"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/wire"
+)
+
+// call is one authenticated API request.
+type call struct {
+	c        echo.Context
+	v3       bool
+	rcv      *receiver
+	scenario string
+	explicit bool   // the scenario came from X-Sandbox-Scenario
+	params   params // decoded query (+ form body on v2)
+	body     []byte
+}
+
+func (cl *call) api() string {
+	if cl.v3 {
+		return "v3"
+	}
+	return "v2"
+}
+
+type apiHandler func(cl *call) error
+
+// api wraps an API handler in the request path of §6.2: route → scenario
+// header → body (size-limited) → authentication → handler.
+func (s *Service) api(sf surface, op string, h apiHandler) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		setSurface(c, sf)
+		n := wire.Annotate(c)
+		n.Operation = op
+		header := c.Request().Header.Get("X-Sandbox-Scenario")
+		name, err := s.deps.Scenarios.Resolve(header)
+		if err != nil {
+			return err
+		}
+		n.Scenario = name
+		body, err := wire.ReadBody(c, int64(s.cfg.MaxBody))
+		if err != nil {
+			return err
+		}
+		cl := &call{c: c, v3: sf == surfaceV3, scenario: name, explicit: header != "", body: body}
+		if cl.v3 {
+			err = s.authV3(cl)
+		} else {
+			err = s.authV2(cl)
+		}
+		if err != nil {
+			return err
+		}
+		return h(cl)
+	}
+}
+
+// signatureScheme names the v2 scheme in the journal.
+const signatureScheme = "HMAC-SHA256 hex (Khipu API 2.0)"
+
+// authV2 verifies the Authorization header of API 2.0 (§5.2).
+func (s *Service) authV2(cl *call) error {
+	r := cl.c.Request()
+	p := decodeForm(r.URL.RawQuery)
+	if isFormBody(r.Header.Get(echo.HeaderContentType), cl.body) {
+		for k, v := range decodeForm(string(cl.body)) {
+			p[k] = v
+		}
+	}
+	cl.params = p
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	cands := candidateURLs(scheme, r.Host, requestPath(r), s.deps.PublicURL)
+	header := r.Header.Get(echo.HeaderAuthorization)
+	sig := &journal.Signature{Verdict: journal.VerdictRejected, Scheme: signatureScheme, Received: header}
+	wire.Annotate(cl.c).Signature = sig
+	first := stringToSign(r.Method, cands[0].url, p)
+	reject := func(e *emulators.Error) error {
+		if len(sig.Candidates) == 0 {
+			for _, c := range cands {
+				sig.Candidates = append(sig.Candidates, journal.Candidate{Name: c.name, StringToSign: stringToSign(r.Method, c.url, p)})
+			}
+		}
+		if s.deps.DebugHeaders {
+			h := cl.c.Response().Header()
+			h.Set("X-Sandbox-String-To-Sign", first)
+			h.Set("X-Sandbox-String-To-Sign-B64", base64.StdEncoding.EncodeToString([]byte(first)))
+		}
+		sig.Detail = e.Detail
+		return e
+	}
+	ah, ok := parseAuthorization(header)
+	if !ok {
+		detail := "Authorization header missing; expected <receiver_id>:<64 hex HMAC-SHA256> (§5.1)"
+		if header != "" {
+			detail = fmt.Sprintf("Authorization header %q is not <receiver_id>:<64 hex HMAC-SHA256> (§5.2)", header)
+		}
+		return reject(authError("A1", msgA1, detail))
+	}
+	rcv, ok := s.receivers[ah.receiverID]
+	if !ok {
+		return reject(authError("A2", msgA2, fmt.Sprintf("receiver_id %d is not a configured receiver (known: %s)", ah.receiverID, s.knownReceivers())))
+	}
+	v := verifySignature(rcv.secret, r.Method, cands, p, ah.signature)
+	for _, c := range v.candidates {
+		sig.Candidates = append(sig.Candidates, journal.Candidate{Name: c.name, StringToSign: c.toSign, Signature: c.signature, Match: c.match})
+	}
+	sig.Expected = v.candidates[0].signature
+	if !v.ok {
+		names := make([]string, len(v.candidates))
+		for i, c := range v.candidates {
+			names[i] = c.url
+		}
+		return reject(authError("A3", msgA3, fmt.Sprintf("signature %s matches none of the signed URLs %s; expected %s for %s (string to sign in X-Sandbox-String-To-Sign)",
+			ah.signature, strings.Join(names, ", "), v.candidates[0].signature, v.candidates[0].url)))
+	}
+	sig.Verdict = journal.VerdictOK
+	cl.rcv = rcv
+	return nil
+}
+
+func (s *Service) knownReceivers() string {
+	ids := make([]int64, 0, len(s.receivers))
+	for id := range s.receivers {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	parts := make([]string, len(ids))
+	for i, id := range ids {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// isFormBody says whether the body is read as form parameters (§5.2 step 3):
+// an x-www-form-urlencoded media type (any charset), or no Content-Type
+// with a non-empty body.
+func isFormBody(contentType string, body []byte) bool {
+	if strings.TrimSpace(contentType) == "" {
+		return len(body) > 0
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil {
+		mt, _, _ = strings.Cut(contentType, ";")
+	}
+	return strings.EqualFold(strings.TrimSpace(mt), "application/x-www-form-urlencoded")
+}
+
+// requestPath returns the path exactly as it appeared on the request line
+// (escaped form, trailing slash kept, no query): what the client signed.
+func requestPath(r *http.Request) string {
+	uri := r.RequestURI
+	if uri == "" {
+		return r.URL.EscapedPath()
+	}
+	if strings.HasPrefix(uri, "http://") || strings.HasPrefix(uri, "https://") {
+		if u, err := url.Parse(uri); err == nil {
+			return u.EscapedPath()
+		}
+	}
+	p, _, _ := strings.Cut(uri, "?")
+	return p
+}
+
+// authV3 identifies the receiver by its x-api-key (§10).
+func (s *Service) authV3(cl *call) error {
+	cl.params = decodeForm(cl.c.Request().URL.RawQuery)
+	key := strings.TrimSpace(cl.c.Request().Header.Get("x-api-key"))
+	if key == "" {
+		return &emulators.Error{Kind: emulators.Unauthorized, Msg: msgV3Credentials, Detail: "x-api-key header missing (API 3.0 authenticates with the receiver's API key)"}
+	}
+	rcv, ok := s.byAPIKey[key]
+	if !ok {
+		return &emulators.Error{Kind: emulators.Forbidden, Msg: msgV3Forbidden, Detail: "x-api-key is not the API key of a configured receiver (a v2 secret is not an API key)"}
+	}
+	cl.rcv = rcv
+	return nil
+}
+
+// linkBase is the base of URLs handed out for this request (§2.2).
+func (s *Service) linkBase(c echo.Context) string {
+	base := wire.LinkBase(c.Request(), s.deps.PublicURL)
+	if s.deps.PublicURL == "" && wire.IsHostRouted(c) {
+		return base
+	}
+	return base + "/khipu"
+}
+
+func respond(c echo.Context, v any) error {
+	return wire.JSON(c, http.StatusOK, echo.MIMEApplicationJSON, v)
+}
+
+// handleBanks serves GET /banks (§6.1).
+func (s *Service) handleBanks(cl *call) error {
+	out := banksResponse{Banks: []bankJSON{}}
+	for _, b := range s.visibleBanks(cl.rcv) {
+		out.Banks = append(out.Banks, bankJSON{BankID: b.BankID, Name: b.Name, Message: b.Message,
+			MinAmount: formatAmount(b.MinAmount), Type: b.Type, Parent: b.Parent, LogoURL: b.LogoURL})
+	}
+	return respond(cl.c, out)
+}
+
+// handleCreate serves POST /payments (§6.2, §10).
+func (s *Service) handleCreate(cl *call) error {
+	var in input
+	if cl.v3 {
+		var err error
+		if in, err = decodeJSONInput(cl.body); err != nil {
+			return malformed()
+		}
+	} else {
+		in = formInput(cl.params)
+	}
+	req, errs := validateCreate(in, cl.v3, cl.rcv, s.banks, s.now())
+	if len(errs) > 0 {
+		return fieldErrors(errs)
+	}
+	probe := Payment{ReceiverID: cl.rcv.id, Amount: req.Amount, Currency: req.Currency, Subject: req.Subject,
+		TransactionID: req.TransactionID, GivenBankID: req.BankID, GivenPayerEmail: req.PayerEmail, Custom: req.Custom,
+		NotifyAPIVersion: req.NotifyAPIVersion}
+	plan := s.deps.Scenarios.Decide(cl.scenario, provider, PointCreate, attrs(&probe, cl.api()))
+	n := wire.Annotate(cl.c)
+	if plan.Matched {
+		n.Scenario, n.Rule = plan.Scenario, plan.Rule
+		if se, ok := plan.Error.(ScenarioError); ok {
+			if plan.ResponseDelay > 0 {
+				wire.Sleep(cl.c, plan.ResponseDelay)
+			}
+			return scenarioError(se, cl.v3, false, "create refused by scenario "+plan.Scenario+" "+plan.Rule)
+		}
+		if plan.Fault != "" {
+			sample, _ := wire.MarshalJSON(createResponse{PaymentID: "faultsample0", ReadyForTerminal: true})
+			return wire.Fault(cl.c, plan.Fault, echo.MIMEApplicationJSON, sample)
+		}
+	}
+	p := s.createPayment(newPayment{req: req, receiver: cl.rcv, api: cl.api(), scenario: cl.scenario,
+		linkBase: s.linkBase(cl.c), cause: journal.CauseRequest})
+	n.AddObject(p.ID)
+	if plan.ResponseDelay > 0 {
+		wire.Sleep(cl.c, plan.ResponseDelay)
+	}
+	return respond(cl.c, createResponse{PaymentID: p.ID, PaymentURL: p.paymentURL(), SimplifiedTransferURL: p.simplifiedURL(),
+		TransferURL: p.transferURL(), AppURL: p.appURL(), ReadyForTerminal: true})
+}
+
+func malformed() error {
+	return &emulators.Error{Kind: emulators.Invalid, Code: codeMalformed, Msg: msgMalformed, Detail: "the body is not one JSON object"}
+}
+
+// scenarioError builds the answer of a scenario's `error` (§14): v2
+// default 503 S9 (refund: S8), v3 default 500 Error interno.
+func scenarioError(se ScenarioError, v3, refund bool, detail string) error {
+	status := se.HTTPStatus
+	if status == 0 {
+		status = http.StatusServiceUnavailable
+		if v3 && !refund {
+			status = http.StatusInternalServerError
+		}
+	}
+	msg := se.Message
+	if msg == "" {
+		switch {
+		case refund && status == http.StatusServiceUnavailable:
+			msg = msgS8
+		case status == http.StatusBadRequest:
+			msg = msgV0
+		case status == http.StatusUnauthorized:
+			msg = msgV3Credentials
+		case status == http.StatusForbidden:
+			msg = "Error de autorización"
+		case status == http.StatusNotFound:
+			msg = msgPathNotFound
+		case v3 && status >= 500:
+			msg = msgV3Internal
+		case refund:
+			msg = msgS8
+		case status >= 500:
+			msg = msgS9
+		default:
+			msg = "Error de operación"
+		}
+	}
+	f := &scenarioFailure{status: status, message: msg, detail: detail}
+	if len(se.Errors) > 0 || status == http.StatusBadRequest {
+		f.withErr = true
+		for _, e := range se.Errors {
+			f.errors = append(f.errors, emulators.FieldError{Field: e.Field, Message: e.Message})
+		}
+	}
+	return f
+}
+
+// notFound is an unknown, deleted or foreign payment: 400 F20 on v2, 404 on v3 (§6.3, §9.2).
+func notFound(cl *call, id string) error {
+	detail := fmt.Sprintf("no payment %q for receiver %d (unknown, deleted, or another receiver's)", id, cl.rcv.id)
+	if cl.v3 {
+		return &emulators.Error{Kind: emulators.NotFound, Code: codePayment, Msg: msgV3NotFound, Detail: detail}
+	}
+	return fieldError("payment_id", msgNoPayment, detail)
+}
+
+func (s *Service) paymentOf(cl *call) (Payment, error) {
+	id := cl.c.Param("id")
+	wire.Annotate(cl.c).AddObject(id)
+	p, ok := s.lookup(id, cl.rcv)
+	if !ok {
+		return p, notFound(cl, id)
+	}
+	return p, nil
+}
+
+// handleGetByToken serves GET /payments?notification_token= (§6.3).
+func (s *Service) handleGetByToken(cl *call) error {
+	token := cl.params["notification_token"]
+	if token == "" {
+		return fieldError("notification_token", msgRequired, "query parameter notification_token is required")
+	}
+	id, ok := s.tokens.Get(token)
+	var p Payment
+	if ok {
+		p, ok = s.lookup(id, cl.rcv)
+	}
+	if !ok {
+		return fieldError("notification_token", msgNoToken, fmt.Sprintf("no payment of receiver %d has notification_token %q", cl.rcv.id, token))
+	}
+	wire.Annotate(cl.c).AddObject(p.ID)
+	return respond(cl.c, p.toJSON(false))
+}
+
+// handleGetPayment serves GET /payments/{id} (§6.3, §10).
+func (s *Service) handleGetPayment(cl *call) error {
+	p, err := s.paymentOf(cl)
+	if err != nil {
+		return err
+	}
+	return respond(cl.c, p.toJSON(cl.v3))
+}
+
+// handleDelete serves DELETE /payments/{id} (§6.4).
+func (s *Service) handleDelete(cl *call) error {
+	p, err := s.paymentOf(cl)
+	if err != nil {
+		return err
+	}
+	if _, err := s.deletePayment(p.ID, journal.CauseRequest); err != nil {
+		return err
+	}
+	return respond(cl.c, messageResponse{Message: "Pago eliminado"})
+}
+
+// handleConfirm serves POST /payments/{id}/confirm (§6.5).
+func (s *Service) handleConfirm(cl *call) error {
+	if !cl.rcv.confirmEnabled {
+		return authError("A4", msgA4, fmt.Sprintf("receiver %d has confirm_enabled: false", cl.rcv.id))
+	}
+	p, err := s.paymentOf(cl)
+	if err != nil {
+		return err
+	}
+	_, err = s.mutate(p.ID, journal.CauseRequest, func(p *Payment, now time.Time) error {
+		if p.Deleted || p.Status != statusDone || (p.StatusDetail != detailNormal && p.StatusDetail != detailMarkedPaid) {
+			return stateError("S2", msgS2, fmt.Sprintf("payment %s is %s; only done (normal or marked-paid-by-receiver) payments can be confirmed (§6.5)", p.ID, p.state()))
+		}
+		if p.ConfirmedAt.IsZero() {
+			p.ConfirmedAt = now
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return respond(cl.c, messageResponse{Message: "Pago confirmado, será rendido al día siguiente"})
+}
+
+// refundAmount reads the optional refund amount (v2 form, v3 JSON).
+func refundAmount(cl *call) (*value, error) {
+	if !cl.v3 {
+		if a, ok := cl.params["amount"]; ok && a != "" {
+			return &value{text: a, kind: kindString}, nil
+		}
+		return nil, nil
+	}
+	if len(bytes.TrimSpace(cl.body)) == 0 {
+		return nil, nil
+	}
+	in, err := decodeJSONInput(cl.body)
+	if err != nil {
+		return nil, malformed()
+	}
+	if a, ok := in["amount"]; ok && !(a.kind == kindString && a.text == "") {
+		return &a, nil
+	}
+	return nil, nil
+}
+
+// checkRefund applies the rules of §6.6 to p and returns the amount to refund.
+func checkRefund(p *Payment, r *receiver, amount *value) (emulators.Decimal, error) {
+	state := func(code, msg, why string) error {
+		return stateError(code, msg, fmt.Sprintf("payment %s (%s): %s (§6.6)", p.ID, p.state(), why))
+	}
+	switch {
+	case !r.refundsEnabled:
+		return emulators.Decimal{}, state("S7", msgS7, fmt.Sprintf("receiver %d has refunds_enabled: false", r.id))
+	case p.Status != statusDone:
+		return emulators.Decimal{}, state("S3", msgS3, "only done payments can be refunded")
+	case p.StatusDetail == detailReversed:
+		return emulators.Decimal{}, state("S4", msgS4, "already fully refunded")
+	case p.StatusDetail == detailMarkedPaid:
+		return emulators.Decimal{}, state("S5", msgS5, "marked paid by the receiver, not collected by Khipu")
+	case !p.ConfirmedAt.IsZero():
+		return emulators.Decimal{}, state("S6", msgS6, "confirmed payments are settled and cannot be refunded")
+	}
+	remaining := p.Amount.Sub(p.Refunded)
+	if amount == nil {
+		return remaining, nil
+	}
+	d, msg := amountMessage(*amount, p.Currency)
+	if msg == "" && d.Cmp(remaining) > 0 {
+		msg = msgAboveRefundable(remaining)
+	}
+	if msg != "" {
+		return d, fieldError("amount", msg, fmt.Sprintf("refund amount %q of payment %s: %s", amount.text, p.ID, msg))
+	}
+	return d, nil
+}
+
+// handleRefund serves POST /payments/{id}/refunds (§6.6).
+func (s *Service) handleRefund(cl *call) error {
+	p, err := s.paymentOf(cl)
+	if err != nil {
+		return err
+	}
+	amount, err := refundAmount(cl)
+	if err != nil {
+		return err
+	}
+	if _, err := checkRefund(&p, cl.rcv, amount); err != nil {
+		return err
+	}
+	scen := p.Scenario
+	if cl.explicit {
+		scen = cl.scenario
+	}
+	a := attrs(&p, cl.api())
+	plan := s.deps.Scenarios.Decide(scen, provider, PointRefund, a)
+	n := wire.Annotate(cl.c)
+	if plan.Matched {
+		n.Scenario, n.Rule = plan.Scenario, plan.Rule
+		if plan.Fault != "" {
+			sample, _ := wire.MarshalJSON(messageResponse{Message: "Reembolso realizado"})
+			return wire.Fault(cl.c, plan.Fault, echo.MIMEApplicationJSON, sample)
+		}
+		if plan.Outcome == "reject" || plan.Error != nil {
+			se, _ := plan.Error.(ScenarioError)
+			if plan.ResponseDelay > 0 {
+				wire.Sleep(cl.c, plan.ResponseDelay)
+			}
+			return scenarioError(se, cl.v3, true, "refund rejected by scenario "+plan.Scenario+" "+plan.Rule)
+		}
+	}
+	var refunded emulators.Decimal
+	full := false
+	np, err := s.mutate(p.ID, journal.CauseRequest, func(p *Payment, now time.Time) error {
+		amt, err := checkRefund(p, cl.rcv, amount)
+		if err != nil {
+			return err
+		}
+		refunded = amt
+		p.Refunded = p.Refunded.Add(amt)
+		p.Refunds = append(p.Refunds, Refund{Amount: amt, At: now, Cause: journal.CauseRequest})
+		if p.Refunded.Cmp(p.Amount) >= 0 {
+			p.StatusDetail = detailReversed
+			full = true
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.deps.Record(journal.KindNote, provider, fmt.Sprintf("payment %s: refund of %s %s accepted (refunded %s of %s; no notification)",
+		np.ID, refunded, np.Currency, np.Refunded, np.Amount),
+		map[string]string{"amount": refunded.String(), "refunded": np.Refunded.String()}, np.ID)
+	if plan.ResponseDelay > 0 {
+		wire.Sleep(cl.c, plan.ResponseDelay)
+	}
+	if full {
+		return respond(cl.c, messageResponse{Message: "Reembolso realizado"})
+	}
+	return respond(cl.c, messageResponse{Message: "Reembolso parcial realizado"})
+}
+
+// handlePaymentMethods serves GET /merchants/{id}/paymentMethods (§6.7).
+func (s *Service) handlePaymentMethods(cl *call) error {
+	id, err := strconv.ParseInt(cl.c.Param("id"), 10, 64)
+	if err != nil || id != cl.rcv.id {
+		return authError("A5", msgA5, fmt.Sprintf("merchant id %q is not the authenticated receiver %d", cl.c.Param("id"), cl.rcv.id))
+	}
+	link := s.linkBase(cl.c)
+	return respond(cl.c, paymentMethodsResponse{PaymentMethods: []paymentMethodJSON{
+		{ID: methodSimplified, Name: "Transferencia simplificada", LogoURL: link + "/static/simplified_transfer.svg"},
+		{ID: methodRegular, Name: "Transferencia normal", LogoURL: link + "/static/regular_transfer.svg"},
+	}})
+}
+
+// handleIntegratorOnly answers the integrator operations (§17): 403 A6.
+func (s *Service) handleIntegratorOnly(cl *call) error {
+	return authError("A6", msgA6, "integrator operations (receivers) are not emulated")
+}
+
+// predictResponse is the answer of GET /v3/predict (§10, Decision).
+type predictResponse struct {
+	Result                  string      `json:"result"`
+	MaxAmount               json.Number `json:"max_amount"`
+	NewDestinataryMaxAmount json.Number `json:"new_destinatary_max_amount"`
+}
+
+// handlePredict serves GET /v3/predict (§10).
+func (s *Service) handlePredict(cl *call) error {
+	v := &validator{in: formInput(cl.params)}
+	email, _ := v.required("payer_email", 255)
+	if email != "" && !isEmail(email) {
+		v.add("payer_email", msgEmail)
+	}
+	bankID, _ := v.required("bank_id", 5)
+	if bankID != "" {
+		if b, ok := s.bank(bankID); !ok {
+			v.add("bank_id", msgBankUnknown)
+		} else if !cl.rcv.seesBank(b) {
+			v.add("bank_id", msgBankDeveloper)
+		}
+	}
+	amountText, amountOK := v.required("amount", 255)
+	currency, currencyOK := v.required("currency", 255)
+	if currencyOK && !currenciesV2[currency] && currency != "CLF" {
+		v.add("currency", msgCurrency)
+		currencyOK = false
+	}
+	var amount emulators.Decimal
+	if amountOK {
+		cur := ""
+		if currencyOK {
+			cur = currency
+		}
+		d, msg := amountMessage(value{text: amountText, kind: kindString}, cur)
+		if msg != "" {
+			v.add("amount", msg)
+		}
+		amount = d
+	}
+	if len(v.errs) > 0 {
+		// keep the field order of the query's documentation: email, bank, amount, currency
+		return fieldErrors(v.errs)
+	}
+	max := cl.rcv.maxAmount
+	if max.Sign() == 0 {
+		max = emulators.DecimalFromInt(5000000)
+	}
+	res := predictResponse{Result: "ok", MaxAmount: json.Number(max.Normalize().String()), NewDestinataryMaxAmount: json.Number(max.Normalize().String())}
+	if currency == "CLP" && amount.Cmp(max) > 0 {
+		res.Result = "max_amount_exceeded"
+	}
+	return respond(cl.c, res)
+}

@@ -1,0 +1,355 @@
+package khipu
+
+import (
+	"strings"
+	"time"
+
+	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/emulators/internal/admin"
+)
+
+// Payment statuses and details (§11.1).
+const (
+	statusPending   = "pending"
+	statusVerifying = "verifying"
+	statusDone      = "done"
+
+	detailPending    = "pending"
+	detailNormal     = "normal"
+	detailMarkedPaid = "marked-paid-by-receiver"
+	detailReversed   = "reversed"
+)
+
+// Payment methods and funds sources (§8).
+const (
+	methodSimplified   = "simplified_transfer"
+	methodRegular      = "regular_transfer"
+	methodNotAvailable = "not_available"
+	fundsNotAvailable  = "not-available"
+)
+
+// Payment is one Khipu payment, as the store keeps it.
+type Payment struct {
+	ID         string
+	Token      string
+	ReceiverID int64
+	// Internal marks a payment created for PayU (§13.4): no HTTP notification.
+	Internal bool
+	// Reference is the TransferRequest reference of an internal payment.
+	Reference string
+	API       string // v2, v3 or payu: how it was created
+	Scenario  string
+	LinkBase  string // fixed at creation (§2.2)
+	CreatedAt time.Time
+	UpdatedAt time.Time
+
+	// As given at creation.
+	Subject                      string
+	Body                         string
+	Amount                       emulators.Decimal
+	Currency                     string
+	TransactionID                string
+	Custom                       string
+	PictureURL                   string
+	ReturnURL                    string
+	CancelURL                    string
+	NotifyURL                    string
+	ContractURL                  string
+	NotifyAPIVersion             string
+	ExpiresAt                    time.Time
+	SendEmail                    bool
+	SendReminders                bool
+	GivenBankID                  string
+	GivenPayerName               string
+	GivenPayerEmail              string
+	ResponsibleUserEmail         string
+	FixedPayerPersonalIdentifier string
+	IntegratorFee                string
+	CollectAccountUUID           string
+	ConfirmTimeout               time.Time
+	MandatoryPaymentMethod       string
+	PSPClientMerchantName        string
+
+	// State (§11).
+	Status       string
+	StatusDetail string
+	Deleted      bool
+	// Uncertain marks a verifying payment held after a dubious bank answer.
+	Uncertain bool
+	// VerifySeq identifies the current verification, so that a stale
+	// verification timer does nothing.
+	VerifySeq int
+	// ExpiryHandled is set once the expiry of a pending payment was journaled
+	// (and reported to PayU).
+	ExpiryHandled bool
+
+	// The payer's transfer, once recorded (status verifying onwards).
+	Bank               string
+	BankID             string
+	PayerName          string
+	PayerEmail         string
+	PersonalIdentifier string
+	BankAccountNumber  string
+	PaymentMethod      string
+	FundsSource        string
+	OperationCode      string
+	ConciliatedAt      time.Time
+	ConfirmedAt        time.Time
+	Refunded           emulators.Decimal
+	Refunds            []Refund
+
+	// Pay is the plan of the scenario's pay point, decided at creation.
+	Pay payPlan
+
+	History []admin.Change
+}
+
+// Refund is one accepted refund.
+type Refund struct {
+	Amount emulators.Decimal
+	At     time.Time
+	Cause  string // request, admin
+}
+
+// payPlan is the part of a pay-point decision kept with the payment.
+type payPlan struct {
+	Matched  bool
+	Scenario string
+	Rule     string
+	Outcome  string
+	Delay    *time.Duration
+	Auto     bool
+	Payer    ScenarioPayer
+}
+
+func clonePayment(p Payment) Payment {
+	p.Refunds = append([]Refund(nil), p.Refunds...)
+	p.History = append([]admin.Change(nil), p.History...)
+	if p.Pay.Delay != nil {
+		d := *p.Pay.Delay
+		p.Pay.Delay = &d
+	}
+	return p
+}
+
+// state renders status/detail for the journal and the admin API.
+func (p Payment) state() string {
+	switch {
+	case p.Deleted:
+		return "deleted"
+	case p.Status == statusDone:
+		return statusDone + "/" + p.StatusDetail
+	}
+	return p.Status
+}
+
+// expired reports whether a pending payment is past its expires_date.
+func (p *Payment) expired(now time.Time) bool {
+	return p.Status == statusPending && !now.Before(p.ExpiresAt)
+}
+
+// paymentURL and friends build the handed-out URLs (§2.2).
+func (p *Payment) paymentURL() string    { return p.LinkBase + "/payment/info/" + p.ID }
+func (p *Payment) simplifiedURL() string { return p.LinkBase + "/payment/simplified/" + p.ID }
+func (p *Payment) transferURL() string   { return p.LinkBase + "/payment/manual/" + p.ID }
+func (p *Payment) appURL() string        { return "khipu:///pos/" + p.ID }
+func (p *Payment) receiptURL() string {
+	if p.Status != statusDone {
+		return ""
+	}
+	return p.LinkBase + "/receipts/" + p.ID
+}
+
+// clearPayer forgets a transfer that turned out failed (§8, last line).
+func (p *Payment) clearPayer() {
+	p.Bank, p.BankID, p.PersonalIdentifier, p.BankAccountNumber = "", p.GivenBankID, "", ""
+	p.PayerName, p.PayerEmail = p.GivenPayerName, p.GivenPayerEmail
+	p.PaymentMethod, p.FundsSource, p.OperationCode = "", "", ""
+	p.Uncertain = false
+}
+
+// developerPayerName is what a test-bank payment shows as payer_name (§8):
+// "Cobrador de desarrollo #123.456".
+func developerPayerName(receiverID int64) string {
+	return "Cobrador de desarrollo #" + thousands(itoa(receiverID))
+}
+
+func itoa(n int64) string {
+	var b [20]byte
+	i := len(b)
+	neg := n < 0
+	if neg {
+		n = -n
+	}
+	for {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+		if n == 0 {
+			break
+		}
+	}
+	if neg {
+		i--
+		b[i] = '-'
+	}
+	return string(b[i:])
+}
+
+// Wire shapes (§4.3, §6, §8). Field order is the order of the real
+// responses; strings never given are "", not null.
+
+type bankJSON struct {
+	BankID    string `json:"bank_id"`
+	Name      string `json:"name"`
+	Message   string `json:"message"`
+	MinAmount string `json:"min_amount"`
+	Type      string `json:"type"`
+	Parent    string `json:"parent"`
+	LogoURL   string `json:"logo_url"`
+}
+
+type banksResponse struct {
+	Banks []bankJSON `json:"banks"`
+}
+
+type createResponse struct {
+	PaymentID             string `json:"payment_id"`
+	PaymentURL            string `json:"payment_url"`
+	SimplifiedTransferURL string `json:"simplified_transfer_url"`
+	TransferURL           string `json:"transfer_url"`
+	AppURL                string `json:"app_url"`
+	ReadyForTerminal      bool   `json:"ready_for_terminal"`
+}
+
+type messageResponse struct {
+	Message string `json:"message"`
+}
+
+type paymentMethodJSON struct {
+	ID      string `json:"id"`
+	Name    string `json:"name"`
+	LogoURL string `json:"logo_url"`
+}
+
+type paymentMethodsResponse struct {
+	PaymentMethods []paymentMethodJSON `json:"paymentMethods"`
+}
+
+// paymentJSON is the payment object of §8.
+type paymentJSON struct {
+	PaymentID                      string   `json:"payment_id"`
+	PaymentURL                     string   `json:"payment_url"`
+	AppURL                         string   `json:"app_url"`
+	ReadyForTerminal               bool     `json:"ready_for_terminal"`
+	TransferURL                    string   `json:"transfer_url"`
+	SimplifiedTransferURL          string   `json:"simplified_transfer_url"`
+	ReceiverID                     int64    `json:"receiver_id"`
+	NotificationToken              string   `json:"notification_token"`
+	Subject                        string   `json:"subject"`
+	Amount                         string   `json:"amount"`
+	Discount                       string   `json:"discount"`
+	Currency                       string   `json:"currency"`
+	Status                         string   `json:"status"`
+	StatusDetail                   string   `json:"status_detail"`
+	Body                           string   `json:"body"`
+	PictureURL                     string   `json:"picture_url"`
+	ReceiptURL                     string   `json:"receipt_url"`
+	ReturnURL                      string   `json:"return_url"`
+	CancelURL                      string   `json:"cancel_url"`
+	NotifyURL                      string   `json:"notify_url"`
+	NotifyAPIVersion               string   `json:"notify_api_version"`
+	ExpiresDate                    string   `json:"expires_date"`
+	AttachmentURLs                 []string `json:"attachment_urls"`
+	Bank                           string   `json:"bank"`
+	BankID                         string   `json:"bank_id"`
+	PayerName                      string   `json:"payer_name"`
+	PayerEmail                     string   `json:"payer_email"`
+	PersonalIdentifier             string   `json:"personal_identifier"`
+	BankAccountNumber              string   `json:"bank_account_number"`
+	OutOfDateConciliation          bool     `json:"out_of_date_conciliation"`
+	TransactionID                  string   `json:"transaction_id"`
+	Custom                         string   `json:"custom"`
+	ResponsibleUserEmail           string   `json:"responsible_user_email"`
+	SendReminders                  bool     `json:"send_reminders"`
+	SendEmail                      bool     `json:"send_email"`
+	PaymentMethod                  string   `json:"payment_method"`
+	FundsSource                    string   `json:"funds_source"`
+	ThirdPartyAuthorizationDetails *string  `json:"third_party_authorization_details,omitempty"`
+	ConciliationDate               string   `json:"conciliation_date,omitempty"`
+}
+
+// outOfDate reports whether the payment was conciliated after it expired.
+func (p *Payment) outOfDate() bool {
+	return !p.ConciliatedAt.IsZero() && p.ConciliatedAt.After(p.ExpiresAt)
+}
+
+// toJSON renders the payment object; v3 adds third_party_authorization_details.
+func (p *Payment) toJSON(v3 bool) paymentJSON {
+	out := paymentJSON{
+		PaymentID: p.ID, PaymentURL: p.paymentURL(), AppURL: p.appURL(), ReadyForTerminal: true,
+		TransferURL: p.transferURL(), SimplifiedTransferURL: p.simplifiedURL(),
+		ReceiverID: p.ReceiverID, NotificationToken: p.Token, Subject: p.Subject,
+		Amount: formatAmount(p.Amount), Discount: formatAmount(emulators.Decimal{}), Currency: p.Currency,
+		Status: p.Status, StatusDetail: p.StatusDetail, Body: p.Body, PictureURL: p.PictureURL,
+		ReceiptURL: p.receiptURL(), ReturnURL: p.ReturnURL, CancelURL: p.CancelURL, NotifyURL: p.NotifyURL,
+		NotifyAPIVersion: p.NotifyAPIVersion, ExpiresDate: formatTime(p.ExpiresAt), AttachmentURLs: []string{},
+		Bank: p.Bank, BankID: p.BankID, PayerName: p.PayerName, PayerEmail: p.PayerEmail,
+		PersonalIdentifier: p.PersonalIdentifier, BankAccountNumber: p.BankAccountNumber,
+		OutOfDateConciliation: p.outOfDate(), TransactionID: p.TransactionID, Custom: p.Custom,
+		ResponsibleUserEmail: p.ResponsibleUserEmail, SendReminders: p.SendReminders, SendEmail: p.SendEmail,
+		PaymentMethod: p.PaymentMethod, FundsSource: p.FundsSource,
+	}
+	if v3 {
+		empty := ""
+		out.ThirdPartyAuthorizationDetails = &empty
+	}
+	if p.Status == statusDone && !p.ConciliatedAt.IsZero() {
+		out.ConciliationDate = formatTime(p.ConciliatedAt)
+	}
+	return out
+}
+
+// notificationJSON is the body of an API 3.0 notification (§13.2).
+type notificationJSON struct {
+	PaymentID             string `json:"payment_id"`
+	ReceiverID            int64  `json:"receiver_id"`
+	Subject               string `json:"subject"`
+	Amount                string `json:"amount"`
+	Discount              string `json:"discount"`
+	Currency              string `json:"currency"`
+	Body                  string `json:"body"`
+	ReceiptURL            string `json:"receipt_url"`
+	Bank                  string `json:"bank"`
+	BankID                string `json:"bank_id"`
+	PayerName             string `json:"payer_name"`
+	PayerEmail            string `json:"payer_email"`
+	PersonalIdentifier    string `json:"personal_identifier"`
+	BankAccountNumber     string `json:"bank_account_number"`
+	OutOfDateConciliation bool   `json:"out_of_date_conciliation"`
+	TransactionID         string `json:"transaction_id"`
+	Custom                string `json:"custom"`
+	ResponsibleUserEmail  string `json:"responsible_user_email"`
+	PaymentMethod         string `json:"payment_method"`
+	ConciliationDate      string `json:"conciliation_date"`
+}
+
+func (p *Payment) toNotification() notificationJSON {
+	n := notificationJSON{
+		PaymentID: p.ID, ReceiverID: p.ReceiverID, Subject: p.Subject,
+		Amount: formatNotifyAmount(p.Amount), Discount: formatNotifyAmount(emulators.Decimal{}), Currency: p.Currency,
+		Body: p.Body, ReceiptURL: p.receiptURL(), Bank: p.Bank, BankID: p.BankID, PayerName: p.PayerName,
+		PayerEmail: p.PayerEmail, PersonalIdentifier: p.PersonalIdentifier, BankAccountNumber: p.BankAccountNumber,
+		OutOfDateConciliation: p.outOfDate(), TransactionID: p.TransactionID, Custom: p.Custom,
+		ResponsibleUserEmail: p.ResponsibleUserEmail, PaymentMethod: p.PaymentMethod,
+	}
+	if !p.ConciliatedAt.IsZero() {
+		n.ConciliationDate = formatTime(p.ConciliatedAt)
+	}
+	return n
+}
+
+// searchable returns the text the admin search looks into.
+func (p *Payment) searchable() string {
+	return strings.ToLower(p.ID + " " + p.TransactionID + " " + p.Subject + " " + p.Reference)
+}
