@@ -444,9 +444,11 @@ func (s *Sandbox) handleEvents(c echo.Context) error {
 	sub := s.journal.Subscribe(1024)
 	defer sub.Close()
 	w.WriteHeader(http.StatusOK)
-	since := c.Request().Header.Get("Last-Event-ID")
-	if q := c.QueryParam("since"); q != "" {
-		since = q
+	// A reconnecting EventSource sends Last-Event-ID: it wins over the
+	// ?since= of the original URL, so a reconnect does not replay twice.
+	since := c.QueryParam("since")
+	if id := c.Request().Header.Get("Last-Event-ID"); id != "" {
+		since = id
 	}
 	var last uint64
 	if n, err := strconv.ParseUint(since, 10, 64); err == nil && n > 0 {

@@ -44,7 +44,7 @@ func (s *Sandbox) hostRouter(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		path := r.URL.Path
-		info := wire.Info{OriginalPath: path}
+		info := wire.Info{OriginalPath: path, OriginalRawPath: r.URL.EscapedPath()}
 		if name, ok := s.hosts[hostOnly(r.Host)]; ok && !sandboxPath(path) {
 			info.HostRouted = true
 			r.URL.Path = "/" + name + path
@@ -90,7 +90,10 @@ func (s *Sandbox) requestLog() echo.MiddlewareFunc {
 		HandleError: true,
 		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
 			level := slog.LevelInfo
-			if v.URI == "/healthz" || strings.HasPrefix(v.URI, "/_sandbox/static/") || strings.HasSuffix(v.URI, "/events") {
+			quiet := v.URI == "/healthz" || strings.HasPrefix(v.URI, "/_sandbox/static/") || strings.Contains(v.URI, "/events") ||
+				// open dashboard pages refresh themselves on every journal event
+				(v.Method == http.MethodGet && strings.HasPrefix(v.URI, "/_sandbox/") && !strings.HasPrefix(v.URI, "/_sandbox/api/"))
+			if quiet {
 				level = slog.LevelDebug
 			}
 			if !s.log.Enabled(c.Request().Context(), level) {

@@ -125,6 +125,9 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Sandbox, error) {
 	if s.hambit, err = hambit.New(cfg.Hambit, deps("hambit")); err != nil {
 		return fail(fmt.Errorf("hambit: %w", err))
 	}
+	if id := cfg.PayU.Khipu.ReceiverID; s.khipu.IsConfiguredReceiver(id) {
+		return fail(fmt.Errorf("payu.khipu.receiver_id: %d is also a khipu.receivers entry; PayU's internal Khipu receiver needs an id of its own", id))
+	}
 	if s.payu, err = payu.New(cfg.PayU, deps("payu"), s.khipu); err != nil {
 		return fail(fmt.Errorf("payu: %w", err))
 	}

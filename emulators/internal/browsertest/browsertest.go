@@ -132,7 +132,7 @@ func (b *Browser) Screenshot(label string) string {
 	var png []byte
 	ctx, cancel := context.WithTimeout(b.Ctx, 10*time.Second)
 	defer cancel()
-	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 90)); err != nil || len(png) == 0 {
+	if err := chromedp.Run(ctx, chromedp.FullScreenshot(&png, 100)); err != nil || len(png) == 0 {
 		return ""
 	}
 	dir := ArtifactDir()

@@ -86,11 +86,27 @@ func (s *Source) Hex(n int) string {
 	return hex.EncodeToString(b)[:n]
 }
 
-// String returns n characters drawn uniformly from alphabet.
+// String returns n characters drawn uniformly from alphabet (at most 256
+// characters). It reads random bytes in one batch and rejects the values
+// that would bias the draw.
 func (s *Source) String(n int, alphabet string) string {
-	out := make([]byte, n)
-	for i := range out {
-		out[i] = alphabet[s.IntN(len(alphabet))]
+	k := len(alphabet)
+	if k == 0 || k > 256 {
+		panic("random: String needs an alphabet of 1 to 256 characters")
+	}
+	limit := 256 - 256%k // bytes at or above limit would favour the first characters
+	out := make([]byte, 0, n)
+	var buf [64]byte
+	for len(out) < n {
+		s.Read(buf[:min(len(buf), 2*(n-len(out))+8)])
+		for _, b := range buf[:min(len(buf), 2*(n-len(out))+8)] {
+			if int(b) < limit {
+				out = append(out, alphabet[int(b)%k])
+				if len(out) == n {
+					break
+				}
+			}
+		}
 	}
 	return string(out)
 }

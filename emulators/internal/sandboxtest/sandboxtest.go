@@ -130,7 +130,7 @@ func (e *Env) Echo(name string, register func(g *echo.Group)) *echo.Echo {
 	ec.HideBanner, ec.HidePort = true, true
 	ec.Pre(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			wire.SetInfo(c, wire.Info{OriginalPath: c.Request().URL.Path})
+			wire.SetInfo(c, wire.Info{OriginalPath: c.Request().URL.Path, OriginalRawPath: c.Request().URL.EscapedPath()})
 			return next(c)
 		}
 	})
@@ -151,7 +151,8 @@ func Do(h http.Handler, req *http.Request) *httptest.ResponseRecorder {
 	return rec
 }
 
-// Request builds a request with an optional body and headers ("Name: value").
+// Request builds a request with an optional body and headers ("Name: value";
+// names are canonicalised as net/http does for a request off the wire).
 func Request(method, target, body string, headers ...string) *http.Request {
 	var r io.Reader
 	if body != "" {
@@ -160,7 +161,7 @@ func Request(method, target, body string, headers ...string) *http.Request {
 	req := httptest.NewRequest(method, target, r)
 	for _, h := range headers {
 		k, v, _ := strings.Cut(h, ":")
-		req.Header[strings.TrimSpace(k)] = append(req.Header[strings.TrimSpace(k)], strings.TrimSpace(v))
+		req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
 	}
 	return req
 }

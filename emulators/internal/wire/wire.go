@@ -139,8 +139,11 @@ type Info struct {
 	// Host header (a real provider host) rather than the /{provider} prefix.
 	HostRouted bool
 	// OriginalPath is the path as the client sent it (before the prefix was
-	// added for host routing).
+	// added for host routing), decoded.
 	OriginalPath string
+	// OriginalRawPath is the same path in its escaped form, as it appeared on
+	// the request line (what a client signs).
+	OriginalRawPath string
 }
 
 // SetInfo records routing facts (called by the sandbox's host router).
@@ -151,7 +154,7 @@ func RequestInfo(c echo.Context) Info {
 	if i, ok := c.Get(keyInfo).(Info); ok {
 		return i
 	}
-	return Info{OriginalPath: c.Request().URL.Path}
+	return Info{OriginalPath: c.Request().URL.Path, OriginalRawPath: c.Request().URL.EscapedPath()}
 }
 
 // LinkBase is the base of every URL handed out for an object created by this

@@ -1,0 +1,176 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/emulators/internal/admin"
+	"github.com/paysandbox/sandbox/scenarios"
+)
+
+// The handlers below are the dashboard forms' targets when the page script
+// does not run: each does what its admin API call does, then redirects back
+// with a message (?ok= or ?err=). With the script, the forms call the admin
+// API directly and these are never reached.
+
+// backTo returns the form's "return" path when it is a dashboard page, else def.
+func backTo(c echo.Context, def string) string {
+	r := c.FormValue("return")
+	if strings.HasPrefix(r, "/_sandbox/") && !strings.HasPrefix(r, "//") && !strings.Contains(r, "\\") {
+		return r
+	}
+	return def
+}
+
+// redirectWith redirects to target adding ok= or err=.
+func redirectWith(c echo.Context, target, key, msg string) error {
+	u, err := url.Parse(target)
+	if err != nil {
+		u = &url.URL{Path: "/_sandbox/"}
+	}
+	q := u.Query()
+	q.Del("ok")
+	q.Del("err")
+	q.Set(key, msg)
+	u.RawQuery = q.Encode()
+	return c.Redirect(http.StatusSeeOther, u.String())
+}
+
+func (d *dashboard) actionForm(c echo.Context) error {
+	name, id, action := c.Param("provider"), c.Param("id"), c.Param("action")
+	back := backTo(c, objectURL(name, id))
+	p, err := d.s.provider(name)
+	if err != nil {
+		return redirectWith(c, back, "err", err.Error())
+	}
+	o, err := p.Object(id)
+	if err != nil {
+		return redirectWith(c, back, "err", emulators.AsError(err).Msg)
+	}
+	var spec *admin.Action
+	for i := range o.Actions {
+		if o.Actions[i].Name == action {
+			spec = &o.Actions[i]
+		}
+	}
+	params := map[string]any{}
+	if spec != nil {
+		form, _ := c.FormParams()
+		params = actionParams(spec.Params, form)
+	}
+	raw, _ := json.Marshal(params)
+	if _, err := p.Act(c.Request().Context(), id, action, raw); err != nil {
+		return redirectWith(c, back, "err", action+": "+emulators.AsError(err).Msg)
+	}
+	return redirectWith(c, back, "ok", action+": done")
+}
+
+// actionParams turns form values into an action's JSON parameters, the way
+// the page script does: empty optional values are left out, booleans are
+// JSON booleans, everything else (decimals included) a JSON string.
+func actionParams(spec []admin.Param, form url.Values) map[string]any {
+	out := map[string]any{}
+	for _, p := range spec {
+		v := strings.TrimSpace(form.Get(p.Name))
+		switch p.Type {
+		case "bool":
+			on := v == "on" || v == "true" || v == "1"
+			if on || !p.Optional {
+				out[p.Name] = on
+			}
+		default:
+			if v == "" && p.Optional {
+				continue
+			}
+			out[p.Name] = v
+		}
+	}
+	return out
+}
+
+func (d *dashboard) resendForm(c echo.Context) error {
+	id := c.Param("id")
+	back := backTo(c, "/_sandbox/journal?kind=callback")
+	if err := d.s.disp.Resend(id); err != nil {
+		return redirectWith(c, back, "err", err.Error())
+	}
+	return redirectWith(c, back, "ok", "delivery "+id+" re-sent (one attempt, no retries)")
+}
+
+func (d *dashboard) activateForm(c echo.Context) error {
+	name := c.FormValue("name")
+	if err := d.s.scen.SetActive(name); err != nil {
+		return redirectWith(c, "/_sandbox/scenarios", "err", emulators.AsError(err).Msg)
+	}
+	return redirectWith(c, "/_sandbox/scenarios", "ok", "active scenario: "+name)
+}
+
+func (d *dashboard) uploadForm(c echo.Context) error {
+	text := c.FormValue("yaml")
+	if fh, err := c.FormFile("file"); err == nil {
+		f, err := fh.Open()
+		if err == nil {
+			b, _ := io.ReadAll(io.LimitReader(f, scenarios.MaxFileSize+1))
+			f.Close()
+			text = string(b)
+		}
+	}
+	sc, err := d.s.scen.Upload([]byte(text))
+	if err != nil {
+		return d.renderScenarios(c, http.StatusBadRequest, text, uploadProblems(err))
+	}
+	return redirectWith(c, "/_sandbox/scenarios", "ok", "scenario "+sc.Name+" uploaded")
+}
+
+// uploadProblems lists a failed upload's problems as the admin API does.
+func uploadProblems(err error) []uploadProblem {
+	probs := scenarios.Problems(err)
+	if len(probs) == 0 {
+		return []uploadProblem{{Message: emulators.AsError(err).Msg, Text: err.Error()}}
+	}
+	out := make([]uploadProblem, len(probs))
+	for i, p := range probs {
+		out[i] = uploadProblem{Line: p.Line, Rule: p.Rule, Message: p.Msg, Text: p.String()}
+	}
+	return out
+}
+
+func (d *dashboard) advanceForm(c echo.Context) error {
+	back := backTo(c, "/_sandbox/clock")
+	by, err := parseAdvance(c.FormValue("by"))
+	if err != nil {
+		return redirectWith(c, back, "err", emulators.AsError(err).Msg)
+	}
+	if err := d.s.clock.Advance(by); err != nil {
+		return redirectWith(c, back, "err", err.Error())
+	}
+	d.s.journal.Notify("clock", d.s.clockAnswer())
+	return redirectWith(c, back, "ok", "clock advanced by "+by.String())
+}
+
+func (d *dashboard) resetForm(c echo.Context) error {
+	back := backTo(c, "/_sandbox/clock")
+	name := c.FormValue("provider")
+	s := d.s
+	if name != "" {
+		p, err := s.provider(name)
+		if err != nil {
+			return redirectWith(c, back, "err", emulators.AsError(err).Msg)
+		}
+		s.resetProvider(p)
+	} else {
+		for _, p := range s.providers {
+			s.resetProvider(p)
+		}
+		s.scen.ResetCounters()
+		s.journal.Clear("")
+	}
+	s.journal.Notify("reset", map[string]string{"provider": name})
+	return redirectWith(c, back, "ok", "reset: "+cmpOr(name, "all"))
+}
