@@ -5,18 +5,24 @@ import (
 	"bytes"
 	"context"
 	"debug/elf"
+	"encoding/json"
 	"errors"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/paysandbox/sandbox/emulators/khipu"
 )
 
 // syncBuffer is a bytes.Buffer safe for the server goroutine and the test.
@@ -286,5 +292,71 @@ func TestShippedBinary(t *testing.T) {
 	hc := exec.Command(bin, "healthcheck", "--addr", m[1])
 	if err := hc.Run(); err == nil || hc.ProcessState.ExitCode() != 1 {
 		t.Errorf("healthcheck after the stop: %v, want exit 1", err)
+	}
+}
+
+// TestShutdownDeliversTheCallbackInFlight: a notification is being delivered
+// to a slow merchant when the stop signal arrives; the sandbox waits for
+// the merchant's answer before it exits, and exits cleanly.
+func TestShutdownDeliversTheCallbackInFlight(t *testing.T) {
+	received, release := make(chan struct{}), make(chan struct{})
+	var answered atomic.Bool
+	merchant := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		close(received)
+		<-release // the merchant answers only when the test says so
+		answered.Store(true)
+	}))
+	defer merchant.Close()
+	addr, _, stderr, stop := startServe(t)
+	base := "http://" + addr
+	endpoint := base + "/khipu/api/2.0/payments"
+	params := url.Values{"subject": {"Shutdown"}, "amount": {"1000"}, "currency": {"CLP"},
+		"notify_url": {merchant.URL + "/notify"}, "notify_api_version": {"1.3"}}
+	req, _ := http.NewRequest("POST", endpoint, strings.NewReader(params.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", khipu.SignRequest("sbx-khipu-secret-NOT-REAL", 123456, "POST", endpoint, params))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var created struct {
+		PaymentID string `json:"payment_id"`
+	}
+	json.NewDecoder(resp.Body).Decode(&created)
+	resp.Body.Close()
+	resp, err = http.Post(base+"/_sandbox/api/objects/khipu/"+created.PaymentID+"/actions/pay", "application/json",
+		strings.NewReader(`{"outcome":"approve","skip_verify":true}`))
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("pay: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	select {
+	case <-received:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the notification never reached the merchant")
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- stop() }()
+	for !strings.Contains(stderr.String(), "shutting down") {
+		select {
+		case err := <-stopped:
+			t.Fatalf("serve returned %v before the merchant answered", err)
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	select {
+	case err := <-stopped:
+		t.Fatalf("serve returned %v while a notification was in flight", err)
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(release)
+	if err := <-stopped; err != nil {
+		t.Fatalf("serve returned %v, want nil", err)
+	}
+	if !answered.Load() {
+		t.Error("the sandbox exited before the merchant answered the notification in flight")
+	}
+	if strings.Contains(stderr.String(), "drain incomplete") {
+		t.Errorf("drain incomplete:\n%s", stderr.String())
 	}
 }

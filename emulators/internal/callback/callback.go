@@ -52,7 +52,7 @@ type Policy struct {
 	Retry     []time.Duration // intervals between attempts after a failure (scaled); attempts = 1 + len(Retry)
 	Timeout   time.Duration   // per-attempt HTTP timeout, wall-clock; default 10s
 	Window    time.Duration   // no attempt starts later than this after the first (scaled); 0 = no limit
-	Duplicate int             // extra copies of the first attempt, 1 s apart (a wait); never retried
+	Duplicate int             // extra copies of the first attempt sent, 1 s apart (a wait); never retried
 	// FailFirst makes the first N regular attempts fail without being sent
 	// (a simulated network failure, scenario fail_attempts).
 	FailFirst int
@@ -216,8 +216,8 @@ func (d *Dispatcher) Send(del Delivery) string {
 		superseded = d.supersede(del.SupersedeKey, dl)
 	}
 	d.scheduleLocked(dl, del.Policy.Delay, job{del: dl})
-	for i := 1; i <= del.Policy.Duplicate; i++ {
-		d.scheduleLocked(dl, del.Policy.Delay+time.Duration(i)*time.Second, job{del: dl, copy: i})
+	if del.Policy.FailFirst == 0 {
+		d.scheduleCopies(dl, del.Policy.Delay)
 	}
 	d.mu.Unlock()
 	for _, old := range superseded {
@@ -461,6 +461,15 @@ func (d *Dispatcher) stopTimers(dl *delivery) int {
 	return n
 }
 
+// scheduleCopies schedules the scenario's duplicate copies, 1 s apart after
+// the wait w; d.mu is held. Copies follow the first attempt that is really
+// sent (with fail_attempts, the first attempt after the simulated failures).
+func (d *Dispatcher) scheduleCopies(dl *delivery, w time.Duration) {
+	for i := 1; i <= dl.d.Policy.Duplicate; i++ {
+		d.scheduleLocked(dl, w+time.Duration(i)*time.Second, job{del: dl, copy: i})
+	}
+}
+
 // scheduleLocked schedules j after the wait w; d.mu is held.
 func (d *Dispatcher) scheduleLocked(dl *delivery, w time.Duration, j job) {
 	dl.pending++
@@ -553,6 +562,9 @@ func (d *Dispatcher) run(j job) {
 
 	d.mu.Lock()
 	dl.pending--
+	if j.copy == 0 && !j.once && attempt == del.Policy.FailFirst+1 && del.Policy.FailFirst > 0 && !d.closing {
+		d.scheduleCopies(dl, 0)
+	}
 	switch {
 	case acked:
 		rec.Outcome = journal.OutcomeAcknowledged
