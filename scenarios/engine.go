@@ -239,6 +239,13 @@ func (e *Engine) Resolve(header string) (string, error) {
 // Decide takes a decision for provider at point under the named scenario
 // ("" = the active one). A name that no longer exists decides nothing.
 func (e *Engine) Decide(scenario, provider, point string, attrs Attrs) Plan {
+	return e.DecideFunc(scenario, provider, point, func() Attrs { return attrs })
+}
+
+// DecideFunc is Decide with the attributes built only when the scenario has
+// a rule for this provider and point: the hot paths (a create under the
+// default scenario) skip building them.
+func (e *Engine) DecideFunc(scenario, provider, point string, attrs func() Attrs) Plan {
 	e.mu.RLock()
 	if scenario == "" {
 		scenario = e.active
@@ -249,7 +256,7 @@ func (e *Engine) Decide(scenario, provider, point string, attrs Attrs) Plan {
 		st = e.states[s]
 	}
 	e.mu.RUnlock()
-	if s == nil {
+	if s == nil || !s.HasRules(provider, point) {
 		return Plan{Scenario: scenario}
 	}
 	if st == nil {
@@ -260,7 +267,7 @@ func (e *Engine) Decide(scenario, provider, point string, attrs Attrs) Plan {
 		}
 		e.mu.Unlock()
 	}
-	return Select(s, provider, point, attrs, st)
+	return Select(s, provider, point, attrs(), st)
 }
 
 // ResetCounters forgets how often rules have applied (`times`), as a reset does.

@@ -78,6 +78,10 @@ func Load(file string, data []byte, reg *Registry) (*Scenario, error) {
 	}
 	s.Source = file
 	s.YAML = append([]byte(nil), data...)
+	s.points = map[string]bool{}
+	for _, r := range s.Rules {
+		s.points[r.Provider+" "+r.On] = true
+	}
 	return s, nil
 }
 

@@ -20,6 +20,21 @@ type Scenario struct {
 	Source string
 	// YAML is the text it was loaded from.
 	YAML []byte
+
+	points map[string]bool // provider + " " + point of every rule
+}
+
+// HasRules reports whether any rule of s is for this provider and point.
+func (s *Scenario) HasRules(provider, point string) bool {
+	if s.points != nil {
+		return s.points[provider+" "+point]
+	}
+	for i := range s.Rules {
+		if s.Rules[i].Provider == provider && s.Rules[i].On == point {
+			return true
+		}
+	}
+	return false
 }
 
 // Rule is one scripted behaviour. Its YAML keys:

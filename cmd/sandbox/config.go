@@ -57,6 +57,15 @@ var settings = []setting{
 		apply: func(c *sandbox.Config, v string) error { c.Scenario = v; return nil }},
 	{flag: "scenarios", key: "scenarios_dir", usage: "directory of extra scenario files, re-read when they change",
 		apply: func(c *sandbox.Config, v string) error { c.ScenariosDir = v; return nil }},
+	{flag: "max-objects", key: "max_objects", usage: "objects of each kind a provider keeps before forgetting the oldest (default 100000)",
+		apply: func(c *sandbox.Config, v string) error {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%q is not a whole number", v)
+			}
+			c.MaxObjects = n
+			return nil
+		}},
 	{flag: "seed", key: "seed", usage: "make ids, tokens and probability draws deterministic",
 		apply: func(c *sandbox.Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)

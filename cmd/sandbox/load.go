@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -30,17 +31,21 @@ import (
 const loadUsage = `usage: sandbox load [flags] MODE
 
 Modes:
-  baseline            a bare net/http handler served in this process (the floor)
+  baseline            a bare net/http handler in its own process (the floor)
   healthz             GET /healthz
   khipu-create        signed Khipu API 2.0 payment creation (POST /khipu/api/2.0/payments)
   khipu-get           signed Khipu API 2.0 payment lookups of payments created first
   hambit-collection   signed Hambit collection orders (fresh timestamp and nonce each)
   payu-card           PayU card AUTHORIZATION_AND_CAPTURE with the order signature
-  callbacks           N notifications scheduled at once, delivered to a built-in receiver
+  callbacks           N Khipu notifications scheduled at once (robot payers an hour ahead),
+                      delivered to a built-in receiver as the clock reaches them
+  store               N stored Khipu payments: RSS, and lookup latency at 1,000 and at N
   startup             start the sandbox N times: time to the first answer and idle RSS
 
 Without --target the command starts a fresh sandbox (this binary) on a free
 loopback port, measures its startup and samples its memory (RSS) during the run.
+The bare handler runs as a separate process of this binary too, and the two are
+measured in alternating rounds (-rounds) so that both see the same machine.
 
 Flags:
 `
@@ -53,6 +58,11 @@ type loadOptions struct {
 	sample      time.Duration
 	baseline    bool
 	n           int
+	rounds      int
+	rate        time.Duration
+	burst       bool
+	clientProcs int
+	serveFlags  string
 	binary      string
 }
 
@@ -66,7 +76,12 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "unmeasured warm-up before the measurement")
 	fs.DurationVar(&o.sample, "sample", 5*time.Second, "RSS sampling interval of a started sandbox")
 	fs.BoolVar(&o.baseline, "baseline", true, "also measure a bare Go handler in the same run")
-	fs.IntVar(&o.n, "n", 0, "callbacks: notifications to schedule (default 100000); startup: runs (default 10)")
+	fs.IntVar(&o.n, "n", 0, "callbacks: notifications (default 100000); store: payments (default 100000); startup: runs (default 10)")
+	fs.IntVar(&o.rounds, "rounds", 3, "alternating rounds of baseline and mode; each round measures d/rounds")
+	fs.DurationVar(&o.rate, "interval", 0, "callbacks: create one payment per interval (default 200µs: 5,000/s)")
+	fs.BoolVar(&o.burst, "burst", false, "callbacks: make every notification due at the same instant (throughput)")
+	fs.IntVar(&o.clientProcs, "client-procs", 1, "GOMAXPROCS of the load generator (the servers keep theirs)")
+	fs.StringVar(&o.serveFlags, "serve-flags", "", `extra flags for the sandbox the command starts, e.g. "--max-objects 20000"`)
 	fs.StringVar(&o.binary, "binary", "", "sandbox binary to start (default: this executable)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, loadUsage)
@@ -98,9 +113,11 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return loadStartup(ctx, o, stdout)
 	case "baseline":
 		return loadBaselineOnly(ctx, o, stdout)
+	case "serve-baseline": // internal: the bare handler's process
+		return serveBaseline(ctx, stdout)
 	}
 	gen, ok := generators[mode]
-	if !ok && mode != "callbacks" {
+	if !ok && mode != "callbacks" && mode != "store" {
 		fs.Usage()
 		return fmt.Errorf("load: unknown mode %q", mode)
 	}
@@ -108,7 +125,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var child *spawned
 	if o.target == "" {
 		var err error
-		child, err = spawn(ctx, o.binary, "--log-level", "warn")
+		child, err = spawn(ctx, o.binary, append([]string{"--log-level", "warn"}, strings.Fields(o.serveFlags)...)...)
 		if err != nil {
 			return err
 		}
@@ -119,18 +136,24 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := loopbackOnly(o.target); err != nil {
 		return err
 	}
-	if mode == "callbacks" {
+	if o.clientProcs > 0 {
+		// Set after the servers started: they keep the machine's default.
+		runtime.GOMAXPROCS(o.clientProcs)
+	}
+	switch mode {
+	case "callbacks":
 		return loadCallbacks(ctx, o, child, stdout)
+	case "store":
+		return loadStore(ctx, o, child, stdout)
 	}
 
-	var base result
+	var bare *spawned
 	if o.baseline {
 		var err error
-		base, err = measureBaseline(ctx, o)
-		if err != nil {
+		if bare, err = spawnBaseline(ctx, o.binary); err != nil {
 			return err
 		}
-		fmt.Fprintln(stdout, base.line("baseline (bare Go handler, same machine, same client)"))
+		defer bare.stop()
 	}
 	g, err := gen(ctx, o.target)
 	if err != nil {
@@ -154,15 +177,34 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 		})
 	}
-	res, err := hammer(ctx, o, g)
+	// Alternate rounds: baseline, mode, baseline, mode, … so that both see
+	// the same machine (other processes, CPU frequency, the host's neighbours).
+	var res, base result
+	round := o
+	round.duration = o.duration / time.Duration(max(o.rounds, 1))
+	for range max(o.rounds, 1) {
+		if bare != nil {
+			b, err := hammer(ctx, round, bareRequest(bare.base))
+			if err != nil {
+				return err
+			}
+			base = base.merge(b)
+		}
+		m, err := hammer(ctx, round, g)
+		if err != nil {
+			return err
+		}
+		res = res.merge(m)
+	}
 	close(stopSampling)
 	sampled.Wait()
-	if err != nil {
-		return err
+	if bare != nil {
+		fmt.Fprintln(stdout, base.line("baseline (bare Go handler)"))
 	}
 	fmt.Fprintln(stdout, res.line(mode))
-	if o.baseline && base.rps > 0 {
-		fmt.Fprintf(stdout, "%s at %.0f%% of the bare handler's throughput\n", mode, 100*res.rps/base.rps)
+	if bare != nil && base.rps > 0 {
+		fmt.Fprintf(stdout, "%s at %.0f%% of the bare handler's throughput (median of %d alternating rounds: %s)\n",
+			mode, 100*res.rps/base.rps, max(o.rounds, 1), ratios(res.rounds, base.rounds))
 	}
 	if child != nil {
 		fmt.Fprintf(stdout, "sandbox RSS during the run: %s\n", strings.Join(samples, ", "))
@@ -190,6 +232,36 @@ type result struct {
 	rps                float64
 	p50, p90, p99, max time.Duration
 	firstFailure       string
+	rounds             []float64       // req/s of each round
+	latencies          []time.Duration // all of them, sorted (for merging)
+}
+
+// merge adds round r to the result: requests and failures add up, rps is
+// the median of the rounds, percentiles come from every latency.
+func (a result) merge(b result) result {
+	out := result{requests: a.requests + b.requests, failures: a.failures + b.failures, firstFailure: a.firstFailure}
+	if out.firstFailure == "" {
+		out.firstFailure = b.firstFailure
+	}
+	out.rounds = append(append([]float64(nil), a.rounds...), b.rps)
+	sorted := slices.Clone(out.rounds)
+	slices.Sort(sorted)
+	out.rps = sorted[len(sorted)/2]
+	out.latencies = append(append([]time.Duration(nil), a.latencies...), b.latencies...)
+	slices.Sort(out.latencies)
+	if all := out.latencies; len(all) > 0 {
+		pct := func(p float64) time.Duration { return all[min(len(all)-1, int(float64(len(all))*p))] }
+		out.p50, out.p90, out.p99, out.max = pct(0.50), pct(0.90), pct(0.99), all[len(all)-1]
+	}
+	return out
+}
+
+func ratios(mode, base []float64) string {
+	var parts []string
+	for i := range min(len(mode), len(base)) {
+		parts = append(parts, fmt.Sprintf("%.0f%%", 100*mode[i]/base[i]))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func (r result) line(name string) string {
@@ -271,7 +343,7 @@ func hammer(ctx context.Context, o loadOptions, next func(w, i int) (*http.Reque
 		n += counts[w]
 	}
 	slices.Sort(all)
-	r := result{requests: n, failures: int(failures.Load()), rps: float64(n) / elapsed.Seconds()}
+	r := result{requests: n, failures: int(failures.Load()), rps: float64(n) / elapsed.Seconds(), latencies: all}
 	if ff, ok := firstFailure.Load().(string); ok {
 		r.firstFailure = ff
 	}
@@ -282,28 +354,47 @@ func hammer(ctx context.Context, o loadOptions, next func(w, i int) (*http.Reque
 	return r, nil
 }
 
-// measureBaseline serves a bare handler on loopback in this process and
-// loads it like the sandbox.
-func measureBaseline(ctx context.Context, o loadOptions) (result, error) {
+// bareHandler is the floor the sandbox is compared with: what a Go server
+// does with no work at all (it reads the form and answers a fixed JSON).
+func bareHandler(w http.ResponseWriter, r *http.Request) {
+	io.Copy(io.Discard, r.Body)
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(`{"payment_id":"gqzdy6chjne9","payment_url":"http://127.0.0.1/khipu/payment/info/gqzdy6chjne9"}`))
+}
+
+// serveBaseline runs the bare handler on a free loopback port until ctx ends
+// (the child process of spawnBaseline).
+func serveBaseline(ctx context.Context, stdout io.Writer) error {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return result{}, err
+		return err
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		w.Write([]byte(`{"payment_id":"gqzdy6chjne9","payment_url":"http://127.0.0.1/khipu/payment/info/gqzdy6chjne9"}`))
-	})}
+	srv := &http.Server{Handler: http.HandlerFunc(bareHandler)}
 	go srv.Serve(ln)
-	defer srv.Close()
-	base := "http://" + ln.Addr().String()
-	return hammer(ctx, o, func(w, i int) (*http.Request, error) {
+	fmt.Fprintf(stdout, "sandbox ready on http://%s\n", ln.Addr())
+	<-ctx.Done()
+	return srv.Close()
+}
+
+// spawnBaseline starts the bare handler as a process of its own, so that it
+// is measured the way the sandbox is (its own runtime and garbage collector).
+func spawnBaseline(ctx context.Context, binary string) (*spawned, error) {
+	return spawnArgs(ctx, binary, "load", "serve-baseline")
+}
+
+func bareRequest(base string) func(w, i int) (*http.Request, error) {
+	return func(w, i int) (*http.Request, error) {
 		return http.NewRequest(http.MethodPost, base+"/payments", strings.NewReader("subject=x&amount=1000&currency=CLP"))
-	})
+	}
 }
 
 func loadBaselineOnly(ctx context.Context, o loadOptions, stdout io.Writer) error {
-	r, err := measureBaseline(ctx, o)
+	bare, err := spawnBaseline(ctx, o.binary)
+	if err != nil {
+		return err
+	}
+	defer bare.stop()
+	r, err := hammer(ctx, o, bareRequest(bare.base))
 	if err != nil {
 		return err
 	}
@@ -338,7 +429,11 @@ type spawned struct {
 var readyRE = regexp.MustCompile(`^sandbox ready on (http://\S+)`)
 
 func spawn(ctx context.Context, binary string, extra ...string) (*spawned, error) {
-	args := append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...)
+	return spawnArgs(ctx, binary, append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...)...)
+}
+
+// spawnArgs starts binary with args and waits for its ready line.
+func spawnArgs(ctx context.Context, binary string, args ...string) (*spawned, error) {
 	cmd := exec.CommandContext(ctx, binary, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {

@@ -149,16 +149,145 @@ func genPayUCard(ctx context.Context, base string) (func(w, i int) (*http.Reques
 	}, nil
 }
 
-// loadCallbacks measures callback delivery through a running sandbox: it
-// creates N Khipu payments (notification API 3.0) whose robot payer acts an
-// hour later, advances the sandbox clock by that hour so that all of them
-// settle at once, and receives the N notifications on a built-in receiver.
-// It reports deliveries per second and how late each notification arrived
-// after its payment became done (the body's conciliation_date).
+// createKhipu creates n Khipu payments with c workers (one every interval
+// at most, when interval > 0), each with the extra parameters and headers.
+func createKhipu(ctx context.Context, base string, n, c int, interval time.Duration, extra url.Values, headers ...string) ([]string, error) {
+	endpoint := base + "/khipu/api/2.0/payments"
+	ids := make([]string, n)
+	next := make(chan int)
+	go func() {
+		defer close(next)
+		var tick <-chan time.Time
+		if interval > 0 {
+			t := time.NewTicker(interval)
+			defer t.Stop()
+			tick = t.C
+		}
+		for i := range n {
+			if tick != nil {
+				<-tick
+			}
+			select {
+			case next <- i:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: c}}
+	errs := make(chan error, c)
+	var wg sync.WaitGroup
+	for range c {
+		wg.Go(func() {
+			for i := range next {
+				p := khipuCreateParams(fmt.Sprintf("N-%d", i))
+				for k, v := range extra {
+					p[k] = v
+				}
+				req, err := khipuRequest(http.MethodPost, endpoint, p, headers...)
+				var out struct {
+					PaymentID string `json:"payment_id"`
+				}
+				if err == nil {
+					err = doJSONWith(client, req, &out)
+				}
+				if err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+					for range next {
+					}
+					return
+				}
+				ids[i] = out.PaymentID
+			}
+		})
+	}
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return nil, err
+	default:
+	}
+	return ids, nil
+}
+
+func doJSONWith(client *http.Client, req *http.Request, out any) error {
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s %s: HTTP %d: %s", req.Method, req.URL.Path, resp.StatusCode, data)
+	}
+	return json.Unmarshal(data, out)
+}
+
+// loadStore fills the sandbox with N Khipu payments and reports its memory
+// and the lookup latency with 1,000 and with N payments stored (DESIGN.md:
+// 100,000 stored payments < 150 MB RSS, lookups constant time).
+func loadStore(ctx context.Context, o loadOptions, child *spawned, stdout io.Writer) error {
+	n := o.n
+	if n <= 0 {
+		n = 100_000
+	}
+	lookups := func(ids []string) (result, error) {
+		g := func(w, i int) (*http.Request, error) {
+			return khipuRequest(http.MethodGet, o.target+"/khipu/api/2.0/payments/"+ids[(w*7919+i*104729)%len(ids)], nil)
+		}
+		lo := o
+		lo.duration, lo.warmup = 3*time.Second, 500*time.Millisecond
+		return hammer(ctx, lo, g)
+	}
+	first, err := createKhipu(ctx, o.target, 1000, o.concurrency, 0, nil)
+	if err != nil {
+		return err
+	}
+	small, err := lookups(first)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	rest, err := createKhipu(ctx, o.target, n-1000, o.concurrency, 0, nil)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %d payments in %v\n", n, time.Since(start).Round(time.Millisecond))
+	if child != nil {
+		time.Sleep(2 * time.Second)
+		fmt.Fprintf(stdout, "sandbox RSS with %d payments stored: %s\n", n, mib(child.rss()))
+	}
+	large, err := lookups(append(first, rest...))
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, small.line("lookups, 1,000 stored"))
+	fmt.Fprintln(stdout, large.line(fmt.Sprintf("lookups, %d stored", n)))
+	if child != nil {
+		fmt.Fprintf(stdout, "sandbox RSS after the lookups: %s\n", mib(child.rss()))
+	}
+	return nil
+}
+
+// loadCallbacks measures callback delivery through a running sandbox. It
+// creates N Khipu payments (notification API 3.0 to a built-in receiver)
+// whose robot payer acts an hour after creation, so that all N deliveries
+// are scheduled at once; then it advances the sandbox clock so that the
+// first becomes due a second later and the rest follow at the pace they
+// were created (-interval, default 200µs: 5,000 a second), or, with -burst,
+// all at the same instant. It reports deliveries per second and how late
+// each notification arrived after its payment became done.
 func loadCallbacks(ctx context.Context, o loadOptions, child *spawned, stdout io.Writer) error {
 	n := o.n
 	if n <= 0 {
 		n = 100_000
+	}
+	interval := o.rate
+	if interval <= 0 && !o.burst {
+		interval = 200 * time.Microsecond
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -197,60 +326,28 @@ func loadCallbacks(ctx context.Context, o loadOptions, child *spawned, stdout io
 	if resp.StatusCode != http.StatusCreated {
 		return fmt.Errorf("load callbacks: uploading the scenario: HTTP %d", resp.StatusCode)
 	}
-	fmt.Fprintf(stdout, "creating %d Khipu payments (notification 3.0 to %s)…\n", n, receiver)
+	pace := "as fast as possible"
+	if interval > 0 {
+		pace = fmt.Sprintf("one every %v", interval)
+	}
+	fmt.Fprintf(stdout, "creating %d Khipu payments, %s (notification 3.0 to %s)…\n", n, pace, receiver)
 	start := time.Now()
-	endpoint := o.target + "/khipu/api/2.0/payments"
-	var wg sync.WaitGroup
-	errs := make(chan error, o.concurrency)
-	next := make(chan int)
-	go func() {
-		for i := range n {
-			next <- i
-		}
-		close(next)
-	}()
-	tr := &http.Transport{MaxIdleConnsPerHost: o.concurrency}
-	client := &http.Client{Transport: tr}
-	for range o.concurrency {
-		wg.Go(func() {
-			for i := range next {
-				p := khipuCreateParams(fmt.Sprintf("CB-%d", i))
-				p.Set("notify_url", receiver)
-				p.Set("notify_api_version", "3.0")
-				req, err := khipuRequest(http.MethodPost, endpoint, p, "X-Sandbox-Scenario", "load-callbacks")
-				if err == nil {
-					var r *http.Response
-					r, err = client.Do(req)
-					if err == nil {
-						io.Copy(io.Discard, r.Body)
-						r.Body.Close()
-						if r.StatusCode != http.StatusOK {
-							err = fmt.Errorf("create: HTTP %d", r.StatusCode)
-						}
-					}
-				}
-				if err != nil {
-					select {
-					case errs <- err:
-					default:
-					}
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	select {
-	case err := <-errs:
+	extra := url.Values{"notify_url": {receiver}, "notify_api_version": {"3.0"}}
+	if _, err := createKhipu(ctx, o.target, n, o.concurrency, interval, extra, "X-Sandbox-Scenario", "load-callbacks"); err != nil {
 		return err
-	default:
 	}
-	fmt.Fprintf(stdout, "created in %v; advancing the sandbox clock by 1h: %d robot payers act at once\n", time.Since(start).Round(time.Millisecond), n)
+	created := time.Since(start)
 	if child != nil {
-		fmt.Fprintf(stdout, "sandbox RSS with %d payments scheduled: %s\n", n, mib(child.rss()))
+		fmt.Fprintf(stdout, "created in %v; sandbox RSS with %d payments and %d robot payers scheduled: %s\n",
+			created.Round(time.Millisecond), n, n, mib(child.rss()))
+	}
+	// The first robot payer is due at start+1h on the sandbox clock.
+	advance := time.Hour - time.Since(start) + time.Second
+	if o.burst {
+		advance = time.Hour
 	}
 	advanced := time.Now()
-	resp, err = http.Post(o.target+"/_sandbox/api/clock/advance", "application/json", strings.NewReader(`{"by":"1h"}`))
+	resp, err = http.Post(o.target+"/_sandbox/api/clock/advance", "application/json", strings.NewReader(fmt.Sprintf(`{"by":%q}`, advance.String())))
 	if err != nil {
 		return err
 	}
@@ -262,28 +359,32 @@ func loadCallbacks(ctx context.Context, o loadOptions, child *spawned, stdout io
 	offset, _ := time.ParseDuration(clk.Offset)
 	select {
 	case <-all:
-	case <-time.After(5 * time.Minute):
+	case <-time.After(created + 5*time.Minute):
 		mu.Lock()
 		got := len(arrivals)
 		mu.Unlock()
-		return fmt.Errorf("load callbacks: %d of %d notifications arrived within 5 minutes", got, n)
+		return fmt.Errorf("load callbacks: %d of %d notifications arrived in time", got, n)
 	case <-ctx.Done():
 		return ctx.Err()
 	}
 	mu.Lock()
 	defer mu.Unlock()
-	last := slices.MaxFunc(arrivals, func(a, b time.Time) int { return a.Compare(b) })
+	firstAt := slices.MinFunc(arrivals, func(a, b time.Time) int { return a.Compare(b) })
+	lastAt := slices.MaxFunc(arrivals, func(a, b time.Time) int { return a.Compare(b) })
 	late := make([]time.Duration, len(arrivals))
 	for i := range arrivals {
 		late[i] = arrivals[i].Add(offset).Sub(dones[i])
 	}
 	slices.Sort(late)
-	total := last.Sub(advanced)
-	fmt.Fprintf(stdout, "callbacks: %d delivered in %v: %.0f deliveries/s\n", n, total.Round(time.Millisecond), float64(n)/total.Seconds())
-	fmt.Fprintf(stdout, "notification after its payment became done: p50 %v, p99 %v, max %v (a burst of %d queues behind one another)\n",
-		late[len(late)/2].Round(time.Microsecond), late[len(late)*99/100].Round(time.Microsecond), late[len(late)-1].Round(time.Microsecond), n)
+	span := lastAt.Sub(firstAt)
+	if o.burst {
+		span = lastAt.Sub(advanced)
+	}
+	fmt.Fprintf(stdout, "callbacks: %d delivered over %v: %.0f deliveries/s\n", n, span.Round(time.Millisecond), float64(n)/span.Seconds())
+	fmt.Fprintf(stdout, "first attempt after its scheduled time (payment done → notification received): p50 %v, p99 %v, max %v\n",
+		late[len(late)/2].Round(time.Microsecond), late[len(late)*99/100].Round(time.Microsecond), late[len(late)-1].Round(time.Microsecond))
 	if child != nil {
-		fmt.Fprintf(stdout, "sandbox RSS after the burst: %s\n", mib(child.rss()))
+		fmt.Fprintf(stdout, "sandbox RSS after the deliveries: %s\n", mib(child.rss()))
 	}
 	return nil
 }

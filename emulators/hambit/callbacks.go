@@ -40,7 +40,7 @@ func (s *Service) callbackBody(o order, numeric bool) []byte {
 // scenario (spec §10, callback point of §11).
 func (s *Service) notify(o order, event string) {
 	acct := s.accounts[o.AccessKey]
-	plan := s.deps.Scenarios.Decide(o.Scenario, provider, PointCallback, o.callbackAttrs(event))
+	plan := s.deps.Scenarios.DecideFunc(o.Scenario, provider, PointCallback, func() scenarios.Attrs { return o.callbackAttrs(event) })
 	numeric := acct.CallbackAmounts == amountsNumeric
 	if f, ok := scenarios.Param[ScenarioAmountFormat](plan, "amount_format"); ok {
 		numeric = f == amountsNumeric

@@ -71,6 +71,19 @@ func New(cfg Config, deps platform.Deps) (*Service, error) {
 		wallNow: time.Now, started: deps.Clock.Now(),
 	}
 	s.seq.next = cfg.SequenceStart
+	if n := deps.MaxObjects; n > 0 {
+		// Orders are only inserted with s.mu held, so the eviction callback
+		// (run inside that insert) cleans the indexes without locking.
+		s.orders.SetLimit(n, func(id string, o order) {
+			if s.byCashier[o.CashierID] == id {
+				delete(s.byCashier, o.CashierID)
+			}
+			key := externalKey(o.Kind, o.MerchantID, o.ExternalOrderID)
+			if s.byExternal[key] == id {
+				delete(s.byExternal, key)
+			}
+		})
+	}
 	for _, a := range cfg.effectiveAccounts() {
 		s.accounts[a.AccessKey] = newAccount(a)
 		s.keys = append(s.keys, a.AccessKey)

@@ -295,6 +295,7 @@ func (s *Service) adminResend(p Payment, version string) error {
 // Reset implements admin.Provider: wipes payments, page attempts and timers.
 func (s *Service) Reset() {
 	s.grp.StopAll()
+	s.expiries.reset()
 	s.payments.Clear()
 	s.tokens.Clear()
 	s.attempts.Clear()

@@ -18,6 +18,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
+	"github.com/paysandbox/sandbox/scenarios"
 )
 
 // call is one authenticated API request.
@@ -91,8 +92,8 @@ func (s *Service) authV2(cl *call) error {
 	header := r.Header.Get(echo.HeaderAuthorization)
 	sig := &journal.Signature{Verdict: journal.VerdictRejected, Scheme: signatureScheme, Received: header}
 	wire.Annotate(cl.c).Signature = sig
-	first := stringToSign(r.Method, cands[0].url, p)
 	reject := func(e *emulators.Error) error {
+		first := stringToSign(r.Method, cands[0].url, p)
 		if len(sig.Candidates) == 0 {
 			for _, c := range cands {
 				sig.Candidates = append(sig.Candidates, journal.Candidate{Name: c.name, StringToSign: stringToSign(r.Method, c.url, p)})
@@ -197,10 +198,16 @@ func (s *Service) authV3(cl *call) error {
 // linkBase is the base of URLs handed out for this request (§2.2).
 func (s *Service) linkBase(c echo.Context) string {
 	base := wire.LinkBase(c.Request(), s.deps.PublicURL)
-	if s.deps.PublicURL == "" && wire.IsHostRouted(c) {
-		return base
+	if !(s.deps.PublicURL == "" && wire.IsHostRouted(c)) {
+		base += "/khipu"
 	}
-	return base + "/khipu"
+	// Nearly every payment has the same link base: share one copy of the
+	// text instead of storing one per payment.
+	if last := s.lastLinkBase.Load(); last != nil && *last == base {
+		return *last
+	}
+	s.lastLinkBase.Store(&base)
+	return base
 }
 
 func respond(c echo.Context, v any) error {
@@ -232,10 +239,12 @@ func (s *Service) handleCreate(cl *call) error {
 	if len(errs) > 0 {
 		return fieldErrors(errs)
 	}
-	probe := Payment{ReceiverID: cl.rcv.id, Amount: req.Amount, Currency: req.Currency, Subject: req.Subject,
-		TransactionID: req.TransactionID, GivenBankID: req.BankID, GivenPayerEmail: req.PayerEmail, Custom: req.Custom,
-		NotifyAPIVersion: req.NotifyAPIVersion}
-	plan := s.deps.Scenarios.Decide(cl.scenario, provider, PointCreate, attrs(&probe, cl.api()))
+	probe := Payment{
+		paymentCore: paymentCore{ReceiverID: cl.rcv.id, Amount: req.Amount, Currency: req.Currency, Subject: req.Subject,
+			TransactionID: req.TransactionID, NotifyAPIVersion: req.NotifyAPIVersion},
+		paymentOptions: paymentOptions{GivenBankID: req.BankID, GivenPayerEmail: req.PayerEmail, Custom: req.Custom},
+	}
+	plan := s.deps.Scenarios.DecideFunc(cl.scenario, provider, PointCreate, func() scenarios.Attrs { return attrs(&probe, cl.api()) })
 	n := wire.Annotate(cl.c)
 	if plan.Matched {
 		n.Scenario, n.Rule = plan.Scenario, plan.Rule

@@ -3,9 +3,12 @@ package khipu
 import (
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/admin"
+	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/store"
 )
 
 // Payment statuses and details (§11.1).
@@ -28,8 +31,23 @@ const (
 	fundsNotAvailable  = "not-available"
 )
 
-// Payment is one Khipu payment, as the store keeps it.
+// Payment is one Khipu payment. Its fields are grouped so that the store
+// can keep the groups most payments leave empty behind nil pointers
+// (storedPayment): the code reads and writes the promoted fields as if they
+// were flat.
 type Payment struct {
+	paymentCore
+	paymentOptions
+	payerTransfer
+
+	// Pay is the plan of the scenario's pay point, decided at creation.
+	Pay payPlan
+
+	History []admin.Change
+}
+
+// paymentCore holds what every payment has.
+type paymentCore struct {
 	ID         string
 	Token      string
 	ReceiverID int64
@@ -44,31 +62,17 @@ type Payment struct {
 	UpdatedAt time.Time
 
 	// As given at creation.
-	Subject                      string
-	Body                         string
-	Amount                       emulators.Decimal
-	Currency                     string
-	TransactionID                string
-	Custom                       string
-	PictureURL                   string
-	ReturnURL                    string
-	CancelURL                    string
-	NotifyURL                    string
-	ContractURL                  string
-	NotifyAPIVersion             string
-	ExpiresAt                    time.Time
-	SendEmail                    bool
-	SendReminders                bool
-	GivenBankID                  string
-	GivenPayerName               string
-	GivenPayerEmail              string
-	ResponsibleUserEmail         string
-	FixedPayerPersonalIdentifier string
-	IntegratorFee                string
-	CollectAccountUUID           string
-	ConfirmTimeout               time.Time
-	MandatoryPaymentMethod       string
-	PSPClientMerchantName        string
+	Subject          string
+	Amount           emulators.Decimal
+	Currency         string
+	TransactionID    string
+	NotifyURL        string
+	ReturnURL        string
+	CancelURL        string
+	NotifyAPIVersion string
+	ExpiresAt        time.Time
+	SendEmail        bool
+	SendReminders    bool
 
 	// State (§11).
 	Status       string
@@ -82,8 +86,29 @@ type Payment struct {
 	// ExpiryHandled is set once the expiry of a pending payment was journaled
 	// (and reported to PayU).
 	ExpiryHandled bool
+}
 
-	// The payer's transfer, once recorded (status verifying onwards).
+// paymentOptions are the optional fields given at creation.
+type paymentOptions struct {
+	Body                         string
+	Custom                       string
+	PictureURL                   string
+	ContractURL                  string
+	GivenBankID                  string
+	GivenPayerName               string
+	GivenPayerEmail              string
+	ResponsibleUserEmail         string
+	FixedPayerPersonalIdentifier string
+	IntegratorFee                string
+	CollectAccountUUID           string
+	ConfirmTimeout               time.Time
+	MandatoryPaymentMethod       string
+	PSPClientMerchantName        string
+}
+
+// payerTransfer is the payer's transfer, once recorded (status verifying
+// onwards; bank and payer fields may be preset at creation).
+type payerTransfer struct {
 	Bank               string
 	BankID             string
 	PayerName          string
@@ -97,12 +122,310 @@ type Payment struct {
 	ConfirmedAt        time.Time
 	Refunded           emulators.Decimal
 	Refunds            []Refund
-
-	// Pay is the plan of the scenario's pay point, decided at creation.
-	Pay payPlan
-
-	History []admin.Change
 }
+
+// storedPayment is a Payment as it rests in the store, compacted: its
+// strings sit back to back in one pointer-free byte array (which the garbage
+// collector marks without scanning), the option, transfer and plan groups
+// stay nil while empty (what most payments are), times are Unix
+// nanoseconds, the closed vocabularies (API, status, detail) are small
+// codes, and the creation entry of the history is implied by CreatedAt.
+// 100,000 stored payments then cost a few hundred bytes each and little
+// garbage-collector work (DESIGN.md budgets). stored and payment convert
+// exactly, except that times come back in UTC without a monotonic reading
+// (the same instants); TestStoredPaymentRoundTrip holds them to that.
+type storedPayment struct {
+	str        []byte // the strings of strFields, back to back; never modified once built
+	lens       [nStr]uint32
+	ReceiverID int64
+	Amount     emulators.Decimal
+	created    int64
+	updated    int64
+	expires    int64
+	verifySeq  int32
+	api        uint8
+	status     uint8
+	detail     uint8
+	createdBy  uint8
+	flags      uint8
+	opt        *paymentOptions
+	xfer       *payerTransfer
+	pay        *payPlan
+	history    []admin.Change // without the implied creation entry when createdBy != 0
+	// raw holds API, status and detail when one is outside the code tables
+	// (never, for the payments the service makes; it keeps the form total).
+	raw *[3]string
+}
+
+// The packed strings of a storedPayment, in order.
+const (
+	strID = iota
+	strToken
+	strReference
+	strScenario
+	strLinkBase
+	strSubject
+	strCurrency
+	strTransactionID
+	strNotifyAPI
+	strNotifyURL
+	strReturnURL
+	strCancelURL
+	nStr
+)
+
+func (p *Payment) strFields() [nStr]string {
+	return [nStr]string{p.ID, p.Token, p.Reference, p.Scenario, p.LinkBase, p.Subject, p.Currency, p.TransactionID,
+		p.NotifyAPIVersion, p.NotifyURL, p.ReturnURL, p.CancelURL}
+}
+
+// strs unpacks the strings; they alias sp.str, which is never modified.
+func (sp *storedPayment) strs() [nStr]string {
+	var out [nStr]string
+	off := uint32(0)
+	for i, n := range sp.lens {
+		if n > 0 {
+			out[i] = unsafe.String(&sp.str[off], int(n))
+		}
+		off += n
+	}
+	return out
+}
+
+// id and token are the packed ID and token (aliases of sp.str).
+func (sp *storedPayment) id() string { return sp.strs()[strID] }
+
+func (sp *storedPayment) token() string { return sp.strs()[strToken] }
+
+const (
+	flagInternal = 1 << iota
+	flagSendEmail
+	flagSendReminders
+	flagDeleted
+	flagUncertain
+	flagExpiryHandled
+)
+
+var (
+	apiCodes    = []string{"", "v2", "v3", "payu"}
+	statusCodes = []string{"", statusPending, statusVerifying, statusDone}
+	detailCodes = []string{"", detailPending, detailNormal, detailMarkedPaid, detailReversed}
+	causeCodes  = []string{"", journal.CauseRequest, journal.CauseHook, journal.CauseAdmin, journal.CauseScenario, journal.CausePage, journal.CauseTimer}
+)
+
+// code returns the index of v in codes, or -1.
+func code(codes []string, v string) int {
+	for i, c := range codes {
+		if c == v {
+			return i
+		}
+	}
+	return -1
+}
+
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromUnixNano(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func (p *Payment) stored() storedPayment {
+	fields := p.strFields()
+	n := 0
+	for _, f := range fields {
+		n += len(f)
+	}
+	sp := storedPayment{
+		str:        make([]byte, 0, n),
+		ReceiverID: p.ReceiverID, Amount: p.Amount,
+		created: unixNano(p.CreatedAt), updated: unixNano(p.UpdatedAt), expires: unixNano(p.ExpiresAt),
+		verifySeq: int32(p.VerifySeq),
+		history:   p.History,
+	}
+	for i, f := range fields {
+		sp.str = append(sp.str, f...)
+		sp.lens[i] = uint32(len(f))
+	}
+	a, st, d := code(apiCodes, p.API), code(statusCodes, p.Status), code(detailCodes, p.StatusDetail)
+	if a < 0 || st < 0 || d < 0 {
+		sp.raw = &[3]string{p.API, p.Status, p.StatusDetail}
+	} else {
+		sp.api, sp.status, sp.detail = uint8(a), uint8(st), uint8(d)
+	}
+	for _, f := range [...]struct {
+		bit uint8
+		on  bool
+	}{{flagInternal, p.Internal}, {flagSendEmail, p.SendEmail}, {flagSendReminders, p.SendReminders},
+		{flagDeleted, p.Deleted}, {flagUncertain, p.Uncertain}, {flagExpiryHandled, p.ExpiryHandled}} {
+		if f.on {
+			sp.flags |= f.bit
+		}
+	}
+	if len(p.History) > 0 {
+		h := p.History[0]
+		if c := code(causeCodes, h.Cause); c > 0 && h.From == "" && h.To == statusPending && h.Note == creationNote(p.API) && h.Time.Equal(p.CreatedAt) {
+			sp.createdBy = uint8(c)
+			sp.history = p.History[1:]
+			if len(sp.history) == 0 {
+				sp.history = nil
+			}
+		}
+	}
+	if p.paymentOptions != (paymentOptions{}) {
+		o := p.paymentOptions
+		sp.opt = &o
+	}
+	if !p.payerTransfer.isZero() {
+		x := p.payerTransfer
+		sp.xfer = &x
+	}
+	if p.Pay.Matched {
+		pl := p.Pay
+		sp.pay = &pl
+	}
+	return sp
+}
+
+func (sp *storedPayment) payment() Payment {
+	f := sp.strs()
+	p := Payment{paymentCore: paymentCore{
+		ID: f[strID], Token: f[strToken], Reference: f[strReference], Scenario: f[strScenario], LinkBase: f[strLinkBase],
+		Subject: f[strSubject], Currency: f[strCurrency], TransactionID: f[strTransactionID], NotifyAPIVersion: f[strNotifyAPI],
+		NotifyURL: f[strNotifyURL], ReturnURL: f[strReturnURL], CancelURL: f[strCancelURL],
+		ReceiverID: sp.ReceiverID, Amount: sp.Amount,
+		CreatedAt: fromUnixNano(sp.created), UpdatedAt: fromUnixNano(sp.updated), ExpiresAt: fromUnixNano(sp.expires),
+		VerifySeq: int(sp.verifySeq),
+		API:       apiCodes[sp.api], Status: statusCodes[sp.status], StatusDetail: detailCodes[sp.detail],
+		Internal: sp.flags&flagInternal != 0, SendEmail: sp.flags&flagSendEmail != 0, SendReminders: sp.flags&flagSendReminders != 0,
+		Deleted: sp.flags&flagDeleted != 0, Uncertain: sp.flags&flagUncertain != 0, ExpiryHandled: sp.flags&flagExpiryHandled != 0,
+	}}
+	if sp.raw != nil {
+		p.API, p.Status, p.StatusDetail = sp.raw[0], sp.raw[1], sp.raw[2]
+	}
+	if sp.createdBy != 0 {
+		p.History = make([]admin.Change, 0, 1+len(sp.history))
+		p.History = append(p.History, admin.Change{Time: p.CreatedAt, To: statusPending, Cause: causeCodes[sp.createdBy], Note: creationNote(p.API)})
+		p.History = append(p.History, sp.history...)
+	} else {
+		p.History = sp.history
+	}
+	if sp.opt != nil {
+		p.paymentOptions = *sp.opt
+	}
+	if sp.xfer != nil {
+		p.payerTransfer = *sp.xfer
+	}
+	if sp.pay != nil {
+		p.Pay = *sp.pay
+	}
+	return p
+}
+
+// creationNote is the note of a payment's first history entry.
+func creationNote(api string) string {
+	switch api {
+	case "v2":
+		return "created through v2"
+	case "v3":
+		return "created through v3"
+	case "payu":
+		return "created through payu"
+	}
+	return "created through " + api
+}
+
+func (x *payerTransfer) isZero() bool {
+	return x.Bank == "" && x.BankID == "" && x.PayerName == "" && x.PayerEmail == "" && x.PersonalIdentifier == "" &&
+		x.BankAccountNumber == "" && x.PaymentMethod == "" && x.FundsSource == "" && x.OperationCode == "" &&
+		x.ConciliatedAt.IsZero() && x.ConfirmedAt.IsZero() && x.Refunded.IsZero() && len(x.Refunds) == 0
+}
+
+// paymentTable is the store of payments, in and out as Payment.
+type paymentTable struct {
+	t *store.Table[string, storedPayment]
+}
+
+func newPaymentTable() paymentTable {
+	// The packed strings are never modified, so copies share them; the
+	// groups behind pointers and the history are copied.
+	return paymentTable{t: store.New[string, storedPayment](func(sp storedPayment) storedPayment {
+		if sp.opt != nil {
+			o := *sp.opt
+			sp.opt = &o
+		}
+		if sp.xfer != nil {
+			x := *sp.xfer
+			x.Refunds = append([]Refund(nil), x.Refunds...)
+			sp.xfer = &x
+		}
+		if sp.pay != nil {
+			pl := *sp.pay
+			if pl.Delay != nil {
+				d := *pl.Delay
+				pl.Delay = &d
+			}
+			sp.pay = &pl
+		}
+		sp.history = append([]admin.Change(nil), sp.history...)
+		if len(sp.history) == 0 {
+			sp.history = nil
+		}
+		return sp
+	})}
+}
+
+func (pt paymentTable) Get(id string) (Payment, bool) {
+	sp, ok := pt.t.Get(id)
+	if !ok {
+		return Payment{}, false
+	}
+	return sp.payment(), true
+}
+
+// Insert stores p under its ID. It returns the stored ID and token, which
+// share the stored payment's memory: index them instead of p's own strings.
+func (pt paymentTable) Insert(p Payment) (id, token string, err error) {
+	sp := p.stored()
+	id, token = sp.id(), sp.token()
+	return id, token, pt.t.Insert(id, sp)
+}
+
+func (pt paymentTable) Update(id string, f func(p *Payment) error) (Payment, error) {
+	sp, err := pt.t.Update(id, func(sp *storedPayment) error {
+		p := sp.payment()
+		if err := f(&p); err != nil {
+			return err
+		}
+		*sp = p.stored()
+		return nil
+	})
+	return sp.payment(), err
+}
+
+func (pt paymentTable) Page(keep func(Payment) bool, offset, limit int) ([]Payment, int) {
+	var k func(storedPayment) bool
+	if keep != nil {
+		k = func(sp storedPayment) bool { return keep(sp.payment()) }
+	}
+	rows, total := pt.t.Page(k, offset, limit)
+	out := make([]Payment, len(rows))
+	for i := range rows {
+		out[i] = rows[i].payment()
+	}
+	return out, total
+}
+
+func (pt paymentTable) Clear() { pt.t.Clear() }
+
+func (pt paymentTable) Len() int { return pt.t.Len() }
 
 // Refund is one accepted refund.
 type Refund struct {

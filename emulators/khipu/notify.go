@@ -24,7 +24,7 @@ func (s *Service) notify(p Payment) {
 	if r == nil {
 		return
 	}
-	plan := s.deps.Scenarios.Decide(p.Scenario, provider, PointNotify, attrs(&p, p.API))
+	plan := s.deps.Scenarios.DecideFunc(p.Scenario, provider, PointNotify, func() scenarios.Attrs { return attrs(&p, p.API) })
 	url := cmpOr(p.NotifyURL, r.notifyURL)
 	version := cmpOr(p.NotifyAPIVersion, r.notifyAPIVersion)
 	corrupt, _ := scenarios.Param[bool](plan, "corrupt_token")

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/paysandbox/sandbox/emulators"
@@ -49,9 +50,12 @@ type Service struct {
 	internal map[int64]*receiver // created for PayU on first use
 	listener emulators.TransferListener
 
-	payments *store.Table[string, Payment]
-	tokens   *store.Table[string, string] // notification_token → payment id
-	attempts *store.Table[string, attempt]
+	payments paymentTable
+	// lastLinkBase is the link base of the latest create (see linkBase).
+	lastLinkBase atomic.Pointer[string]
+	tokens       *store.Table[string, string] // notification_token → payment id
+	attempts     *store.Table[string, attempt]
+	expiries     *expiries
 }
 
 // New builds the emulator from its configuration section.
@@ -70,9 +74,15 @@ func New(cfg Config, deps platform.Deps) (*Service, error) {
 		banks:     append([]Bank(nil), cfg.Banks...),
 		receivers: map[int64]*receiver{}, byAPIKey: map[string]*receiver{},
 		internal: map[int64]*receiver{},
-		payments: store.New[string, Payment](clonePayment),
+		payments: newPaymentTable(),
 		tokens:   store.New[string, string](nil),
 		attempts: store.New[string, attempt](nil),
+	}
+	s.expiries = newExpiries(s.grp, func(id string) { s.onExpiry(id, journal.CauseTimer) })
+	if n := deps.MaxObjects; n > 0 {
+		s.payments.t.SetLimit(n, func(id string, sp storedPayment) { s.tokens.Delete(sp.token()) })
+		s.expiries.live, s.expiries.pruneSize = s.payments.t.Has, 2*n
+		s.attempts.SetLimit(n, nil)
 	}
 	for _, r := range cfg.effectiveReceivers() {
 		rc := newReceiver(r)
@@ -161,28 +171,30 @@ func (s *Service) createPayment(np newPayment) Payment {
 	now := s.now()
 	req := np.req
 	p := Payment{
-		ReceiverID: np.receiver.id, Internal: np.internal, Reference: np.reference, API: np.api,
-		Scenario: np.scenario, LinkBase: np.linkBase, CreatedAt: now, UpdatedAt: now,
-		Subject: req.Subject, Body: req.Body, Amount: req.Amount, Currency: req.Currency,
-		TransactionID: req.TransactionID, Custom: req.Custom, PictureURL: req.PictureURL,
-		ReturnURL: req.ReturnURL, CancelURL: req.CancelURL, NotifyURL: req.NotifyURL, ContractURL: req.ContractURL,
-		NotifyAPIVersion: req.NotifyAPIVersion, ExpiresAt: req.ExpiresAt, SendEmail: req.SendEmail,
-		SendReminders: req.SendReminders, GivenBankID: req.BankID, GivenPayerName: req.PayerName,
-		GivenPayerEmail: req.PayerEmail, ResponsibleUserEmail: req.ResponsibleUserEmail,
-		FixedPayerPersonalIdentifier: req.FixedPayerPersonalIdentifier, IntegratorFee: req.IntegratorFee,
-		CollectAccountUUID: req.CollectAccountUUID, ConfirmTimeout: req.ConfirmTimeout,
-		MandatoryPaymentMethod: req.MandatoryPaymentMethod, PSPClientMerchantName: req.PSPClientMerchantName,
-		Status: statusPending, StatusDetail: detailPending,
-		BankID: req.BankID, PayerName: req.PayerName, PayerEmail: req.PayerEmail,
+		paymentCore: paymentCore{
+			ReceiverID: np.receiver.id, Internal: np.internal, Reference: np.reference, API: np.api,
+			Scenario: np.scenario, LinkBase: np.linkBase, CreatedAt: now, UpdatedAt: now,
+			Subject: req.Subject, Amount: req.Amount, Currency: req.Currency, TransactionID: req.TransactionID,
+			NotifyURL: req.NotifyURL, ReturnURL: req.ReturnURL, CancelURL: req.CancelURL, NotifyAPIVersion: req.NotifyAPIVersion, ExpiresAt: req.ExpiresAt, SendEmail: req.SendEmail,
+			SendReminders: req.SendReminders, Status: statusPending, StatusDetail: detailPending,
+		},
+		paymentOptions: paymentOptions{
+			Body: req.Body, Custom: req.Custom, PictureURL: req.PictureURL, ContractURL: req.ContractURL,
+			GivenBankID: req.BankID, GivenPayerName: req.PayerName, GivenPayerEmail: req.PayerEmail,
+			ResponsibleUserEmail: req.ResponsibleUserEmail, FixedPayerPersonalIdentifier: req.FixedPayerPersonalIdentifier,
+			IntegratorFee: req.IntegratorFee, CollectAccountUUID: req.CollectAccountUUID, ConfirmTimeout: req.ConfirmTimeout,
+			MandatoryPaymentMethod: req.MandatoryPaymentMethod, PSPClientMerchantName: req.PSPClientMerchantName,
+		},
+		payerTransfer: payerTransfer{BankID: req.BankID, PayerName: req.PayerName, PayerEmail: req.PayerEmail},
 	}
 	if p.ExpiresAt.IsZero() {
 		p.ExpiresAt = now.Add(defaultExpiry)
 	}
-	p.History = []admin.Change{{Time: now, From: "", To: statusPending, Cause: np.cause, Note: "created through " + np.api}}
+	p.History = []admin.Change{{Time: now, From: "", To: statusPending, Cause: np.cause, Note: creationNote(np.api)}}
 	if !np.internal {
 		// Payer points are decided when the object is created (DESIGN.md);
 		// payments for PayU never consult pay (§13.4).
-		plan := s.deps.Scenarios.Decide(np.scenario, provider, PointPay, attrs(&p, np.api))
+		plan := s.deps.Scenarios.DecideFunc(np.scenario, provider, PointPay, func() scenarios.Attrs { return attrs(&p, np.api) })
 		if plan.Matched {
 			payer, _ := scenarios.Param[ScenarioPayer](plan, "payer")
 			p.Pay = payPlan{Matched: true, Scenario: plan.Scenario, Rule: plan.Rule, Outcome: plan.Outcome,
@@ -195,18 +207,19 @@ func (s *Service) createPayment(np newPayment) Payment {
 		if s.tokens.Has(p.Token) {
 			continue
 		}
-		if s.payments.Insert(p.ID, p) == nil {
+		id, token, err := s.payments.Insert(p)
+		if err == nil {
+			s.tokens.Put(token, id) // the stored payment's own strings
 			break
 		}
 	}
-	s.tokens.Put(p.Token, p.ID)
 	s.deps.Transition(provider, "payment", p.ID, "", statusPending, np.cause)
 	if p.SendEmail || p.SendReminders {
 		s.deps.Record(journal.KindNote, provider, "payment "+p.ID+": email not sent (not emulated)",
 			map[string]string{"send_email": strconv.FormatBool(p.SendEmail), "send_reminders": strconv.FormatBool(p.SendReminders)}, p.ID)
 	}
 	id := p.ID
-	s.grp.At(p.ExpiresAt, func() { s.onExpiry(id, journal.CauseTimer) })
+	s.expiries.add(id, p.ExpiresAt)
 	if p.Pay.Auto {
 		d := p.Pay.delayOr(defaultAutoDelay)
 		s.deps.Record(journal.KindNote, provider, fmt.Sprintf("payment %s: robot payer (%s) acts in %v", id, p.Pay.outcomeOr("approve"), d),
@@ -334,7 +347,7 @@ func (s *Service) startTransfer(id string, tr transfer, cause string, allowExpir
 // scheduleVerification consults the verify point (§14) and schedules the
 // end of Khipu's verification of p.
 func (s *Service) scheduleVerification(p Payment, tr transfer) {
-	plan := s.deps.Scenarios.Decide(p.Scenario, provider, PointVerify, attrs(&p, p.API))
+	plan := s.deps.Scenarios.DecideFunc(p.Scenario, provider, PointVerify, func() scenarios.Attrs { return attrs(&p, p.API) })
 	id, seq := p.ID, p.VerifySeq
 	data := map[string]string{"scenario": plan.Scenario, "rule": plan.Rule}
 	if tr.uncertain {

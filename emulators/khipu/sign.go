@@ -5,11 +5,15 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
+	"hash"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
+	"unsafe"
 )
 
 // API 2.0 request signatures (§5) and API 3.0 notification signatures
@@ -52,16 +56,28 @@ type params map[string]string
 // stringToSign builds the canonical string of §5.1:
 // METHOD&enc(url)&enc(k1)=enc(v1)&… with keys in byte order of enc(key).
 func stringToSign(method, rawURL string, p params) string {
+	return signPrefix(method, rawURL) + paramsToSign(p)
+}
+
+// signPrefix is the "METHOD&enc(url)" head of the string to sign.
+func signPrefix(method, rawURL string) string {
+	return strings.ToUpper(method) + "&" + enc(rawURL)
+}
+
+// paramsToSign is the "&enc(k)=enc(v)…" tail of the string to sign, keys in
+// byte order of their encoding; it is the same for every candidate URL.
+func paramsToSign(p params) string {
 	type pair struct{ k, v string }
 	pairs := make([]pair, 0, len(p))
+	n := 0
 	for k, v := range p {
-		pairs = append(pairs, pair{enc(k), enc(v)})
+		kv := pair{enc(k), enc(v)}
+		pairs = append(pairs, kv)
+		n += 2 + len(kv.k) + len(kv.v)
 	}
-	sort.Slice(pairs, func(i, j int) bool { return pairs[i].k < pairs[j].k })
+	slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(a.k, b.k) })
 	var b strings.Builder
-	b.WriteString(strings.ToUpper(method))
-	b.WriteByte('&')
-	b.WriteString(enc(rawURL))
+	b.Grow(n)
 	for _, kv := range pairs {
 		b.WriteByte('&')
 		b.WriteString(kv.k)
@@ -73,9 +89,46 @@ func stringToSign(method, rawURL string, p params) string {
 
 // hmacHex returns lower-case hex HMAC-SHA256 of msg under secret.
 func hmacHex(secret, msg string) string {
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(msg))
-	return hex.EncodeToString(m.Sum(nil))
+	m := getMAC(secret)
+	m.Write(unsafe.Slice(unsafe.StringData(msg), len(msg))) // hmac reads it and keeps nothing: no copy
+	var sum [sha256.Size]byte
+	out := hex.EncodeToString(m.Sum(sum[:0]))
+	putMAC(secret, m)
+	return out
+}
+
+// macPools keeps keyed HMAC states per secret (there are a handful: the
+// configured receivers), so a verification does not rebuild one per
+// candidate URL. Past maxMACPools secrets (a test or a client signing with
+// many), states are built afresh.
+var (
+	macPools     sync.Map // secret → *sync.Pool of hash.Hash
+	macPoolCount atomic.Int32
+)
+
+const maxMACPools = 64
+
+func getMAC(secret string) hash.Hash {
+	if p, ok := macPools.Load(secret); ok {
+		m := p.(*sync.Pool).Get().(hash.Hash)
+		m.Reset()
+		return m
+	}
+	return hmac.New(sha256.New, []byte(secret))
+}
+
+func putMAC(secret string, m hash.Hash) {
+	p, ok := macPools.Load(secret)
+	if !ok {
+		if macPoolCount.Load() >= maxMACPools {
+			return
+		}
+		pool := &sync.Pool{New: func() any { return hmac.New(sha256.New, []byte(secret)) }}
+		if p, ok = macPools.LoadOrStore(secret, pool); !ok {
+			macPoolCount.Add(1)
+		}
+	}
+	p.(*sync.Pool).Put(m)
 }
 
 // signatureMatches compares a received hex signature (any case) with the
@@ -279,8 +332,9 @@ type verifiedCandidate struct {
 // signature is rejected.
 func verifySignature(secret, method string, cands []candidate, p params, received string) verification {
 	var v verification
+	tail := paramsToSign(p)
 	for _, c := range cands {
-		s := stringToSign(method, c.url, p)
+		s := signPrefix(method, c.url) + tail
 		sig := hmacHex(secret, s)
 		m := signatureMatches(received, sig)
 		v.candidates = append(v.candidates, verifiedCandidate{candidate: c, toSign: s, signature: sig, match: m})

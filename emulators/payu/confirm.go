@@ -73,7 +73,7 @@ func (s *Service) sendConfirmation(t Transaction, manual bool) string {
 	m, _ := s.merchantByID(o.MerchantID)
 	plan := scenarios.Plan{}
 	if !manual {
-		plan = s.deps.Scenarios.Decide(o.Scenario, provider, PointConfirmation, s.attrsOf(o, t))
+		plan = s.deps.Scenarios.DecideFunc(o.Scenario, provider, PointConfirmation, func() scenarios.Attrs { return s.attrsOf(o, t) })
 	}
 	bad := ""
 	if plan.Matched {

@@ -62,6 +62,17 @@ func New(cfg Config, deps platform.Deps, transfers emulators.BankTransfers) (*Se
 		txs:    store.New[string, Transaction](cloneTx),
 		tokens: store.New[string, string](nil),
 	}
+	if n := deps.MaxObjects; n > 0 {
+		// Forgetting an order forgets its transactions and WebPay tokens.
+		s.orders.SetLimit(n, func(_ int64, o Order) {
+			for _, id := range o.TxIDs {
+				if t, ok := s.txs.Get(id); ok && t.Token != "" {
+					s.tokens.Delete(t.Token)
+				}
+				s.txs.Delete(id)
+			}
+		})
+	}
 	pages, err := web.Pages(deps.Web, provider, pageFuncs)
 	if err != nil {
 		return nil, fmt.Errorf("pages: %w", err)

@@ -166,7 +166,7 @@ func (s *Service) newPayment(cl *call, t *node, typ string) error {
 	p.ref = t.s("order", "referenceCode")
 	p.test, _ = parseBool(cl.req.s("test"))
 
-	plan := s.deps.Scenarios.Decide(cl.scenario, provider, PointSubmit, s.submitAttrs(cl, t, p))
+	plan := s.deps.Scenarios.DecideFunc(cl.scenario, provider, PointSubmit, func() scenarios.Attrs { return s.submitAttrs(cl, t, p) })
 	note := wire.Annotate(c)
 	if plan.Matched {
 		note.Rule = plan.Rule
@@ -347,7 +347,7 @@ func (s *Service) createPayment(cl *call, t *node, p payment, plan scenarios.Pla
 
 	redirect := !p.method.Card && out.state == StatePending
 	if redirect {
-		rp := s.deps.Scenarios.Decide(cl.scenario, provider, PointRedirectPayment, s.attrsOf(o, tx))
+		rp := s.deps.Scenarios.DecideFunc(cl.scenario, provider, PointRedirectPayment, func() scenarios.Attrs { return s.attrsOf(o, tx) })
 		tx.Redirect = redirectPlan{Matched: rp.Matched, Rule: rp.Rule, Outcome: rp.Outcome, Auto: rp.Auto,
 			ResponseDelay: rp.ResponseDelay, Delay: rp.DelayOr(2 * time.Second)}
 		tx.Redirect.ResponseCode, _ = scenarios.Param[string](rp, "responseCode")

@@ -55,9 +55,12 @@ func (r *rig) hambit(scenario, path string, body string) map[string]any {
 
 // uuidLike derives a distinct nonce per request (Hambit refuses replays).
 func uuidLike(seed string) string {
-	h := md5hex(seed + time.Now().String())
+	nonceSeq++
+	h := md5hex(fmt.Sprint(seed, nonceSeq))
 	return h[:8] + "-" + h[8:12] + "-4" + h[13:16] + "-8" + h[17:20] + "-" + h[20:32]
 }
+
+var nonceSeq int // test goroutines only (the tests of this file do not run in parallel)
 
 func (r *rig) objectData(provider, id string) map[string]any {
 	r.t.Helper()

@@ -30,6 +30,7 @@ type Config struct {
 	Scenario     string        `yaml:"scenario"`
 	ScenariosDir string        `yaml:"scenarios_dir"`
 	Seed         *int64        `yaml:"seed"`
+	MaxObjects   int           `yaml:"max_objects"`
 	Khipu        khipu.Config  `yaml:"khipu"`
 	Hambit       hambit.Config `yaml:"hambit"`
 	PayU         payu.Config   `yaml:"payu"`
@@ -37,6 +38,11 @@ type Config struct {
 
 // DefaultAddr is where the sandbox listens with no configuration.
 const DefaultAddr = "127.0.0.1:8080"
+
+// DefaultMaxObjects is how many objects of each kind a provider keeps
+// (payments, orders); beyond it the oldest are forgotten, so a sandbox
+// under sustained load stays within its memory.
+const DefaultMaxObjects = 100_000
 
 // DefaultConfig returns the built-in defaults: zero configuration works.
 func DefaultConfig() Config {
@@ -46,6 +52,7 @@ func DefaultConfig() Config {
 		TimeScale:    1,
 		DebugHeaders: true,
 		Scenario:     scenarios.DefaultScenario,
+		MaxObjects:   DefaultMaxObjects,
 		Khipu:        khipu.DefaultConfig(),
 		Hambit:       hambit.DefaultConfig(),
 		PayU:         payu.DefaultConfig(),
@@ -100,6 +107,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		bad("log_level", "%v", err)
+	}
+	if c.MaxObjects < 100 {
+		bad("max_objects", "%d: expected at least 100 (the default is %d)", c.MaxObjects, DefaultMaxObjects)
 	}
 	if c.TimeScale <= 0 || c.TimeScale > 1000 {
 		bad("time_scale", "%v: expected a factor above 0 (e.g. 0.01 to shrink waits 100×)", c.TimeScale)

@@ -6,9 +6,9 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
-	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
@@ -84,27 +84,36 @@ func (s *Sandbox) providerContext(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
+// requestLog logs every request through the sandbox's logger: info for API
+// calls, debug for health checks, static files, event streams and dashboard
+// pages (which refresh themselves). It costs nothing when the level is off.
 func (s *Sandbox) requestLog() echo.MiddlewareFunc {
-	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
-		LogStatus: true, LogURI: true, LogMethod: true, LogLatency: true, LogHost: true,
-		HandleError: true,
-		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		return func(c echo.Context) error {
+			r := c.Request()
+			ctx := r.Context()
+			if !s.log.Enabled(ctx, slog.LevelInfo) && !s.log.Enabled(ctx, slog.LevelDebug) {
+				return next(c)
+			}
+			start := time.Now()
+			if err := next(c); err != nil {
+				c.Error(err) // render now, so the status logged is the one sent
+			}
+			uri := r.RequestURI
+			quiet := uri == "/healthz" || strings.HasPrefix(uri, "/_sandbox/static/") || strings.Contains(uri, "/events") ||
+				(r.Method == http.MethodGet && strings.HasPrefix(uri, "/_sandbox/") && !strings.HasPrefix(uri, "/_sandbox/api/"))
 			level := slog.LevelInfo
-			quiet := v.URI == "/healthz" || strings.HasPrefix(v.URI, "/_sandbox/static/") || strings.Contains(v.URI, "/events") ||
-				// open dashboard pages refresh themselves on every journal event
-				(v.Method == http.MethodGet && strings.HasPrefix(v.URI, "/_sandbox/") && !strings.HasPrefix(v.URI, "/_sandbox/api/"))
 			if quiet {
 				level = slog.LevelDebug
 			}
-			if !s.log.Enabled(c.Request().Context(), level) {
-				return nil
+			if s.log.Enabled(ctx, level) {
+				s.log.LogAttrs(ctx, level, "request",
+					slog.String("method", r.Method), slog.String("uri", uri), slog.String("host", r.Host),
+					slog.Int("status", c.Response().Status), slog.Duration("latency", time.Since(start)))
 			}
-			s.log.LogAttrs(c.Request().Context(), level, "request",
-				slog.String("method", v.Method), slog.String("uri", v.URI), slog.String("host", v.Host),
-				slog.Int("status", v.Status), slog.Duration("latency", v.Latency))
 			return nil
-		},
-	})
+		}
+	}
 }
 
 func (s *Sandbox) handleHealth(c echo.Context) error {

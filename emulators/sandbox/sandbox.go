@@ -111,7 +111,7 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Sandbox, error) {
 		return platform.Deps{
 			Log: log.With("provider", name), Clock: s.clock, Journal: s.journal, Dispatcher: s.disp,
 			Scenarios: eng, Random: random.New(cfg.Seed, name), PublicURL: cfg.PublicURL,
-			DebugHeaders: cfg.DebugHeaders, Web: web.FS(),
+			DebugHeaders: cfg.DebugHeaders, Web: web.FS(), MaxObjects: cfg.MaxObjects,
 		}
 	}
 	fail := func(err error) (*Sandbox, error) {

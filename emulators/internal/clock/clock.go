@@ -121,6 +121,7 @@ type Timer struct {
 	seq   uint64
 	index int // in the heap; -1 when not scheduled
 	group *Group
+	gidx  int // in group.timers; -1 when not there
 }
 
 // When returns the sandbox time at which the timer fires.
@@ -161,7 +162,7 @@ func (c *Clock) Wait(d time.Duration, f func()) *Timer {
 }
 
 func (c *Clock) schedule(when time.Time, f func(), g *Group) *Timer {
-	t := &Timer{c: c, when: when, f: f, index: -1, group: g}
+	t := &Timer{c: c, when: when, f: f, index: -1, group: g, gidx: -1}
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
@@ -268,15 +269,17 @@ func (c *Clock) run() {
 }
 
 // Group tracks timers so that they can all be stopped at once (a provider's
-// reset). It is safe for concurrent use.
+// reset). It is safe for concurrent use. Timers know their slot in the
+// group, so adding and forgetting one costs no map work (a provider keeps
+// one expiry timer per stored object).
 type Group struct {
 	c      *Clock
 	mu     sync.Mutex
-	timers map[*Timer]struct{}
+	timers []*Timer
 }
 
 // NewGroup returns an empty group on c.
-func (c *Clock) NewGroup() *Group { return &Group{c: c, timers: map[*Timer]struct{}{}} }
+func (c *Clock) NewGroup() *Group { return &Group{c: c} }
 
 // Clock returns the clock the group schedules on.
 func (g *Group) Clock() *Clock { return g.c }
@@ -289,7 +292,8 @@ func (g *Group) At(t time.Time, f func()) *Timer {
 	defer g.mu.Unlock()
 	tm := g.c.schedule(t, f, g)
 	if g.c.isPending(tm) {
-		g.timers[tm] = struct{}{}
+		tm.gidx = len(g.timers)
+		g.timers = append(g.timers, tm)
 	}
 	return tm
 }
@@ -311,11 +315,11 @@ func (g *Group) Wait(d time.Duration, f func()) *Timer {
 // StopAll cancels every pending timer of the group and returns how many it stopped.
 func (g *Group) StopAll() int {
 	g.mu.Lock()
-	ts := make([]*Timer, 0, len(g.timers))
-	for t := range g.timers {
-		ts = append(ts, t)
+	ts := g.timers
+	g.timers = nil
+	for _, t := range ts {
+		t.gidx = -1
 	}
-	g.timers = map[*Timer]struct{}{}
 	g.mu.Unlock()
 	n := 0
 	for _, t := range ts {
@@ -328,7 +332,17 @@ func (g *Group) StopAll() int {
 
 func (g *Group) forget(t *Timer) {
 	g.mu.Lock()
-	delete(g.timers, t)
+	if i := t.gidx; i >= 0 && i < len(g.timers) && g.timers[i] == t {
+		last := len(g.timers) - 1
+		g.timers[i] = g.timers[last]
+		g.timers[i].gidx = i
+		g.timers[last] = nil
+		g.timers = g.timers[:last]
+		t.gidx = -1
+		if cap(g.timers) > 1024 && len(g.timers) < cap(g.timers)/4 {
+			g.timers = append([]*Timer(nil), g.timers...)
+		}
+	}
 	g.mu.Unlock()
 }
 

@@ -146,8 +146,8 @@ type Transition struct {
 
 // Options size a journal.
 type Options struct {
-	Capacity int              // most entries kept; default 10000
-	MaxBytes int              // most bytes kept (estimated: bodies, headers, strings); default 12 MiB
+	Capacity int              // most entries kept; default 5000
+	MaxBytes int              // most bytes kept (estimated: bodies, headers, strings); default 8 MiB
 	BodyCap  int              // bytes kept of each body; default 16 KiB
 	Now      func() time.Time // sandbox clock; default time.Now
 }
@@ -172,10 +172,10 @@ type Journal struct {
 // New returns an empty journal.
 func New(o Options) *Journal {
 	if o.Capacity <= 0 {
-		o.Capacity = 10000
+		o.Capacity = 5000
 	}
 	if o.MaxBytes <= 0 {
-		o.MaxBytes = 12 << 20
+		o.MaxBytes = 8 << 20
 	}
 	if o.BodyCap <= 0 {
 		o.BodyCap = 16 << 10
@@ -283,12 +283,23 @@ func sizeOf(e *Entry) int {
 	return n
 }
 
-// Redact returns a copy of h with secrets masked: bearer and basic
-// credentials, API keys and cookies. Signatures are kept: they are what a
-// developer needs to compare.
+// Redact returns h with secrets masked (a copy when it holds any: bearer
+// and basic credentials, API keys and cookies; h itself otherwise).
+// Signatures are kept: they are what a developer needs to compare.
 func Redact(h map[string][]string) map[string][]string {
 	if h == nil {
 		return nil
+	}
+	secret := false
+	for k, vs := range h {
+		for _, v := range vs {
+			if redactValue(k, v) != v {
+				secret = true
+			}
+		}
+	}
+	if !secret {
+		return h // nothing to hide: no copy
 	}
 	out := make(map[string][]string, len(h))
 	for k, vs := range h {

@@ -31,6 +31,9 @@ type Deps struct {
 	DebugHeaders bool
 	// Web holds the embedded templates/ and static/ trees (package web).
 	Web fs.FS
+	// MaxObjects bounds each object table (0: no bound): the oldest objects
+	// beyond it are forgotten.
+	MaxObjects int
 }
 
 // Transition journals a state change of an object.

@@ -2,10 +2,12 @@
 // out: ids, tokens, nonces, authorization codes and scenario probability
 // draws (DESIGN.md, Randomness and --seed).
 //
-// Without a seed a Source reads crypto/rand. With a seed, each named Source
-// is a deterministic ChaCha8 stream derived from the seed and its name, so
-// the same requests in the same order give the same values and one
-// provider's traffic never shifts another's.
+// Every Source is a ChaCha8 stream (math/rand/v2's cryptographically strong
+// generator), which costs no system call per value. Without a seed its key
+// comes from crypto/rand; with a seed, each named Source is a deterministic
+// stream derived from the seed and its name, so the same requests in the
+// same order give the same values and one provider's traffic never shifts
+// another's.
 package random
 
 import (
@@ -21,13 +23,16 @@ import (
 // Source produces random bytes and values. It is safe for concurrent use.
 type Source struct {
 	mu     sync.Mutex
-	chacha *mrand.ChaCha8 // nil: crypto/rand
+	chacha *mrand.ChaCha8
+	seeded bool
 }
 
-// New returns the source named name. A nil seed gives crypto/rand.
+// New returns the source named name. A nil seed keys it from crypto/rand.
 func New(seed *int64, name string) *Source {
 	if seed == nil {
-		return &Source{}
+		var key [32]byte
+		crand.Read(key[:])
+		return &Source{chacha: mrand.NewChaCha8(key)}
 	}
 	h := sha256.New()
 	var b [8]byte
@@ -36,17 +41,14 @@ func New(seed *int64, name string) *Source {
 	h.Write([]byte(name))
 	var key [32]byte
 	copy(key[:], h.Sum(nil))
-	return &Source{chacha: mrand.NewChaCha8(key)}
+	return &Source{chacha: mrand.NewChaCha8(key), seeded: true}
 }
 
 // Seeded reports whether the source is deterministic.
-func (s *Source) Seeded() bool { return s.chacha != nil }
+func (s *Source) Seeded() bool { return s.seeded }
 
 // Read fills p with random bytes; it never fails.
 func (s *Source) Read(p []byte) (int, error) {
-	if s.chacha == nil {
-		return crand.Read(p)
-	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.chacha.Read(p)

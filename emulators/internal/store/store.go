@@ -24,10 +24,14 @@ var ErrExists = errors.New("already exists")
 type Table[K comparable, V any] struct {
 	clone func(V) V
 
+	limit   int              // most rows kept; 0 = no limit
+	evicted func(k K, v V)   // told about each row dropped for the limit
+
 	mu    sync.RWMutex
 	rows  map[K]*row[V]
 	order []K // insertion order; deleted keys are compacted lazily
 	dead  int // deleted entries still in order
+	head  int // order[:head] holds no live row (evictions start here)
 }
 
 type row[V any] struct {
@@ -42,6 +46,16 @@ func New[K comparable, V any](clone func(V) V) *Table[K, V] {
 		clone = func(v V) V { return v }
 	}
 	return &Table[K, V]{clone: clone, rows: map[K]*row[V]{}}
+}
+
+// SetLimit bounds the table to n rows (0: no bound): inserting beyond it
+// drops the oldest rows, and evicted, when not nil, is called with each
+// dropped row after the table's lock is released (so it may clean the
+// caller's own indexes). A long-running sandbox stays within its memory.
+func (t *Table[K, V]) SetLimit(n int, evicted func(k K, v V)) {
+	t.mu.Lock()
+	t.limit, t.evicted = n, evicted
+	t.mu.Unlock()
 }
 
 // Get returns a copy of the value stored under k.
@@ -67,25 +81,75 @@ func (t *Table[K, V]) Has(k K) bool {
 // Insert stores v under k unless k is present (then ErrExists).
 func (t *Table[K, V]) Insert(k K, v V) error {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if _, ok := t.rows[k]; ok {
+		t.mu.Unlock()
 		return ErrExists
 	}
 	t.rows[k] = &row[V]{v: t.clone(v), pos: len(t.order)}
 	t.order = append(t.order, k)
+	victims := t.trim()
+	t.mu.Unlock()
+	t.tell(victims)
 	return nil
 }
 
 // Put stores v under k, replacing any value (an existing key keeps its place).
 func (t *Table[K, V]) Put(k K, v V) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	if r, ok := t.rows[k]; ok {
 		r.v = t.clone(v)
+		t.mu.Unlock()
 		return
 	}
 	t.rows[k] = &row[V]{v: t.clone(v), pos: len(t.order)}
 	t.order = append(t.order, k)
+	victims := t.trim()
+	t.mu.Unlock()
+	t.tell(victims)
+}
+
+type victim[K comparable, V any] struct {
+	k K
+	v V
+}
+
+// trim drops the oldest rows beyond the limit; t.mu is held.
+func (t *Table[K, V]) trim() []victim[K, V] {
+	if t.limit <= 0 || len(t.rows) <= t.limit {
+		return nil
+	}
+	var out []victim[K, V]
+	for i := t.head; len(t.rows) > t.limit && i < len(t.order); i++ {
+		t.head = i + 1
+		k := t.order[i]
+		r, ok := t.rows[k]
+		if !ok || r.pos != i {
+			continue
+		}
+		delete(t.rows, k)
+		var zero K
+		t.order[i] = zero
+		t.dead++
+		if t.evicted != nil {
+			out = append(out, victim[K, V]{k, r.v})
+		}
+	}
+	if t.dead > 64 && t.dead > len(t.order)/2 {
+		t.compact()
+	}
+	return out
+}
+
+func (t *Table[K, V]) tell(victims []victim[K, V]) {
+	if len(victims) == 0 {
+		return
+	}
+	t.mu.RLock()
+	f := t.evicted
+	t.mu.RUnlock()
+	for _, v := range victims {
+		f(v.k, v.v)
+	}
 }
 
 // Update applies f to the value under k atomically (no other writer or
@@ -133,7 +197,7 @@ func (t *Table[K, V]) compact() {
 			order = append(order, k)
 		}
 	}
-	t.order, t.dead = order, 0
+	t.order, t.dead, t.head = order, 0, 0
 }
 
 // Len returns the number of rows.
@@ -149,6 +213,7 @@ func (t *Table[K, V]) Clear() {
 	t.rows = map[K]*row[V]{}
 	t.order = nil
 	t.dead = 0
+	t.head = 0
 	t.mu.Unlock()
 }
 

@@ -123,3 +123,41 @@ func BenchmarkInsertGet(b *testing.B) {
 		i++
 	}
 }
+
+func TestLimitEvictsTheOldest(t *testing.T) {
+	tb := store.New[int, payment](nil)
+	var evicted []int
+	tb.SetLimit(100, func(k int, v payment) { evicted = append(evicted, k) })
+	for i := range 1000 {
+		tb.Insert(i, payment{ID: fmt.Sprint(i)})
+		if i == 500 {
+			tb.Delete(450) // a hole inside the kept window
+		}
+	}
+	if tb.Len() != 100 {
+		t.Fatalf("Len = %d, want 100", tb.Len())
+	}
+	if _, ok := tb.Get(899); ok {
+		t.Error("row 899 survived")
+	}
+	if _, ok := tb.Get(900); !ok {
+		t.Error("row 900 was evicted")
+	}
+	if len(evicted) != 899 || evicted[0] != 0 || evicted[len(evicted)-1] != 899 {
+		t.Errorf("evicted %d rows, first %d, last %d", len(evicted), evicted[0], evicted[len(evicted)-1])
+	}
+	rows, total := tb.Page(nil, 0, 2)
+	if total != 100 || rows[0].ID != "999" || rows[1].ID != "998" {
+		t.Errorf("page after evictions: %v of %d", rows, total)
+	}
+}
+
+func BenchmarkInsertAtLimit(b *testing.B) {
+	tb := store.New[int, payment](nil)
+	tb.SetLimit(10000, func(int, payment) {})
+	i := 0
+	for b.Loop() {
+		tb.Insert(i, payment{ID: "x"})
+		i++
+	}
+}

@@ -83,17 +83,15 @@ func Sleep(c echo.Context, d time.Duration) bool {
 	}
 }
 
-const keyStopping = "wire.stopping"
-
 // SetStopping records the channel that closes when the sandbox begins to
 // shut down (set by the sandbox on every provider request).
-func SetStopping(c echo.Context, ch <-chan struct{}) { c.Set(keyStopping, ch) }
+func SetStopping(c echo.Context, ch <-chan struct{}) { stateOf(c).stopping = ch }
 
 // Stopping returns the shutdown channel of the request (never closed when
 // the sandbox did not set one).
 func Stopping(c echo.Context) <-chan struct{} {
-	if ch, ok := c.Get(keyStopping).(<-chan struct{}); ok {
-		return ch
+	if s, ok := c.Get(keyState).(*state); ok {
+		return s.stopping
 	}
 	return nil
 }

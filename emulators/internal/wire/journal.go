@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"time"
+	"unsafe"
 
 	"github.com/labstack/echo/v4"
 
@@ -28,12 +29,7 @@ type Note struct {
 
 // Annotate returns the request's Note (a fresh one outside the middleware).
 func Annotate(c echo.Context) *Note {
-	if n, ok := c.Get(keyNote).(*Note); ok {
-		return n
-	}
-	n := &Note{}
-	c.Set(keyNote, n)
-	return n
+	return &stateOf(c).note
 }
 
 // AddObject records that the request concerns object id.
@@ -76,11 +72,14 @@ func Journal(jr *journal.Journal, provider string) echo.MiddlewareFunc {
 				path += "?" + q
 			}
 			body := Body(c)
+			// The request's and the response's header maps are not touched by
+			// net/http once the handler has returned: the journal keeps them
+			// as they are (Add copies only to redact a secret).
 			x := &journal.Exchange{
 				Method: req.Method, Path: path, Host: req.Host, Remote: req.RemoteAddr,
 				Status: res.Status, DurationMS: float64(time.Since(start).Microseconds()) / 1000,
-				RequestHeaders: journal.HeaderMap(req.Header), RequestBody: string(body),
-				ResponseHeaders: journal.HeaderMap(res.Header()), ResponseBody: string(tee.buf),
+				RequestHeaders: req.Header, RequestBody: string(body),
+				ResponseHeaders: res.Header(), ResponseBody: unsafe.String(unsafe.SliceData(tee.buf), len(tee.buf)),
 				ResponseTruncated: tee.truncated,
 				Scenario:          note.Scenario, Rule: note.Rule, Operation: note.Operation,
 				Error: note.Error, Signature: note.Signature,
@@ -104,12 +103,16 @@ func Journal(jr *journal.Journal, provider string) echo.MiddlewareFunc {
 // teeWriter copies the first limit bytes of the response aside.
 type teeWriter struct {
 	http.ResponseWriter
-	buf       []byte
+	buf       []byte // never written once the exchange is journaled (it is aliased there)
 	limit     int
 	truncated bool
 }
 
 func (t *teeWriter) Write(p []byte) (int, error) {
+	if t.buf == nil && len(p) > 0 {
+		// Most answers are written in one piece: one exact allocation.
+		t.buf = make([]byte, 0, min(len(p), t.limit))
+	}
 	if room := t.limit - len(t.buf); room > 0 {
 		if len(p) <= room {
 			t.buf = append(t.buf, p...)

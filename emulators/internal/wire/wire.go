@@ -9,50 +9,89 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/paysandbox/sandbox/emulators"
 )
 
-const (
-	keyBody = "wire.body"
-	keyNote = "wire.note"
-	keyInfo = "wire.info"
-)
+// keyState is the one echo context key of this package: everything the
+// request path records lives in one struct, so a request costs one entry in
+// echo's per-request map instead of one per fact.
+const keyState = "wire.state"
+
+type state struct {
+	body     []byte
+	hasBody  bool
+	note     Note
+	info     Info
+	hasInfo  bool
+	stopping <-chan struct{}
+}
+
+func stateOf(c echo.Context) *state {
+	if s, ok := c.Get(keyState).(*state); ok {
+		return s
+	}
+	s := &state{}
+	c.Set(keyState, s)
+	return s
+}
 
 // ReadBody reads the request body once, up to limit bytes, and keeps it for
 // the journal. A larger body is a TooLarge error; the bytes are returned
 // exactly as sent (signatures are computed over them).
 func ReadBody(c echo.Context, limit int64) ([]byte, error) {
-	if b, ok := c.Get(keyBody).([]byte); ok {
-		return b, nil
+	st := stateOf(c)
+	if st.hasBody {
+		return st.body, nil
 	}
 	r := c.Request()
 	if r.Body == nil {
-		c.Set(keyBody, []byte{})
-		return []byte{}, nil
+		st.body, st.hasBody = []byte{}, true
+		return st.body, nil
 	}
-	b, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	var b []byte
+	var err error
+	if n := r.ContentLength; n >= 0 && n <= limit {
+		// The usual case: the length is announced, read exactly that (one
+		// allocation), then make sure nothing follows.
+		b = make([]byte, n)
+		if _, err = io.ReadFull(r.Body, b); err == nil {
+			var one [1]byte
+			if m, _ := r.Body.Read(one[:]); m > 0 {
+				rest, rerr := io.ReadAll(io.LimitReader(r.Body, limit))
+				b, err = append(append(b, one[0]), rest...), rerr
+			}
+		} else if err == io.ErrUnexpectedEOF || err == io.EOF {
+			err = fmt.Errorf("the body ended after %d of the %d bytes announced", len(b), n)
+		}
+	} else {
+		b, err = io.ReadAll(io.LimitReader(r.Body, limit+1))
+	}
 	if err != nil {
 		return nil, &emulators.Error{Kind: emulators.Invalid, Msg: "the request body could not be read", Detail: "reading the body: " + err.Error(), Err: err}
 	}
 	if int64(len(b)) > limit {
-		c.Set(keyBody, b[:limit])
+		st.body = b[:limit] // journaled as received (cut); the request is refused
 		return nil, &emulators.Error{Kind: emulators.TooLarge, Msg: "request body too large",
 			Detail: "request body exceeds " + HumanBytes(limit)}
 	}
-	c.Set(keyBody, b)
+	st.body, st.hasBody = b, true
 	return b, nil
 }
 
 // Body returns the body ReadBody read, if any.
 func Body(c echo.Context) []byte {
-	b, _ := c.Get(keyBody).([]byte)
-	return b
+	if s, ok := c.Get(keyState).(*state); ok {
+		return s.body
+	}
+	return nil
 }
 
 // HumanBytes renders a byte count as 64 KiB, 1 MiB, 10 MiB.
@@ -83,14 +122,22 @@ func itoa(n int64) string {
 // MarshalJSON encodes v compactly without HTML escaping (payment APIs write
 // "<" and "&" as they are), without a trailing newline.
 func MarshalJSON(v any) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
+	buf := jsonBuffers.Get().(*bytes.Buffer)
+	defer func() {
+		if buf.Cap() <= 64<<10 {
+			buf.Reset()
+			jsonBuffers.Put(buf)
+		}
+	}()
+	enc := json.NewEncoder(buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
 		return nil, err
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}), nil
+	return bytes.Clone(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})), nil
 }
+
+var jsonBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // JSON writes v as JSON with the given status and content type.
 func JSON(c echo.Context, status int, contentType string, v any) error {
@@ -98,7 +145,28 @@ func JSON(c echo.Context, status int, contentType string, v any) error {
 	if err != nil {
 		return err
 	}
-	return c.Blob(status, contentType, b)
+	return Blob(c, status, contentType, b)
+}
+
+// Blob writes b with the given status and content type. The content type's
+// header value is shared between answers (net/http copies header values
+// when it writes them), which saves an allocation per answer.
+func Blob(c echo.Context, status int, contentType string, b []byte) error {
+	res := c.Response()
+	res.Header()[echo.HeaderContentType] = contentTypeValue(contentType)
+	res.WriteHeader(status)
+	_, err := res.Write(b)
+	return err
+}
+
+var contentTypes sync.Map // content type → []string{content type}
+
+func contentTypeValue(ct string) []string {
+	if v, ok := contentTypes.Load(ct); ok {
+		return v.([]string)
+	}
+	v, _ := contentTypes.LoadOrStore(ct, []string{ct})
+	return v.([]string)
 }
 
 // CheckJSONDepth reports an error when the JSON text nests objects and arrays
@@ -147,12 +215,15 @@ type Info struct {
 }
 
 // SetInfo records routing facts (called by the sandbox's host router).
-func SetInfo(c echo.Context, i Info) { c.Set(keyInfo, i) }
+func SetInfo(c echo.Context, i Info) {
+	st := stateOf(c)
+	st.info, st.hasInfo = i, true
+}
 
 // RequestInfo returns the routing facts of the request.
 func RequestInfo(c echo.Context) Info {
-	if i, ok := c.Get(keyInfo).(Info); ok {
-		return i
+	if s, ok := c.Get(keyState).(*state); ok && s.hasInfo {
+		return s.info
 	}
 	return Info{OriginalPath: c.Request().URL.Path, OriginalRawPath: c.Request().URL.EscapedPath()}
 }

@@ -1,0 +1,75 @@
+package khipu
+
+import (
+	"fmt"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/paysandbox/sandbox/emulators/internal/clock"
+)
+
+// TestExpiriesFireInOrderBehindOneTimer: many deadlines share one clock
+// timer, fire in deadline order as the clock reaches them, and an earlier
+// deadline added later re-arms the timer.
+func TestExpiriesFireInOrderBehindOneTimer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := clock.New(clock.Options{})
+		defer c.Close()
+		g := c.NewGroup()
+		fired := make(chan string, 100)
+		e := newExpiries(g, func(id string) { fired <- id })
+		now := c.Now()
+		for i := 5; i >= 1; i-- {
+			e.add(fmt.Sprint("h", i), now.Add(time.Duration(i)*time.Hour))
+		}
+		e.add("early", now.Add(30*time.Minute))
+		if g.Len() != 1 {
+			t.Errorf("%d timers for %d deadlines, want 1", g.Len(), e.len())
+		}
+		c.Advance(2*time.Hour + time.Minute)
+		var got []string
+		for len(fired) > 0 {
+			got = append(got, <-fired)
+		}
+		if fmt.Sprint(got) != "[early h1 h2]" {
+			t.Errorf("fired %v, want [early h1 h2]", got)
+		}
+		time.Sleep(3 * time.Hour) // real time reaches the others
+		synctest.Wait()
+		for len(fired) > 0 {
+			got = append(got, <-fired)
+		}
+		if fmt.Sprint(got) != "[early h1 h2 h3 h4 h5]" || e.len() != 0 || g.Len() != 0 {
+			t.Errorf("fired %v; %d left, %d timers", got, e.len(), g.Len())
+		}
+		e.add("x", c.Now().Add(time.Hour))
+		g.StopAll()
+		e.reset()
+		c.Advance(2 * time.Hour)
+		if len(fired) != 0 {
+			t.Error("an expiry fired after reset")
+		}
+	})
+}
+
+// TestExpiriesPruneForgottenPayments: entries of payments the store has
+// forgotten do not pile up.
+func TestExpiriesPruneForgottenPayments(t *testing.T) {
+	c := clock.New(clock.Options{})
+	defer c.Close()
+	live := map[string]bool{}
+	e := newExpiries(c.NewGroup(), func(string) {})
+	e.live, e.pruneSize = func(id string) bool { return live[id] }, 100
+	for i := range 10000 {
+		id := fmt.Sprint(i)
+		live[id] = true
+		if i >= 50 {
+			delete(live, fmt.Sprint(i-50)) // the store keeps the newest 50
+		}
+		e.add(id, c.Now().Add(time.Hour))
+	}
+	if n := e.len(); n > 200 {
+		t.Errorf("%d entries for 50 live payments", n)
+	}
+}
