@@ -24,8 +24,8 @@ var ErrExists = errors.New("already exists")
 type Table[K comparable, V any] struct {
 	clone func(V) V
 
-	limit   int              // most rows kept; 0 = no limit
-	evicted func(k K, v V)   // told about each row dropped for the limit
+	limit   int            // most rows kept; 0 = no limit
+	evicted func(k K, v V) // told about each row dropped for the limit
 
 	mu    sync.RWMutex
 	rows  map[K]*row[V]
