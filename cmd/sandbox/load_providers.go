@@ -157,15 +157,13 @@ func createKhipu(ctx context.Context, base string, n, c int, interval time.Durat
 	next := make(chan int)
 	go func() {
 		defer close(next)
-		var tick <-chan time.Time
-		if interval > 0 {
-			t := time.NewTicker(interval)
-			defer t.Stop()
-			tick = t.C
-		}
+		start := time.Now()
 		for i := range n {
-			if tick != nil {
-				<-tick
+			if interval > 0 {
+				// Keep the average pace (a ticker this fine would lag).
+				if d := time.Until(start.Add(time.Duration(i) * interval)); d > time.Millisecond {
+					time.Sleep(d)
+				}
 			}
 			select {
 			case next <- i:
@@ -341,8 +339,9 @@ func loadCallbacks(ctx context.Context, o loadOptions, child *spawned, stdout io
 		fmt.Fprintf(stdout, "created in %v; sandbox RSS with %d payments and %d robot payers scheduled: %s\n",
 			created.Round(time.Millisecond), n, n, mib(child.rss()))
 	}
-	// The first robot payer is due at start+1h on the sandbox clock.
-	advance := time.Hour - time.Since(start) + time.Second
+	// The first robot payer is due at start+1h on the sandbox clock: advance
+	// so that it is due a second from now, and the rest at their own pace.
+	advance := time.Hour - time.Since(start) - time.Second
 	if o.burst {
 		advance = time.Hour
 	}

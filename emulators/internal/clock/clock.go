@@ -238,12 +238,13 @@ func (c *Clock) run() {
 	rt.Stop()
 	for {
 		c.mu.Lock()
-		var next time.Duration = -1
-		if len(c.timers) > 0 {
+		var next time.Duration
+		any := len(c.timers) > 0
+		if any {
 			next = c.timers[0].when.Sub(c.base().Add(c.offset))
 		}
 		c.mu.Unlock()
-		if next == -1 {
+		if !any {
 			select {
 			case <-c.wake:
 				continue

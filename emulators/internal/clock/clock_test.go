@@ -137,3 +137,20 @@ func equal(a, b []string) bool {
 	}
 	return true
 }
+
+// TestTimerOverdueByExactlyOneNanosecond: a timer whose deadline passed by
+// any amount — one nanosecond included — fires (a sentinel once mistook a
+// -1ns wait for "no timers" and the clock slept until the next schedule).
+func TestTimerOverdueByExactlyOneNanosecond(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := clock.New(clock.Options{})
+		defer c.Close()
+		fired := make(chan struct{})
+		c.At(c.Now().Add(-time.Nanosecond), func() { close(fired) })
+		select {
+		case <-fired:
+		case <-time.After(time.Hour):
+			t.Fatal("a timer 1ns overdue did not fire")
+		}
+	})
+}
