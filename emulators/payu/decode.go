@@ -2,12 +2,12 @@ package payu
 
 import (
 	"bytes"
-	"encoding/json"
-	"encoding/xml"
 	"errors"
 	"fmt"
-	"io"
+	"strconv"
 	"strings"
+	"unicode/utf16"
+	"unicode/utf8"
 
 	"github.com/beevik/etree"
 )
@@ -121,14 +121,18 @@ func decodeRequest(f string, body []byte) (*node, error) {
 }
 
 // decodeJSON reads one JSON object, keeping key order and number literals.
+// It parses the bytes directly (a tokenising decoder costs an allocation per
+// token); strings are decoded as encoding/json decodes them, invalid UTF-8
+// included (each bad byte becomes U+FFFD).
 func decodeJSON(body []byte) (*node, error) {
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	n, err := jsonValue(dec, 0)
+	p := jsonParser{b: body}
+	p.space()
+	n, err := p.value(0)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errParse, err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	p.space()
+	if p.i != len(p.b) {
 		return nil, fmt.Errorf("%w: data after the JSON value", errParse)
 	}
 	if n == nil || n.kind != nObject {
@@ -137,77 +141,310 @@ func decodeJSON(body []byte) (*node, error) {
 	return n, nil
 }
 
-func jsonValue(dec *json.Decoder, depth int) (*node, error) {
+type jsonParser struct {
+	b []byte
+	i int
+}
+
+func (p *jsonParser) space() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonParser) errorf(format string, args ...any) error {
+	return fmt.Errorf("at byte %d: "+format, append([]any{p.i}, args...)...)
+}
+
+// value parses one value; nil (no error) is an explicit null.
+func (p *jsonParser) value(depth int) (*node, error) {
 	if depth > maxDepth {
 		return nil, fmt.Errorf("nesting deeper than %d", maxDepth)
 	}
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, err
+	if p.i >= len(p.b) {
+		return nil, p.errorf("unexpected end of JSON input")
 	}
-	switch t := tok.(type) {
-	case json.Delim:
-		switch t {
-		case '{':
-			obj := &node{kind: nObject}
-			for dec.More() {
-				kt, err := dec.Token()
-				if err != nil {
-					return nil, err
+	switch c := p.b[p.i]; {
+	case c == '{':
+		p.i++
+		obj := &node{kind: nObject}
+		p.space()
+		if p.i < len(p.b) && p.b[p.i] == '}' {
+			p.i++
+			return obj, nil
+		}
+		for {
+			p.space()
+			if p.i >= len(p.b) || p.b[p.i] != '"' {
+				return nil, p.errorf("object key is not a string")
+			}
+			k, err := p.str()
+			if err != nil {
+				return nil, err
+			}
+			p.space()
+			if p.i >= len(p.b) || p.b[p.i] != ':' {
+				return nil, p.errorf("expected ':' after an object key")
+			}
+			p.i++
+			p.space()
+			v, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			if v == nil { // explicit null: absent
+				if _, had := obj.kids[k]; had {
+					delete(obj.kids, k)
+					obj.keys = removeKey(obj.keys, k)
 				}
-				k, ok := kt.(string)
-				if !ok {
-					return nil, errors.New("object key is not a string")
-				}
-				v, err := jsonValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				if v == nil { // explicit null: absent
-					if _, had := obj.kids[k]; had {
-						delete(obj.kids, k)
-						obj.keys = removeKey(obj.keys, k)
-					}
-					continue
-				}
+			} else {
 				obj.set(k, v)
 			}
-			if _, err := dec.Token(); err != nil {
-				return nil, err
+			p.space()
+			if p.i >= len(p.b) {
+				return nil, p.errorf("unexpected end of JSON input")
 			}
-			return obj, nil
-		case '[':
-			list := &node{kind: nList}
-			i := 0
-			for dec.More() {
-				v, err := jsonValue(dec, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				if v != nil {
-					list.set(fmt.Sprint(i), v)
-				}
-				i++
+			switch p.b[p.i] {
+			case ',':
+				p.i++
+			case '}':
+				p.i++
+				return obj, nil
+			default:
+				return nil, p.errorf("expected ',' or '}' in an object")
 			}
-			if _, err := dec.Token(); err != nil {
-				return nil, err
-			}
+		}
+	case c == '[':
+		p.i++
+		list := &node{kind: nList}
+		p.space()
+		if p.i < len(p.b) && p.b[p.i] == ']' {
+			p.i++
 			return list, nil
 		}
-		return nil, fmt.Errorf("unexpected %v", t)
-	case string:
-		return &node{text: t}, nil
-	case json.Number:
-		return &node{text: t.String(), num: true}, nil
-	case bool:
-		if t {
-			return &node{text: "true"}, nil
+		for i := 0; ; i++ {
+			p.space()
+			v, err := p.value(depth + 1)
+			if err != nil {
+				return nil, err
+			}
+			if v != nil {
+				list.set(strconv.Itoa(i), v)
+			}
+			p.space()
+			if p.i >= len(p.b) {
+				return nil, p.errorf("unexpected end of JSON input")
+			}
+			switch p.b[p.i] {
+			case ',':
+				p.i++
+			case ']':
+				p.i++
+				return list, nil
+			default:
+				return nil, p.errorf("expected ',' or ']' in a list")
+			}
 		}
+	case c == '"':
+		s, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		return &node{text: s}, nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		lit, err := p.number()
+		if err != nil {
+			return nil, err
+		}
+		return &node{text: lit, num: true}, nil
+	case p.lit("true"):
+		return &node{text: "true"}, nil
+	case p.lit("false"):
 		return &node{text: "false"}, nil
-	case nil:
+	case p.lit("null"):
 		return nil, nil
 	}
-	return nil, fmt.Errorf("unexpected token %v", tok)
+	return nil, p.errorf("invalid character %q looking for a value", p.b[p.i])
+}
+
+// lit consumes word when it comes next.
+func (p *jsonParser) lit(word string) bool {
+	if bytes.HasPrefix(p.b[p.i:], []byte(word)) {
+		p.i += len(word)
+		return true
+	}
+	return false
+}
+
+// number consumes -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? and returns
+// its text exactly as written.
+func (p *jsonParser) number() (string, error) {
+	start := p.i
+	digits := func() int {
+		n := 0
+		for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+			p.i++
+			n++
+		}
+		return n
+	}
+	if p.b[p.i] == '-' {
+		p.i++
+	}
+	if p.i < len(p.b) && p.b[p.i] == '0' {
+		p.i++
+	} else if digits() == 0 {
+		return "", p.errorf("invalid number")
+	}
+	if p.i < len(p.b) && p.b[p.i] == '.' {
+		p.i++
+		if digits() == 0 {
+			return "", p.errorf("invalid number")
+		}
+	}
+	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
+		p.i++
+		if p.i < len(p.b) && (p.b[p.i] == '+' || p.b[p.i] == '-') {
+			p.i++
+		}
+		if digits() == 0 {
+			return "", p.errorf("invalid number")
+		}
+	}
+	return string(p.b[start:p.i]), nil
+}
+
+// str consumes a string literal and returns its decoded text.
+func (p *jsonParser) str() (string, error) {
+	p.i++ // the opening quote
+	start := p.i
+	// The common case: no escapes, valid UTF-8, no control characters.
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		if c == '"' {
+			raw := p.b[start:p.i]
+			p.i++
+			if utf8.Valid(raw) {
+				return string(raw), nil
+			}
+			return replaceInvalid(raw), nil
+		}
+		if c == '\\' || c < 0x20 {
+			break
+		}
+		p.i++
+	}
+	var out []byte
+	out = append(out, p.b[start:p.i]...)
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			if utf8.Valid(out) {
+				return string(out), nil
+			}
+			return replaceInvalid(out), nil
+		case c < 0x20:
+			return "", p.errorf("invalid character %q in a string literal", c)
+		case c != '\\':
+			out = append(out, c)
+			p.i++
+			continue
+		}
+		p.i++
+		if p.i >= len(p.b) {
+			break
+		}
+		e := p.b[p.i]
+		p.i++
+		switch e {
+		case '"', '\\', '/':
+			out = append(out, e)
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r, ok := p.hex4()
+			if !ok {
+				return "", p.errorf("invalid \\u escape")
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if p.i+1 < len(p.b) && p.b[p.i] == '\\' && p.b[p.i+1] == 'u' {
+					save := p.i
+					p.i += 2
+					if x, ok := p.hex4(); ok {
+						r2 = x
+					} else {
+						p.i = save
+					}
+				}
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					r = dec
+				} else {
+					if r2 >= 0 {
+						p.i -= 6 // the second escape is a character of its own
+					}
+					r = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, r)
+		default:
+			return "", p.errorf("invalid escape \\%c", e)
+		}
+	}
+	return "", p.errorf("unexpected end of a string literal")
+}
+
+// replaceInvalid turns each byte of invalid UTF-8 into U+FFFD, as
+// encoding/json does.
+func replaceInvalid(b []byte) string {
+	out := make([]byte, 0, len(b)+8)
+	for len(b) > 0 {
+		r, n := utf8.DecodeRune(b)
+		if r == utf8.RuneError && n <= 1 {
+			out = utf8.AppendRune(out, utf8.RuneError)
+			b = b[1:]
+			continue
+		}
+		out = append(out, b[:n]...)
+		b = b[n:]
+	}
+	return string(out)
+}
+
+func (p *jsonParser) hex4() (rune, bool) {
+	if p.i+4 > len(p.b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range p.b[p.i : p.i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	p.i += 4
+	return r, true
 }
 
 func removeKey(keys []string, k string) []string {
@@ -223,70 +460,162 @@ func removeKey(keys []string, k string) []string {
 // errXMLRefused marks XML the sandbox will not parse (DTDs, entities, depth).
 var errXMLRefused = errors.New("XML refused")
 
-// prescanXML walks the token stream with encoding/xml before etree parses
-// the document: it refuses DTDs and other directives, entity references
-// beyond the five predefined ones, nesting deeper than maxDepth and more
-// than maxXMLNodes elements, so no input can make the parser blow up.
+// prescanXML reads the document's bytes once before etree parses it and
+// refuses what no PayU client sends and what could make a parser blow up:
+// DTDs and other <!…> declarations, processing instructions other than
+// <?xml?>, entity references beyond the five predefined ones and character
+// references, nesting deeper than maxDepth, more than maxXMLNodes elements,
+// text outside the root element and a second root. It is a plain byte scan
+// (no tokens are built); etree then checks everything else (tag matching,
+// attribute syntax) in strict mode.
 func prescanXML(body []byte) error {
-	dec := xml.NewDecoder(bytes.NewReader(body))
-	dec.Strict = true
-	dec.Entity = nil
+	b := bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
 	depth, nodes, roots := 0, 0, 0
-	for {
-		tok, err := dec.RawToken()
-		if err == io.EOF {
+	i := 0
+	for i < len(b) {
+		lt := bytes.IndexByte(b[i:], '<')
+		text := b[i:]
+		if lt >= 0 {
+			text = b[i : i+lt]
+		}
+		if depth == 0 && len(bytes.TrimSpace(text)) > 0 {
+			return fmt.Errorf("%w: text outside the root element", errParse)
+		}
+		if err := checkEntities(text); err != nil {
+			return err
+		}
+		if lt < 0 {
 			break
 		}
-		if err != nil {
-			return fmt.Errorf("%w: %v", errParse, err)
-		}
-		switch t := tok.(type) {
-		case xml.Directive:
-			return fmt.Errorf("%w: DTDs and other <!…> declarations are not accepted", errXMLRefused)
-		case xml.ProcInst:
-			if t.Target != "xml" {
-				return fmt.Errorf("%w: processing instruction <?%s?> is not accepted", errXMLRefused, t.Target)
+		i += lt
+		rest := b[i:]
+		switch {
+		case bytes.HasPrefix(rest, []byte("<?")):
+			end := bytes.Index(rest[2:], []byte("?>"))
+			if end < 0 {
+				return fmt.Errorf("%w: unterminated processing instruction", errParse)
 			}
-		case xml.StartElement:
-			depth++
-			nodes++
-			if depth == 1 {
-				roots++
-				if roots > 1 {
-					return fmt.Errorf("%w: more than one root element", errParse)
-				}
+			end += 2
+			target := rest[2:end]
+			if k := bytes.IndexAny(target, " \t\r\n"); k >= 0 {
+				target = target[:k]
 			}
-			if depth > maxDepth {
-				return fmt.Errorf("%w: XML nesting deeper than %d", errXMLRefused, maxDepth)
+			if string(target) != "xml" {
+				return fmt.Errorf("%w: processing instruction <?%s?> is not accepted", errXMLRefused, target)
 			}
-			if nodes > maxXMLNodes {
-				return fmt.Errorf("%w: more than %d XML elements", errXMLRefused, maxXMLNodes)
+			i += end + 2
+		case bytes.HasPrefix(rest, []byte("<!--")):
+			end := bytes.Index(rest[4:], []byte("-->"))
+			if end < 0 {
+				return fmt.Errorf("%w: unterminated comment", errParse)
 			}
-		case xml.EndElement:
-			depth--
-		case xml.CharData:
-			if depth == 0 && len(bytes.TrimSpace(t)) > 0 {
+			i += 4 + end + 3
+		case bytes.HasPrefix(rest, []byte("<![CDATA[")):
+			if depth == 0 {
 				return fmt.Errorf("%w: text outside the root element", errParse)
 			}
-		}
-	}
-	// RawToken does not check that tags match; Token does. Run it once more
-	// (cheap, bounded by the checks above).
-	dec = xml.NewDecoder(bytes.NewReader(body))
-	dec.Strict = true
-	for {
-		_, err := dec.Token()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return fmt.Errorf("%w: %v", errParse, err)
+			end := bytes.Index(rest[9:], []byte("]]>"))
+			if end < 0 {
+				return fmt.Errorf("%w: unterminated CDATA section", errParse)
+			}
+			i += 9 + end + 3
+		case bytes.HasPrefix(rest, []byte("<!")):
+			return fmt.Errorf("%w: DTDs and other <!…> declarations are not accepted", errXMLRefused)
+		default:
+			end, selfClosing, err := scanTag(rest)
+			if err != nil {
+				return err
+			}
+			if rest[1] == '/' {
+				depth--
+				if depth < 0 {
+					return fmt.Errorf("%w: an end tag without its start tag", errParse)
+				}
+			} else {
+				nodes++
+				if depth == 0 {
+					roots++
+					if roots > 1 {
+						return fmt.Errorf("%w: more than one root element", errParse)
+					}
+				}
+				if !selfClosing {
+					depth++
+				}
+				if depth > maxDepth {
+					return fmt.Errorf("%w: XML nesting deeper than %d", errXMLRefused, maxDepth)
+				}
+				if nodes > maxXMLNodes {
+					return fmt.Errorf("%w: more than %d XML elements", errXMLRefused, maxXMLNodes)
+				}
+			}
+			i += end
 		}
 	}
 	if roots == 0 {
 		return fmt.Errorf("%w: no root element", errParse)
 	}
+	if depth != 0 {
+		return fmt.Errorf("%w: the root element is not closed", errParse)
+	}
 	return nil
+}
+
+// scanTag returns the length of the tag at the start of b ("<…>"), honouring
+// quoted attribute values, and whether it closes itself ("<a/>").
+func scanTag(b []byte) (n int, selfClosing bool, err error) {
+	var quote byte
+	for i := 1; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case quote != 0:
+			if c == quote {
+				quote = 0
+			} else if c == '&' {
+				end := bytes.IndexByte(b[i:], quote)
+				if end < 0 {
+					end = len(b) - i
+				}
+				if err := checkEntities(b[i : i+end]); err != nil {
+					return 0, false, err
+				}
+			} else if c == '<' {
+				return 0, false, fmt.Errorf("%w: '<' in an attribute value", errParse)
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '<':
+			return 0, false, fmt.Errorf("%w: a tag is not closed", errParse)
+		case c == '>':
+			return i + 1, b[i-1] == '/', nil
+		}
+	}
+	return 0, false, fmt.Errorf("%w: a tag is not closed", errParse)
+}
+
+// checkEntities refuses entity references other than the five predefined
+// ones and character references.
+func checkEntities(text []byte) error {
+	for {
+		amp := bytes.IndexByte(text, '&')
+		if amp < 0 {
+			return nil
+		}
+		text = text[amp+1:]
+		semi := bytes.IndexByte(text, ';')
+		if semi < 0 {
+			return fmt.Errorf("%w: an unterminated entity reference", errParse)
+		}
+		name := text[:semi]
+		switch string(name) {
+		case "amp", "lt", "gt", "quot", "apos":
+		default:
+			if len(name) < 2 || name[0] != '#' {
+				return fmt.Errorf("%w: entity &%s; is not accepted (only the predefined ones)", errXMLRefused, name)
+			}
+		}
+		text = text[semi+1:]
+	}
 }
 
 // mapElements are the request elements that hold maps (§3.4).
