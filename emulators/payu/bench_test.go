@@ -11,9 +11,13 @@ import (
 //
 //	go test -run=^$ -bench=. -benchmem ./emulators/payu/
 
-func BenchmarkDecodeJSON(b *testing.B) { benchDecode(b, "testdata/seed/authorization.request.json", "json") }
+func BenchmarkDecodeJSON(b *testing.B) {
+	benchDecode(b, "testdata/seed/authorization.request.json", "json")
+}
 
-func BenchmarkDecodeXML(b *testing.B) { benchDecode(b, "testdata/seed/authorization.request.xml", "xml") }
+func BenchmarkDecodeXML(b *testing.B) {
+	benchDecode(b, "testdata/seed/authorization.request.xml", "xml")
+}
 
 func benchDecode(b *testing.B, file, format string) {
 	body, err := os.ReadFile(file)

@@ -103,7 +103,6 @@ func refJSONValue(dec *json.Decoder, depth int) (*node, error) {
 	return nil, fmt.Errorf("unexpected token %v", tok)
 }
 
-
 // sameTree reports whether two decoded trees are equal.
 func identicalTree(a, b *node) bool {
 	if a == nil || b == nil {
@@ -155,8 +154,3 @@ func FuzzDecodeJSONMatchesReference(f *testing.F) {
 	})
 }
 
-var _ = errors.New
-var _ = fmt.Sprint
-var _ = io.EOF
-var _ = bytes.NewReader
-var _ = json.Valid
