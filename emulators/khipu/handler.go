@@ -77,10 +77,17 @@ const signatureScheme = "HMAC-SHA256 hex (Khipu API 2.0)"
 // authV2 verifies the Authorization header of API 2.0 (§5.2).
 func (s *Service) authV2(cl *call) error {
 	r := cl.c.Request()
-	p := decodeForm(r.URL.RawQuery)
-	if isFormBody(r.Header.Get(echo.HeaderContentType), cl.body) {
-		for k, v := range decodeForm(string(cl.body)) {
-			p[k] = v
+	var p params
+	body := isFormBody(r.Header.Get(echo.HeaderContentType), cl.body)
+	switch {
+	case r.URL.RawQuery == "" && body:
+		p = decodeForm(string(cl.body))
+	default:
+		p = decodeForm(r.URL.RawQuery)
+		if body {
+			for k, v := range decodeForm(string(cl.body)) {
+				p[k] = v
+			}
 		}
 	}
 	cl.params = p

@@ -89,12 +89,18 @@ func paramsToSign(p params) string {
 
 // hmacHex returns lower-case hex HMAC-SHA256 of msg under secret.
 func hmacHex(secret, msg string) string {
+	sum := hmacSum(secret, msg)
+	return hex.EncodeToString(sum[:])
+}
+
+// hmacSum returns the HMAC-SHA256 of msg under secret.
+func hmacSum(secret, msg string) [sha256.Size]byte {
 	m := getMAC(secret)
 	m.Write(unsafe.Slice(unsafe.StringData(msg), len(msg))) // hmac reads it and keeps nothing: no copy
 	var sum [sha256.Size]byte
-	out := hex.EncodeToString(m.Sum(sum[:0]))
+	m.Sum(sum[:0])
 	putMAC(secret, m)
-	return out
+	return sum
 }
 
 // macPools keeps keyed HMAC states per secret (there are a handful: the
@@ -333,11 +339,16 @@ type verifiedCandidate struct {
 func verifySignature(secret, method string, cands []candidate, p params, received string) verification {
 	var v verification
 	tail := paramsToSign(p)
+	// The received signature is decoded once; a malformed one matches nothing.
+	got, err := hex.DecodeString(received)
+	if err != nil || len(got) != sha256.Size {
+		got = nil
+	}
 	for _, c := range cands {
 		s := signPrefix(method, c.url) + tail
-		sig := hmacHex(secret, s)
-		m := signatureMatches(received, sig)
-		v.candidates = append(v.candidates, verifiedCandidate{candidate: c, toSign: s, signature: sig, match: m})
+		mac := hmacSum(secret, s)
+		m := got != nil && hmac.Equal(got, mac[:])
+		v.candidates = append(v.candidates, verifiedCandidate{candidate: c, toSign: s, signature: hex.EncodeToString(mac[:]), match: m})
 		if m {
 			v.ok = true
 			break

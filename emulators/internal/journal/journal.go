@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -165,8 +166,9 @@ type Journal struct {
 	nextID  uint64
 	dropped uint64
 
-	subMu sync.RWMutex
-	subs  map[*Subscription]struct{}
+	subMu      sync.RWMutex
+	subs       map[*Subscription]struct{}
+	subscribed atomic.Int32 // len(subs)
 }
 
 // New returns an empty journal.
@@ -218,7 +220,9 @@ func (j *Journal) Add(e Entry) Entry {
 	j.n++
 	j.bytes += size
 	j.mu.Unlock()
-	j.publish(Event{Name: string(e.Kind), ID: e.ID, Data: e})
+	if j.subscribed.Load() > 0 { // boxing the entry costs an allocation: only when someone listens
+		j.publish(Event{Name: string(e.Kind), ID: e.ID, Data: e})
+	}
 	return e
 }
 
@@ -510,6 +514,7 @@ func (j *Journal) Subscribe(n int) *Subscription {
 	s := &Subscription{C: make(chan Event, n), j: j}
 	j.subMu.Lock()
 	j.subs[s] = struct{}{}
+	j.subscribed.Store(int32(len(j.subs)))
 	j.subMu.Unlock()
 	return s
 }
@@ -518,6 +523,7 @@ func (j *Journal) Subscribe(n int) *Subscription {
 func (s *Subscription) Close() {
 	s.j.subMu.Lock()
 	delete(s.j.subs, s)
+	s.j.subscribed.Store(int32(len(s.j.subs)))
 	s.j.subMu.Unlock()
 }
 
