@@ -31,7 +31,7 @@ type expiries struct {
 
 type expiry struct {
 	at int64 // UnixNano
-	id string
+	id paymentKey
 }
 
 type expiryHeap []expiry
@@ -54,11 +54,15 @@ func newExpiries(grp *clock.Group, fire func(id string)) *expiries {
 // add schedules id's expiry at t.
 func (e *expiries) add(id string, t time.Time) {
 	at := t.UnixNano()
+	key, ok := keyOf(id)
+	if !ok {
+		return
+	}
 	e.mu.Lock()
 	if e.live != nil && len(e.h) >= e.pruneSize {
 		e.prune()
 	}
-	heap.Push(&e.h, expiry{at: at, id: id})
+	heap.Push(&e.h, expiry{at: at, id: key})
 	rearm := e.armed == 0 || at < e.armed
 	if rearm {
 		e.arm(at)
@@ -70,7 +74,7 @@ func (e *expiries) add(id string, t time.Time) {
 func (e *expiries) prune() {
 	kept := e.h[:0]
 	for _, x := range e.h {
-		if e.live(x.id) {
+		if e.live(string(x.id[:])) {
 			kept = append(kept, x)
 		}
 	}
@@ -96,7 +100,8 @@ func (e *expiries) due() {
 	var ids []string
 	e.mu.Lock()
 	for len(e.h) > 0 && e.h[0].at <= now {
-		ids = append(ids, heap.Pop(&e.h).(expiry).id)
+		k := heap.Pop(&e.h).(expiry).id
+		ids = append(ids, string(k[:]))
 	}
 	e.timer, e.armed = nil, 0
 	if len(e.h) > 0 {

@@ -2,6 +2,7 @@ package khipu
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -18,12 +19,13 @@ func TestExpiriesFireInOrderBehindOneTimer(t *testing.T) {
 		defer c.Close()
 		g := c.NewGroup()
 		fired := make(chan string, 100)
-		e := newExpiries(g, func(id string) { fired <- id })
+		e := newExpiries(g, func(id string) { fired <- strings.TrimRight(id, "_") })
+		pad := func(s string) string { return s + strings.Repeat("_", idLength-len(s)) } // ids are 12 characters
 		now := c.Now()
 		for i := 5; i >= 1; i-- {
-			e.add(fmt.Sprint("h", i), now.Add(time.Duration(i)*time.Hour))
+			e.add(pad(fmt.Sprint("h", i)), now.Add(time.Duration(i)*time.Hour))
 		}
-		e.add("early", now.Add(30*time.Minute))
+		e.add(pad("early"), now.Add(30*time.Minute))
 		if g.Len() != 1 {
 			t.Errorf("%d timers for %d deadlines, want 1", g.Len(), e.len())
 		}
@@ -43,7 +45,7 @@ func TestExpiriesFireInOrderBehindOneTimer(t *testing.T) {
 		if fmt.Sprint(got) != "[early h1 h2 h3 h4 h5]" || e.len() != 0 || g.Len() != 0 {
 			t.Errorf("fired %v; %d left, %d timers", got, e.len(), g.Len())
 		}
-		e.add("x", c.Now().Add(time.Hour))
+		e.add(pad("x"), c.Now().Add(time.Hour))
 		g.StopAll()
 		e.reset()
 		c.Advance(2 * time.Hour)
@@ -62,10 +64,10 @@ func TestExpiriesPruneForgottenPayments(t *testing.T) {
 	e := newExpiries(c.NewGroup(), func(string) {})
 	e.live, e.pruneSize = func(id string) bool { return live[id] }, 100
 	for i := range 10000 {
-		id := fmt.Sprint(i)
+		id := fmt.Sprintf("%012d", i)
 		live[id] = true
 		if i >= 50 {
-			delete(live, fmt.Sprint(i-50)) // the store keeps the newest 50
+			delete(live, fmt.Sprintf("%012d", i-50)) // the store keeps the newest 50
 		}
 		e.add(id, c.Now().Add(time.Hour))
 	}

@@ -1,7 +1,10 @@
 package khipu
 
 import (
+	"encoding/hex"
+	"fmt"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -348,15 +351,32 @@ func (x *payerTransfer) isZero() bool {
 		x.ConciliatedAt.IsZero() && x.ConfirmedAt.IsZero() && x.Refunded.IsZero() && len(x.Refunds) == 0
 }
 
+// paymentKey is a payment id as the store's key: fixed-size and free of
+// pointers, so that the store's map and order hold nothing for the garbage
+// collector to scan.
+type paymentKey [idLength]byte
+
+// idLength is the length of every payment id (§4.1).
+const idLength = 12
+
+func keyOf(id string) (paymentKey, bool) {
+	var k paymentKey
+	if len(id) != idLength {
+		return k, false
+	}
+	copy(k[:], id)
+	return k, true
+}
+
 // paymentTable is the store of payments, in and out as Payment.
 type paymentTable struct {
-	t *store.Table[string, storedPayment]
+	t *store.Table[paymentKey, storedPayment]
 }
 
 func newPaymentTable() paymentTable {
 	// The packed strings are never modified, so copies share them; the
 	// groups behind pointers and the history are copied.
-	return paymentTable{t: store.New[string, storedPayment](func(sp storedPayment) storedPayment {
+	return paymentTable{t: store.New[paymentKey, storedPayment](func(sp storedPayment) storedPayment {
 		if sp.opt != nil {
 			o := *sp.opt
 			sp.opt = &o
@@ -383,23 +403,38 @@ func newPaymentTable() paymentTable {
 }
 
 func (pt paymentTable) Get(id string) (Payment, bool) {
-	sp, ok := pt.t.Get(id)
+	k, ok := keyOf(id)
+	if !ok {
+		return Payment{}, false
+	}
+	sp, ok := pt.t.Get(k)
 	if !ok {
 		return Payment{}, false
 	}
 	return sp.payment(), true
 }
 
-// Insert stores p under its ID. It returns the stored ID and token, which
-// share the stored payment's memory: index them instead of p's own strings.
-func (pt paymentTable) Insert(p Payment) (id, token string, err error) {
-	sp := p.stored()
-	id, token = sp.id(), sp.token()
-	return id, token, pt.t.Insert(id, sp)
+// Has reports whether the payment is stored.
+func (pt paymentTable) Has(id string) bool {
+	k, ok := keyOf(id)
+	return ok && pt.t.Has(k)
+}
+
+// Insert stores p under its ID (idLength characters).
+func (pt paymentTable) Insert(p Payment) error {
+	k, ok := keyOf(p.ID)
+	if !ok {
+		return fmt.Errorf("payment id %q is not %d characters", p.ID, idLength)
+	}
+	return pt.t.Insert(k, p.stored())
 }
 
 func (pt paymentTable) Update(id string, f func(p *Payment) error) (Payment, error) {
-	sp, err := pt.t.Update(id, func(sp *storedPayment) error {
+	k, ok := keyOf(id)
+	if !ok {
+		return Payment{}, store.ErrNotFound
+	}
+	sp, err := pt.t.Update(k, func(sp *storedPayment) error {
 		p := sp.payment()
 		if err := f(&p); err != nil {
 			return err
@@ -426,6 +461,71 @@ func (pt paymentTable) Page(keep func(Payment) bool, offset, limit int) ([]Payme
 func (pt paymentTable) Clear() { pt.t.Clear() }
 
 func (pt paymentTable) Len() int { return pt.t.Len() }
+
+// tokenIndex maps notification tokens to payment ids with pointer-free keys
+// and values (a 64-hex token is 32 bytes, an id 12): 100,000 entries give the
+// garbage collector nothing to scan.
+type tokenIndex struct {
+	mu sync.RWMutex
+	m  map[[32]byte]paymentKey
+}
+
+func newTokenIndex() *tokenIndex { return &tokenIndex{m: map[[32]byte]paymentKey{}} }
+
+func tokenKey(token string) ([32]byte, bool) {
+	var k [32]byte
+	if len(token) != 64 {
+		return k, false
+	}
+	if _, err := hex.Decode(k[:], []byte(token)); err != nil {
+		return k, false
+	}
+	return k, true
+}
+
+func (ti *tokenIndex) Put(token, id string) {
+	t, ok1 := tokenKey(token)
+	k, ok2 := keyOf(id)
+	if !ok1 || !ok2 {
+		return
+	}
+	ti.mu.Lock()
+	ti.m[t] = k
+	ti.mu.Unlock()
+}
+
+func (ti *tokenIndex) Get(token string) (string, bool) {
+	t, ok := tokenKey(token)
+	if !ok {
+		return "", false
+	}
+	ti.mu.RLock()
+	k, ok := ti.m[t]
+	ti.mu.RUnlock()
+	if !ok {
+		return "", false
+	}
+	return string(k[:]), true
+}
+
+func (ti *tokenIndex) Has(token string) bool {
+	_, ok := ti.Get(token)
+	return ok
+}
+
+func (ti *tokenIndex) Delete(token string) {
+	if t, ok := tokenKey(token); ok {
+		ti.mu.Lock()
+		delete(ti.m, t)
+		ti.mu.Unlock()
+	}
+}
+
+func (ti *tokenIndex) Clear() {
+	ti.mu.Lock()
+	ti.m = map[[32]byte]paymentKey{}
+	ti.mu.Unlock()
+}
 
 // Refund is one accepted refund.
 type Refund struct {

@@ -53,7 +53,7 @@ type Service struct {
 	payments paymentTable
 	// lastLinkBase is the link base of the latest create (see linkBase).
 	lastLinkBase atomic.Pointer[string]
-	tokens       *store.Table[string, string] // notification_token → payment id
+	tokens       *tokenIndex // notification_token → payment id
 	attempts     *store.Table[string, attempt]
 	expiries     *expiries
 }
@@ -75,13 +75,13 @@ func New(cfg Config, deps platform.Deps) (*Service, error) {
 		receivers: map[int64]*receiver{}, byAPIKey: map[string]*receiver{},
 		internal: map[int64]*receiver{},
 		payments: newPaymentTable(),
-		tokens:   store.New[string, string](nil),
+		tokens:   newTokenIndex(),
 		attempts: store.New[string, attempt](nil),
 	}
 	s.expiries = newExpiries(s.grp, func(id string) { s.onExpiry(id, journal.CauseTimer) })
 	if n := deps.MaxObjects; n > 0 {
-		s.payments.t.SetLimit(n, func(id string, sp storedPayment) { s.tokens.Delete(sp.token()) })
-		s.expiries.live, s.expiries.pruneSize = s.payments.t.Has, 2*n
+		s.payments.t.SetLimit(n, func(_ paymentKey, sp storedPayment) { s.tokens.Delete(sp.token()) })
+		s.expiries.live, s.expiries.pruneSize = s.payments.Has, 2*n
 		s.attempts.SetLimit(n, nil)
 	}
 	for _, r := range cfg.effectiveReceivers() {
@@ -207,9 +207,8 @@ func (s *Service) createPayment(np newPayment) Payment {
 		if s.tokens.Has(p.Token) {
 			continue
 		}
-		id, token, err := s.payments.Insert(p)
-		if err == nil {
-			s.tokens.Put(token, id) // the stored payment's own strings
+		if err := s.payments.Insert(p); err == nil {
+			s.tokens.Put(p.Token, p.ID)
 			break
 		}
 	}
