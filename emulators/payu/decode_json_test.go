@@ -153,4 +153,3 @@ func FuzzDecodeJSONMatchesReference(f *testing.F) {
 		}
 	})
 }
-
