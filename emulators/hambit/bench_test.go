@@ -7,7 +7,8 @@ import (
 
 // BenchmarkVerifySignature measures what every Hambit request pays for its
 // signature: canonicalising the JSON body (numbers kept as written) and
-// checking the received sign against the candidate strings (spec §5.3).
+// checking the received sign against the usual rendering (the other
+// candidates of spec §5.3 are computed only when it does not match).
 //
 //	go test -run=^$ -bench=. -benchmem ./emulators/hambit/
 func BenchmarkVerifySignature(b *testing.B) {
@@ -26,7 +27,7 @@ func BenchmarkVerifySignature(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if matchSign(candidates(ps, secret, key, ts, nonce), sign) != 0 {
+		if matchSign(firstCandidate(ps, secret, key, ts, nonce), sign) != 0 {
 			b.Fatal("no match")
 		}
 	}

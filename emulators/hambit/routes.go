@@ -202,9 +202,14 @@ func (s *Service) authenticate(c echo.Context, op *operation) (*apiRequest, erro
 		return nil, s.rejectSignature(c, cs, h, "timestamp "+strconv.FormatInt(int64(skew.Round(time.Second)/time.Second), 10)+" s "+dir+
 			", outside the +/-"+strconv.FormatInt(int64(s.cfg.TimestampWindow/time.Second), 10)+" s window (wall clock)")
 	}
-	// 8. signature
-	cs := candidates(ps, acct.SecretKey, h.accessKey, h.timestamp, h.nonce)
+	// 8. signature: the usual rendering first; the other candidates only
+	// when it does not match (they are for the diagnostics).
+	cs := firstCandidate(ps, acct.SecretKey, h.accessKey, h.timestamp, h.nonce)
 	i := matchSign(cs, h.sign)
+	if i < 0 {
+		cs = candidates(ps, acct.SecretKey, h.accessKey, h.timestamp, h.nonce)
+		i = matchSign(cs, h.sign)
+	}
 	if i < 0 {
 		return nil, s.rejectSignature(c, cs, h, "sign "+quoteShort(h.sign)+" matches none of "+strconv.Itoa(len(cs))+
 			" candidate strings; expected "+cs[0].sign+" for X-Sandbox-String-To-Sign (empty values skipped, numbers as sent)")

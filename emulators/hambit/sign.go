@@ -275,6 +275,14 @@ func candidates(ps params, secret, accessKey, timestamp, nonce string) []candida
 	return out
 }
 
+// firstCandidate is the first of candidates (empty values skipped, numbers
+// as sent): what every merchant of the documentation computes.
+func firstCandidate(ps params, secret, accessKey, timestamp, nonce string) []candidate {
+	o := canonOptions{}
+	str := canonical(ps, accessKey, timestamp, nonce, o)
+	return []candidate{{name: o.name(), str: str, sign: hmacSign(secret, str)}}
+}
+
 // matchSign returns the index of the candidate whose sign equals got
 // (constant-time comparisons), or -1.
 func matchSign(cs []candidate, got string) int {
