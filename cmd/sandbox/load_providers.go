@@ -81,7 +81,7 @@ func genKhipuGet(ctx context.Context, base string) (func(w, i int) (*http.Reques
 		var out struct {
 			PaymentID string `json:"payment_id"`
 		}
-		if err := doJSON(req, &out); err != nil {
+		if err := doJSONWith(http.DefaultClient, req, &out); err != nil {
 			return nil, err
 		}
 		ids = append(ids, out.PaymentID)
@@ -92,18 +92,6 @@ func genKhipuGet(ctx context.Context, base string) (func(w, i int) (*http.Reques
 	}, nil
 }
 
-func doJSON(req *http.Request, out any) error {
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: HTTP %d: %s", req.Method, req.URL.Path, resp.StatusCode, data)
-	}
-	return json.Unmarshal(data, out)
-}
 
 // genHambitCollection signs each order with a fresh timestamp and nonce.
 func genHambitCollection(ctx context.Context, base string) (func(w, i int) (*http.Request, error), error) {

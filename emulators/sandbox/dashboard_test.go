@@ -1,7 +1,6 @@
 package sandbox_test
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -19,19 +18,7 @@ import (
 // dashSandbox builds a whole sandbox for the dashboard and demo tests.
 func dashSandbox(t testing.TB, mutate func(*sandbox.Config), opt sandbox.Options) *sandbox.Sandbox {
 	t.Helper()
-	cfg := sandbox.DefaultConfig()
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	sb, err := sandbox.New(cfg, nil, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close(context.Background()) })
-	return sb
+	return newSandbox(t, mutate, opt)
 }
 
 // get fetches a page in process and returns status, body and headers.
