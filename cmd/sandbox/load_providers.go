@@ -92,7 +92,6 @@ func genKhipuGet(ctx context.Context, base string) (func(w, i int) (*http.Reques
 	}, nil
 }
 
-
 // genHambitCollection signs each order with a fresh timestamp and nonce.
 func genHambitCollection(ctx context.Context, base string) (func(w, i int) (*http.Request, error), error) {
 	endpoint := base + "/hambit/api/v3/chl/createCollectingOrder"
