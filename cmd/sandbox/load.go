@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -140,6 +141,11 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		// Set after the servers started: they keep the machine's default.
 		runtime.GOMAXPROCS(o.clientProcs)
 	}
+	// The generator's own heap is small and all garbage: with the sandbox's
+	// GOGC it would collect several dozen times a second on its one CPU and
+	// add its pauses to every latency it measures (wrk, in C, has none).
+	// Servers are separate processes and keep their own setting.
+	debug.SetGCPercent(800)
 	switch mode {
 	case "callbacks":
 		return loadCallbacks(ctx, o, child, stdout)
