@@ -2,11 +2,15 @@ package sandbox_test
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/paysandbox/sandbox/emulators/khipu"
 	"github.com/paysandbox/sandbox/emulators/sandbox"
@@ -46,4 +50,78 @@ func BenchmarkHealthz(b *testing.B) {
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, httptest.NewRequest("GET", "/healthz", nil))
 	}
+}
+
+// BenchmarkPaymentMemory reports the live heap one stored Khipu payment
+// costs as created (live-B/created) and after a robot payer paid it and its
+// notification was delivered (live-B/paid): the figures behind the
+// "100,000 stored payments" budget (README, Benchmarks).
+//
+//	go test -run=^$ -bench=PaymentMemory ./emulators/sandbox/
+func BenchmarkPaymentMemory(b *testing.B) {
+	const n = 100_000 // the budget's count: fixed costs (journal, resendable deliveries) spread as in the budget
+	for b.Loop() {
+		created, paid := paymentMemory(b, n)
+		b.ReportMetric(float64(created)/n, "live-B/created")
+		b.ReportMetric(float64(paid)/n, "live-B/paid")
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// paymentMemory creates n Khipu payments whose robot payer pays them an
+// hour later and returns the live heap they hold as created and once paid
+// and notified (to a receiver that answers 200 in process).
+func paymentMemory(b *testing.B, n int) (created, paid uint64) {
+	var delivered atomic.Int64
+	receiver := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		io.Copy(io.Discard, r.Body)
+		r.Body.Close()
+		delivered.Add(1)
+		return &http.Response{StatusCode: http.StatusOK, Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+	})}
+	sb := newSandbox(b, nil, sandbox.Options{CallbackClient: receiver})
+	h := sb.Handler()
+	scenario := "name: memory\ndescription: paid by a robot an hour after creation\nrules:\n" +
+		"  - {provider: khipu, on: pay, then: {auto: true, outcome: approve, delay: 1h}}\n" +
+		"  - {provider: khipu, on: verify, then: {simplified_delay: 0s}}\n"
+	if code, body, _ := do(b, h, "POST", "/_sandbox/api/scenarios", scenario, "Content-Type: application/yaml"); code != http.StatusCreated {
+		b.Fatalf("scenario upload: %d %s", code, body)
+	}
+	live := func() uint64 {
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	base := live()
+	endpoint := "http://127.0.0.1:8080/khipu/api/2.0/payments"
+	for i := range n {
+		p := url.Values{"subject": {"Compra de prueba"}, "amount": {"1000"}, "currency": {"CLP"}, "transaction_id": {fmt.Sprint("MEM-", i)},
+			"notify_url": {"http://merchant.test/notify"}, "notify_api_version": {"3.0"}}
+		req := httptest.NewRequest("POST", endpoint, strings.NewReader(p.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Sandbox-Scenario", "memory")
+		req.Header.Set("Authorization", khipu.SignRequest("sbx-khipu-secret-NOT-REAL", 123456, "POST", endpoint, p))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != http.StatusOK {
+			b.Fatalf("create: %d %s", rec.Code, rec.Body)
+		}
+	}
+	created = live() - base
+	if code, body, _ := do(b, h, "POST", "/_sandbox/api/clock/advance", `{"by":"1h1m"}`, "Content-Type: application/json"); code != http.StatusOK {
+		b.Fatalf("advance: %d %s", code, body)
+	}
+	for deadline := time.Now().Add(time.Minute); delivered.Load() < int64(n); {
+		if time.Now().After(deadline) {
+			b.Fatalf("%d of %d notifications delivered after a minute", delivered.Load(), n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	paid = live() - base
+	runtime.KeepAlive(sb)
+	return created, paid
 }
