@@ -151,10 +151,18 @@ type storedPayment struct {
 	detail     uint8
 	createdBy  uint8
 	flags      uint8
-	opt        *paymentOptions
-	xfer       *payerTransfer
-	pay        *payPlan
-	history    []admin.Change // without the implied creation entry when createdBy != 0
+	// The groups most payments leave empty, nil while empty. What they
+	// point to is never modified once stored: copies of the row share it
+	// and payment() copies out.
+	opt  *paymentOptions
+	xfer *storedTransfer
+	pay  *payPlan // interned by the payment table: payments decided by one rule share it
+	// history holds the changes after the implied creation entry (when
+	// createdBy != 0) packed, or, when one of them is outside the code
+	// tables, rawHistory holds them as they came. Neither is ever modified
+	// once built, so copies share them.
+	history    []storedChange
+	rawHistory []admin.Change
 	// raw holds API, status and detail when one is outside the code tables
 	// (never, for the payments the service makes; it keeps the form total).
 	raw *[3]string
@@ -216,6 +224,92 @@ var (
 	causeCodes  = []string{"", journal.CauseRequest, journal.CauseHook, journal.CauseAdmin, journal.CauseScenario, journal.CausePage, journal.CauseTimer}
 )
 
+// storedTransfer is a payerTransfer packed the same way: its strings back
+// to back in one array, its times as Unix nanoseconds.
+type storedTransfer struct {
+	str         []byte
+	lens        [nXferStr]uint32
+	conciliated int64
+	confirmed   int64
+	refunded    emulators.Decimal
+	refunds     []Refund
+}
+
+// The packed strings of a storedTransfer, in order.
+const (
+	xferBank = iota
+	xferBankID
+	xferPayerName
+	xferPayerEmail
+	xferPersonalIdentifier
+	xferBankAccountNumber
+	xferPaymentMethod
+	xferFundsSource
+	xferOperationCode
+	nXferStr
+)
+
+func (x *payerTransfer) stored() *storedTransfer {
+	fields := [nXferStr]string{x.Bank, x.BankID, x.PayerName, x.PayerEmail, x.PersonalIdentifier, x.BankAccountNumber,
+		x.PaymentMethod, x.FundsSource, x.OperationCode}
+	n := 0
+	for _, f := range fields {
+		n += len(f)
+	}
+	st := &storedTransfer{str: make([]byte, 0, n), conciliated: unixNano(x.ConciliatedAt), confirmed: unixNano(x.ConfirmedAt),
+		refunded: x.Refunded, refunds: append([]Refund(nil), x.Refunds...)}
+	for i, f := range fields {
+		st.str = append(st.str, f...)
+		st.lens[i] = uint32(len(f))
+	}
+	return st
+}
+
+// transfer unpacks st; its strings alias st.str, which is never modified.
+func (st *storedTransfer) transfer() payerTransfer {
+	var f [nXferStr]string
+	off := uint32(0)
+	for i, n := range st.lens {
+		if n > 0 {
+			f[i] = unsafe.String(&st.str[off], int(n))
+		}
+		off += n
+	}
+	return payerTransfer{Bank: f[xferBank], BankID: f[xferBankID], PayerName: f[xferPayerName], PayerEmail: f[xferPayerEmail],
+		PersonalIdentifier: f[xferPersonalIdentifier], BankAccountNumber: f[xferBankAccountNumber],
+		PaymentMethod: f[xferPaymentMethod], FundsSource: f[xferFundsSource], OperationCode: f[xferOperationCode],
+		ConciliatedAt: fromUnixNano(st.conciliated), ConfirmedAt: fromUnixNano(st.confirmed),
+		Refunded: st.refunded, Refunds: append([]Refund(nil), st.refunds...)}
+}
+
+// stateCodes are the states a history entry goes between (Payment.state).
+var stateCodes = []string{"", statusPending, statusVerifying, statusDone + "/" + detailNormal,
+	statusDone + "/" + detailMarkedPaid, statusDone + "/" + detailReversed, statusDone + "/" + detailPending, "deleted"}
+
+// storedChange is an admin.Change packed: 32 bytes instead of 88.
+type storedChange struct {
+	at              int64 // Unix nanoseconds (0: the zero time)
+	note            string
+	from, to, cause uint8 // codes in stateCodes, stateCodes, causeCodes
+}
+
+// packHistory packs h, or keeps a copy of it as it is when one entry is
+// outside the code tables.
+func packHistory(h []admin.Change) ([]storedChange, []admin.Change) {
+	if len(h) == 0 {
+		return nil, nil
+	}
+	out := make([]storedChange, len(h))
+	for i, c := range h {
+		f, t, k := code(stateCodes, c.From), code(stateCodes, c.To), code(causeCodes, c.Cause)
+		if f < 0 || t < 0 || k < 0 {
+			return nil, append([]admin.Change(nil), h...)
+		}
+		out[i] = storedChange{at: unixNano(c.Time), note: c.Note, from: uint8(f), to: uint8(t), cause: uint8(k)}
+	}
+	return out, nil
+}
+
 // code returns the index of v in codes, or -1.
 func code(codes []string, v string) int {
 	for i, c := range codes {
@@ -251,7 +345,6 @@ func (p *Payment) stored() storedPayment {
 		ReceiverID: p.ReceiverID, Amount: p.Amount,
 		created: unixNano(p.CreatedAt), updated: unixNano(p.UpdatedAt), expires: unixNano(p.ExpiresAt),
 		verifySeq: int32(p.VerifySeq),
-		history:   p.History,
 	}
 	for i, f := range fields {
 		sp.str = append(sp.str, f...)
@@ -272,26 +365,28 @@ func (p *Payment) stored() storedPayment {
 			sp.flags |= f.bit
 		}
 	}
-	if len(p.History) > 0 {
-		h := p.History[0]
+	history := p.History
+	if len(history) > 0 {
+		h := history[0]
 		if c := code(causeCodes, h.Cause); c > 0 && h.From == "" && h.To == statusPending && h.Note == creationNote(p.API) && h.Time.Equal(p.CreatedAt) {
 			sp.createdBy = uint8(c)
-			sp.history = p.History[1:]
-			if len(sp.history) == 0 {
-				sp.history = nil
-			}
+			history = history[1:]
 		}
 	}
+	sp.history, sp.rawHistory = packHistory(history)
 	if p.paymentOptions != (paymentOptions{}) {
 		o := p.paymentOptions
 		sp.opt = &o
 	}
 	if !p.payerTransfer.isZero() {
-		x := p.payerTransfer
-		sp.xfer = &x
+		sp.xfer = p.payerTransfer.stored()
 	}
 	if p.Pay.Matched {
 		pl := p.Pay
+		if pl.Delay != nil {
+			d := *pl.Delay
+			pl.Delay = &d
+		}
 		sp.pay = &pl
 	}
 	return sp
@@ -313,21 +408,30 @@ func (sp *storedPayment) payment() Payment {
 	if sp.raw != nil {
 		p.API, p.Status, p.StatusDetail = sp.raw[0], sp.raw[1], sp.raw[2]
 	}
-	if sp.createdBy != 0 {
-		p.History = make([]admin.Change, 0, 1+len(sp.history))
-		p.History = append(p.History, admin.Change{Time: p.CreatedAt, To: statusPending, Cause: causeCodes[sp.createdBy], Note: creationNote(p.API)})
-		p.History = append(p.History, sp.history...)
-	} else {
-		p.History = sp.history
+	if n := len(sp.history) + len(sp.rawHistory); sp.createdBy != 0 || n > 0 {
+		// A fresh slice every time: callers append to it.
+		p.History = make([]admin.Change, 0, 1+n)
+		if sp.createdBy != 0 {
+			p.History = append(p.History, admin.Change{Time: p.CreatedAt, To: statusPending, Cause: causeCodes[sp.createdBy], Note: creationNote(p.API)})
+		}
+		for _, c := range sp.history {
+			p.History = append(p.History, admin.Change{Time: fromUnixNano(c.at), From: stateCodes[c.from], To: stateCodes[c.to],
+				Cause: causeCodes[c.cause], Note: c.note})
+		}
+		p.History = append(p.History, sp.rawHistory...)
 	}
 	if sp.opt != nil {
 		p.paymentOptions = *sp.opt
 	}
 	if sp.xfer != nil {
-		p.payerTransfer = *sp.xfer
+		p.payerTransfer = sp.xfer.transfer()
 	}
 	if sp.pay != nil {
 		p.Pay = *sp.pay
+		if p.Pay.Delay != nil {
+			d := *p.Pay.Delay
+			p.Pay.Delay = &d
+		}
 	}
 	return p
 }
@@ -370,36 +474,39 @@ func keyOf(id string) (paymentKey, bool) {
 
 // paymentTable is the store of payments, in and out as Payment.
 type paymentTable struct {
-	t *store.Table[paymentKey, storedPayment]
+	t     *store.Table[paymentKey, storedPayment]
+	plans *sync.Map // planKey → *payPlan, never modified
 }
 
 func newPaymentTable() paymentTable {
-	// The packed strings are never modified, so copies share them; the
-	// groups behind pointers and the history are copied.
-	return paymentTable{t: store.New[paymentKey, storedPayment](func(sp storedPayment) storedPayment {
-		if sp.opt != nil {
-			o := *sp.opt
-			sp.opt = &o
-		}
-		if sp.xfer != nil {
-			x := *sp.xfer
-			x.Refunds = append([]Refund(nil), x.Refunds...)
-			sp.xfer = &x
-		}
-		if sp.pay != nil {
-			pl := *sp.pay
-			if pl.Delay != nil {
-				d := *pl.Delay
-				pl.Delay = &d
-			}
-			sp.pay = &pl
-		}
-		sp.history = append([]admin.Change(nil), sp.history...)
-		if len(sp.history) == 0 {
-			sp.history = nil
-		}
-		return sp
-	})}
+	// A storedPayment is copied by assignment: nothing it points to is
+	// modified once stored (payment() copies out).
+	return paymentTable{t: store.New[paymentKey, storedPayment](nil), plans: &sync.Map{}}
+}
+
+// planKey is a payPlan as a comparable value.
+type planKey struct {
+	matched, auto, hasDelay bool
+	delay                   time.Duration
+	scenario, rule, outcome string
+	payer                   ScenarioPayer
+}
+
+// intern returns the table's shared copy of the plan pl (nil stays nil):
+// payments decided by the same rule keep one plan between them.
+func (pt paymentTable) intern(pl *payPlan) *payPlan {
+	if pl == nil {
+		return nil
+	}
+	k := planKey{matched: pl.Matched, auto: pl.Auto, scenario: pl.Scenario, rule: pl.Rule, outcome: pl.Outcome, payer: pl.Payer}
+	if pl.Delay != nil {
+		k.hasDelay, k.delay = true, *pl.Delay
+	}
+	if v, ok := pt.plans.Load(k); ok {
+		return v.(*payPlan)
+	}
+	v, _ := pt.plans.LoadOrStore(k, pl)
+	return v.(*payPlan)
 }
 
 func (pt paymentTable) Get(id string) (Payment, bool) {
@@ -426,7 +533,9 @@ func (pt paymentTable) Insert(p Payment) error {
 	if !ok {
 		return fmt.Errorf("payment id %q is not %d characters", p.ID, idLength)
 	}
-	return pt.t.Insert(k, p.stored())
+	sp := p.stored()
+	sp.pay = pt.intern(sp.pay)
+	return pt.t.Insert(k, sp)
 }
 
 func (pt paymentTable) Update(id string, f func(p *Payment) error) (Payment, error) {
@@ -439,7 +548,9 @@ func (pt paymentTable) Update(id string, f func(p *Payment) error) (Payment, err
 		if err := f(&p); err != nil {
 			return err
 		}
-		*sp = p.stored()
+		next := p.stored()
+		next.pay = pt.intern(next.pay)
+		*sp = next
 		return nil
 	})
 	return sp.payment(), err

@@ -1,6 +1,7 @@
 package khipu
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -23,13 +24,37 @@ func TestStoredPaymentRoundTrip(t *testing.T) {
 			ExpiresAt: created.Add(24 * time.Hour), SendEmail: true, SendReminders: true, Status: statusDone, StatusDetail: detailReversed,
 			Deleted: true, Uncertain: true, VerifySeq: 7, ExpiryHandled: true},
 		paymentOptions: paymentOptions{Body: "b", Custom: "c", ConfirmTimeout: created},
-		payerTransfer: payerTransfer{Bank: "DemoBank", BankID: "Bawdf", OperationCode: "K7Q2M9XW4D", ConciliatedAt: created,
+		payerTransfer: payerTransfer{Bank: "DemoBank", BankID: "Bawdf", PayerName: "Juan Pérez", PayerEmail: "juan@test.cl",
+			PersonalIdentifier: "11.111.111-1", BankAccountNumber: "00012345", PaymentMethod: methodSimplified, FundsSource: "debit",
+			OperationCode: "K7Q2M9XW4D", ConciliatedAt: created, ConfirmedAt: created.Add(time.Minute),
 			Refunded: emulators.MustDecimal("10"), Refunds: []Refund{{Amount: emulators.MustDecimal("10"), At: created, Cause: "admin"}}},
 		Pay: payPlan{Matched: true, Scenario: "qa", Outcome: "approve", Delay: &d, Auto: true},
 		History: []admin.Change{
 			{Time: created, To: statusPending, Cause: journal.CauseRequest, Note: creationNote("v3")},
 			{Time: created.Add(time.Second), From: statusPending, To: statusDone, Cause: journal.CauseAdmin},
 		},
+	}
+	// A payment paid at DemoBank: its history is stored packed.
+	utc := created.UTC()
+	paid := Payment{paymentCore: paymentCore{ID: "gqzdy6chjnea", API: "v2", Status: statusDone, StatusDetail: detailNormal,
+		CreatedAt: utc, UpdatedAt: utc.Add(2 * time.Second), ExpiresAt: utc.Add(time.Hour)},
+		payerTransfer: payerTransfer{Bank: "DemoBank", ConciliatedAt: utc.Add(2 * time.Second)},
+		History: []admin.Change{
+			{Time: utc, To: statusPending, Cause: journal.CauseRequest, Note: creationNote("v2")},
+			{Time: utc.Add(time.Second), From: statusPending, To: statusVerifying, Cause: journal.CausePage},
+			{Time: utc.Add(2 * time.Second), From: statusVerifying, To: statusDone + "/" + detailNormal, Cause: journal.CauseTimer, Note: "verified"},
+			{Time: utc.Add(3 * time.Second), From: statusDone + "/" + detailNormal, To: "deleted", Cause: journal.CauseAdmin},
+		}}
+	if sp := paid.stored(); len(sp.history) != 3 || sp.rawHistory != nil {
+		t.Errorf("a paid payment's history is not packed: %+v", sp)
+	} else {
+		// Every Payment gets its own history: changing one leaves the store's alone.
+		first := sp.payment()
+		first.History[1].Note = "changed"
+		first.History = append(first.History, admin.Change{To: "x"})
+		if again := sp.payment(); again.History[1].Note != "" || len(again.History) != 4 {
+			t.Errorf("the stored history changed with a copy: %+v", again.History)
+		}
 	}
 	tests := []struct {
 		name string
@@ -40,14 +65,17 @@ func TestStoredPaymentRoundTrip(t *testing.T) {
 			CreatedAt: created.UTC(), ExpiresAt: created.UTC()}, History: []admin.Change{{Time: created.UTC(), To: statusPending, Cause: journal.CauseHook, Note: creationNote("v2")}}}},
 		{"an odd first history entry", Payment{paymentCore: paymentCore{ID: "b", API: "v2", Status: statusPending}, History: []admin.Change{{To: "x", Cause: "other"}}}},
 		{"values outside the code tables", Payment{paymentCore: paymentCore{ID: "c", API: "v9", Status: "weird", StatusDetail: "odd"}}},
+		{"a paid payment", paid},
+		{"a history without its creation entry", Payment{paymentCore: paymentCore{ID: "d", API: "v2", Status: statusVerifying},
+			History: []admin.Change{{Time: created.UTC(), From: statusPending, To: statusVerifying, Cause: journal.CausePage, Note: "n"}}}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sp := tt.p.stored()
 			got := sp.payment()
 			want := tt.p
-			// Core times come back as the same instants in UTC.
-			for _, tm := range []*time.Time{&want.CreatedAt, &want.UpdatedAt, &want.ExpiresAt} {
+			// Core and transfer times come back as the same instants in UTC.
+			for _, tm := range []*time.Time{&want.CreatedAt, &want.UpdatedAt, &want.ExpiresAt, &want.ConciliatedAt, &want.ConfirmedAt} {
 				if !tm.IsZero() {
 					*tm = tm.UTC()
 				}
@@ -62,9 +90,48 @@ func TestStoredPaymentRoundTrip(t *testing.T) {
 			if !reflect.DeepEqual(got, want) {
 				t.Errorf("round trip:\n got %+v\nwant %+v", got, want)
 			}
+			// What a caller does to its copy leaves the stored payment alone.
+			if len(got.Refunds) > 0 {
+				got.Refunds[0].Cause = "changed"
+			}
+			if got.Pay.Delay != nil {
+				*got.Pay.Delay = time.Hour
+			}
+			if again := sp.payment(); !reflect.DeepEqual(again.Refunds, tt.p.Refunds) || !reflect.DeepEqual(again.Pay.Delay, tt.p.Pay.Delay) {
+				t.Errorf("the stored payment changed with a copy: %+v", again)
+			}
 		})
 	}
 	if sp := tests[1].p.stored(); sp.opt != nil || sp.xfer != nil || sp.pay != nil || sp.history != nil || sp.createdBy == 0 {
 		t.Errorf("a fresh payment is not stored compactly: %+v", sp)
+	}
+}
+
+// Payments decided by the same rule share one stored plan; a different
+// delay is a different plan.
+func TestPaymentTableInternsPlans(t *testing.T) {
+	pt := newPaymentTable()
+	d1, d2, d3 := time.Second, time.Second, 2*time.Second
+	for i, d := range []*time.Duration{&d1, &d2, &d3} {
+		p := Payment{paymentCore: paymentCore{ID: fmt.Sprintf("plan%08d", i), API: "v2", Status: statusPending},
+			Pay: payPlan{Matched: true, Scenario: "qa", Rule: "robot", Outcome: "approve", Delay: d, Auto: true}}
+		if err := pt.Insert(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	plan := func(id string) *payPlan {
+		k, _ := keyOf(id)
+		sp, _ := pt.t.Get(k)
+		return sp.pay
+	}
+	if plan("plan00000000") != plan("plan00000001") {
+		t.Error("two payments with the same plan keep two copies")
+	}
+	if plan("plan00000000") == plan("plan00000002") || *plan("plan00000002").Delay != 2*time.Second {
+		t.Error("plans with different delays were merged")
+	}
+	got, _ := pt.Get("plan00000001")
+	if got.Pay.Delay == plan("plan00000001").Delay {
+		t.Error("Get hands out the shared plan's delay pointer")
 	}
 }
