@@ -1,6 +1,7 @@
 package khipu
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -128,18 +129,22 @@ type payerTransfer struct {
 }
 
 // storedPayment is a Payment as it rests in the store, compacted: its
-// strings sit back to back in one pointer-free byte array (which the garbage
-// collector marks without scanning), the option, transfer and plan groups
-// stay nil while empty (what most payments are), times are Unix
-// nanoseconds, the closed vocabularies (API, status, detail) are small
+// strings, its payer transfer's strings and its history sit back to back
+// in one pointer-free byte array (which the garbage collector marks without
+// scanning), the option, transfer and plan groups stay nil while empty
+// (what most payments are), times are Unix nanoseconds, the closed
+// vocabularies (API, status, detail, history states and causes) are small
 // codes, and the creation entry of the history is implied by CreatedAt.
 // 100,000 stored payments then cost a few hundred bytes each and little
 // garbage-collector work (DESIGN.md budgets). stored and payment convert
 // exactly, except that times come back in UTC without a monotonic reading
 // (the same instants); TestStoredPaymentRoundTrip holds them to that.
 type storedPayment struct {
-	str        []byte // the strings of strFields, back to back; never modified once built
-	lens       [nStr]uint32
+	// data holds, in order: the strings of strFields, the history after
+	// the implied creation entry, and the transfer's strings when xfer is
+	// not nil; see pack. It is never modified once built, so copies of the
+	// row share it and the strings payment() returns alias it.
+	data       []byte
 	ReceiverID int64
 	Amount     emulators.Decimal
 	created    int64
@@ -152,20 +157,29 @@ type storedPayment struct {
 	createdBy  uint8
 	flags      uint8
 	// The groups most payments leave empty, nil while empty. What they
-	// point to is never modified once stored: copies of the row share it
-	// and payment() copies out.
+	// point to is never modified once stored: copies share it and
+	// payment() copies out.
 	opt  *paymentOptions
 	xfer *storedTransfer
 	pay  *payPlan // interned by the payment table: payments decided by one rule share it
-	// history holds the changes after the implied creation entry (when
-	// createdBy != 0) packed, or, when one of them is outside the code
-	// tables, rawHistory holds them as they came. Neither is ever modified
-	// once built, so copies share them.
-	history    []storedChange
-	rawHistory []admin.Change
-	// raw holds API, status and detail when one is outside the code tables
-	// (never, for the payments the service makes; it keeps the form total).
-	raw *[3]string
+	// raw keeps what falls outside the code tables (never, for the payments
+	// the service makes).
+	raw *rawPayment
+}
+
+// storedTransfer is the part of a payerTransfer that is not strings (those
+// are in storedPayment.data).
+type storedTransfer struct {
+	conciliated int64
+	confirmed   int64
+	refunded    emulators.Decimal
+	refunds     []Refund
+}
+
+// rawPayment holds what the codes of a storedPayment cannot say.
+type rawPayment struct {
+	fields  *[3]string     // API, status and detail, when one is not in its table
+	history []admin.Change // the history after creation, when an entry is not in the tables
 }
 
 // The packed strings of a storedPayment, in order.
@@ -190,23 +204,24 @@ func (p *Payment) strFields() [nStr]string {
 		p.NotifyAPIVersion, p.NotifyURL, p.ReturnURL, p.CancelURL}
 }
 
-// strs unpacks the strings; they alias sp.str, which is never modified.
-func (sp *storedPayment) strs() [nStr]string {
-	var out [nStr]string
-	off := uint32(0)
-	for i, n := range sp.lens {
-		if n > 0 {
-			out[i] = unsafe.String(&sp.str[off], int(n))
-		}
-		off += n
-	}
-	return out
+// The packed strings of a payer transfer, in order.
+const (
+	xferBank = iota
+	xferBankID
+	xferPayerName
+	xferPayerEmail
+	xferPersonalIdentifier
+	xferBankAccountNumber
+	xferPaymentMethod
+	xferFundsSource
+	xferOperationCode
+	nXferStr
+)
+
+func (x *payerTransfer) strFields() [nXferStr]string {
+	return [nXferStr]string{x.Bank, x.BankID, x.PayerName, x.PayerEmail, x.PersonalIdentifier, x.BankAccountNumber,
+		x.PaymentMethod, x.FundsSource, x.OperationCode}
 }
-
-// id and token are the packed ID and token (aliases of sp.str).
-func (sp *storedPayment) id() string { return sp.strs()[strID] }
-
-func (sp *storedPayment) token() string { return sp.strs()[strToken] }
 
 const (
 	flagInternal = 1 << iota
@@ -222,93 +237,10 @@ var (
 	statusCodes = []string{"", statusPending, statusVerifying, statusDone}
 	detailCodes = []string{"", detailPending, detailNormal, detailMarkedPaid, detailReversed}
 	causeCodes  = []string{"", journal.CauseRequest, journal.CauseHook, journal.CauseAdmin, journal.CauseScenario, journal.CausePage, journal.CauseTimer}
+	// stateCodes are the states a history entry goes between (Payment.state).
+	stateCodes = []string{"", statusPending, statusVerifying, statusDone + "/" + detailNormal,
+		statusDone + "/" + detailMarkedPaid, statusDone + "/" + detailReversed, statusDone + "/" + detailPending, "deleted"}
 )
-
-// storedTransfer is a payerTransfer packed the same way: its strings back
-// to back in one array, its times as Unix nanoseconds.
-type storedTransfer struct {
-	str         []byte
-	lens        [nXferStr]uint32
-	conciliated int64
-	confirmed   int64
-	refunded    emulators.Decimal
-	refunds     []Refund
-}
-
-// The packed strings of a storedTransfer, in order.
-const (
-	xferBank = iota
-	xferBankID
-	xferPayerName
-	xferPayerEmail
-	xferPersonalIdentifier
-	xferBankAccountNumber
-	xferPaymentMethod
-	xferFundsSource
-	xferOperationCode
-	nXferStr
-)
-
-func (x *payerTransfer) stored() *storedTransfer {
-	fields := [nXferStr]string{x.Bank, x.BankID, x.PayerName, x.PayerEmail, x.PersonalIdentifier, x.BankAccountNumber,
-		x.PaymentMethod, x.FundsSource, x.OperationCode}
-	n := 0
-	for _, f := range fields {
-		n += len(f)
-	}
-	st := &storedTransfer{str: make([]byte, 0, n), conciliated: unixNano(x.ConciliatedAt), confirmed: unixNano(x.ConfirmedAt),
-		refunded: x.Refunded, refunds: append([]Refund(nil), x.Refunds...)}
-	for i, f := range fields {
-		st.str = append(st.str, f...)
-		st.lens[i] = uint32(len(f))
-	}
-	return st
-}
-
-// transfer unpacks st; its strings alias st.str, which is never modified.
-func (st *storedTransfer) transfer() payerTransfer {
-	var f [nXferStr]string
-	off := uint32(0)
-	for i, n := range st.lens {
-		if n > 0 {
-			f[i] = unsafe.String(&st.str[off], int(n))
-		}
-		off += n
-	}
-	return payerTransfer{Bank: f[xferBank], BankID: f[xferBankID], PayerName: f[xferPayerName], PayerEmail: f[xferPayerEmail],
-		PersonalIdentifier: f[xferPersonalIdentifier], BankAccountNumber: f[xferBankAccountNumber],
-		PaymentMethod: f[xferPaymentMethod], FundsSource: f[xferFundsSource], OperationCode: f[xferOperationCode],
-		ConciliatedAt: fromUnixNano(st.conciliated), ConfirmedAt: fromUnixNano(st.confirmed),
-		Refunded: st.refunded, Refunds: append([]Refund(nil), st.refunds...)}
-}
-
-// stateCodes are the states a history entry goes between (Payment.state).
-var stateCodes = []string{"", statusPending, statusVerifying, statusDone + "/" + detailNormal,
-	statusDone + "/" + detailMarkedPaid, statusDone + "/" + detailReversed, statusDone + "/" + detailPending, "deleted"}
-
-// storedChange is an admin.Change packed: 32 bytes instead of 88.
-type storedChange struct {
-	at              int64 // Unix nanoseconds (0: the zero time)
-	note            string
-	from, to, cause uint8 // codes in stateCodes, stateCodes, causeCodes
-}
-
-// packHistory packs h, or keeps a copy of it as it is when one entry is
-// outside the code tables.
-func packHistory(h []admin.Change) ([]storedChange, []admin.Change) {
-	if len(h) == 0 {
-		return nil, nil
-	}
-	out := make([]storedChange, len(h))
-	for i, c := range h {
-		f, t, k := code(stateCodes, c.From), code(stateCodes, c.To), code(causeCodes, c.Cause)
-		if f < 0 || t < 0 || k < 0 {
-			return nil, append([]admin.Change(nil), h...)
-		}
-		out[i] = storedChange{at: unixNano(c.Time), note: c.Note, from: uint8(f), to: uint8(t), cause: uint8(k)}
-	}
-	return out, nil
-}
 
 // code returns the index of v in codes, or -1.
 func code(codes []string, v string) int {
@@ -334,25 +266,121 @@ func fromUnixNano(n int64) time.Time {
 	return time.Unix(0, n).UTC()
 }
 
-func (p *Payment) stored() storedPayment {
+// appendString appends s as its length (uvarint) and its bytes.
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// codedHistory reports whether every entry of h fits the code tables.
+func codedHistory(h []admin.Change) bool {
+	for _, c := range h {
+		if code(stateCodes, c.From) < 0 || code(stateCodes, c.To) < 0 || code(causeCodes, c.Cause) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// pack builds storedPayment.data: nStr strings, then the number of history
+// entries and each entry (time as a varint of Unix nanoseconds, the codes
+// of from, to and cause, the note), then nXferStr strings when xfer is set.
+func pack(p *Payment, history []admin.Change, xfer bool) []byte {
 	fields := p.strFields()
-	n := 0
+	var xf [nXferStr]string
+	if xfer {
+		xf = p.payerTransfer.strFields()
+	}
+	n := binary.MaxVarintLen64 * (nStr + nXferStr + 1)
 	for _, f := range fields {
 		n += len(f)
 	}
+	for _, f := range xf {
+		n += len(f)
+	}
+	for _, c := range history {
+		n += binary.MaxVarintLen64*2 + 3 + len(c.Note)
+	}
+	b := make([]byte, 0, n)
+	for _, f := range fields {
+		b = appendString(b, f)
+	}
+	b = binary.AppendUvarint(b, uint64(len(history)))
+	for _, c := range history {
+		b = binary.AppendVarint(b, unixNano(c.Time))
+		b = append(b, uint8(code(stateCodes, c.From)), uint8(code(stateCodes, c.To)), uint8(code(causeCodes, c.Cause)))
+		b = appendString(b, c.Note)
+	}
+	if xfer {
+		for _, f := range xf {
+			b = appendString(b, f)
+		}
+	}
+	// Trim to size: the row keeps this array for the payment's lifetime.
+	return append(make([]byte, 0, len(b)), b...)
+}
+
+// unpacker reads storedPayment.data. Its strings alias the data.
+type unpacker struct {
+	b   []byte
+	off int
+}
+
+func (u *unpacker) uvarint() uint64 {
+	v, n := binary.Uvarint(u.b[u.off:])
+	u.off += n
+	return v
+}
+
+func (u *unpacker) string() string {
+	n := int(u.uvarint())
+	if n == 0 {
+		return ""
+	}
+	s := unsafe.String(&u.b[u.off], n)
+	u.off += n
+	return s
+}
+
+func (u *unpacker) strings(out []string) {
+	for i := range out {
+		out[i] = u.string()
+	}
+}
+
+// history appends n packed history entries to h.
+func (u *unpacker) history(h []admin.Change, n int) []admin.Change {
+	for range n {
+		at, k := binary.Varint(u.b[u.off:])
+		u.off += k
+		from, to, cause := u.b[u.off], u.b[u.off+1], u.b[u.off+2]
+		u.off += 3
+		h = append(h, admin.Change{Time: fromUnixNano(at), From: stateCodes[from], To: stateCodes[to], Cause: causeCodes[cause], Note: u.string()})
+	}
+	return h
+}
+
+// id and token are the packed ID and token (aliases of sp.data).
+func (sp *storedPayment) id() string {
+	u := unpacker{b: sp.data}
+	return u.string()
+}
+
+func (sp *storedPayment) token() string {
+	u := unpacker{b: sp.data}
+	u.string()
+	return u.string()
+}
+
+func (p *Payment) stored() storedPayment {
 	sp := storedPayment{
-		str:        make([]byte, 0, n),
 		ReceiverID: p.ReceiverID, Amount: p.Amount,
 		created: unixNano(p.CreatedAt), updated: unixNano(p.UpdatedAt), expires: unixNano(p.ExpiresAt),
 		verifySeq: int32(p.VerifySeq),
 	}
-	for i, f := range fields {
-		sp.str = append(sp.str, f...)
-		sp.lens[i] = uint32(len(f))
-	}
 	a, st, d := code(apiCodes, p.API), code(statusCodes, p.Status), code(detailCodes, p.StatusDetail)
 	if a < 0 || st < 0 || d < 0 {
-		sp.raw = &[3]string{p.API, p.Status, p.StatusDetail}
+		sp.raw = &rawPayment{fields: &[3]string{p.API, p.Status, p.StatusDetail}}
 	} else {
 		sp.api, sp.status, sp.detail = uint8(a), uint8(st), uint8(d)
 	}
@@ -373,13 +401,23 @@ func (p *Payment) stored() storedPayment {
 			history = history[1:]
 		}
 	}
-	sp.history, sp.rawHistory = packHistory(history)
+	if !codedHistory(history) {
+		if sp.raw == nil {
+			sp.raw = &rawPayment{}
+		}
+		sp.raw.history = append([]admin.Change(nil), history...)
+		history = nil
+	}
+	xfer := !p.payerTransfer.isZero()
+	sp.data = pack(p, history, xfer)
 	if p.paymentOptions != (paymentOptions{}) {
 		o := p.paymentOptions
 		sp.opt = &o
 	}
-	if !p.payerTransfer.isZero() {
-		sp.xfer = p.payerTransfer.stored()
+	if xfer {
+		x := &p.payerTransfer
+		sp.xfer = &storedTransfer{conciliated: unixNano(x.ConciliatedAt), confirmed: unixNano(x.ConfirmedAt),
+			refunded: x.Refunded, refunds: append([]Refund(nil), x.Refunds...)}
 	}
 	if p.Pay.Matched {
 		pl := p.Pay
@@ -393,7 +431,9 @@ func (p *Payment) stored() storedPayment {
 }
 
 func (sp *storedPayment) payment() Payment {
-	f := sp.strs()
+	u := unpacker{b: sp.data}
+	var f [nStr]string
+	u.strings(f[:])
 	p := Payment{paymentCore: paymentCore{
 		ID: f[strID], Token: f[strToken], Reference: f[strReference], Scenario: f[strScenario], LinkBase: f[strLinkBase],
 		Subject: f[strSubject], Currency: f[strCurrency], TransactionID: f[strTransactionID], NotifyAPIVersion: f[strNotifyAPI],
@@ -405,26 +445,33 @@ func (sp *storedPayment) payment() Payment {
 		Internal: sp.flags&flagInternal != 0, SendEmail: sp.flags&flagSendEmail != 0, SendReminders: sp.flags&flagSendReminders != 0,
 		Deleted: sp.flags&flagDeleted != 0, Uncertain: sp.flags&flagUncertain != 0, ExpiryHandled: sp.flags&flagExpiryHandled != 0,
 	}}
+	var rawHistory []admin.Change
 	if sp.raw != nil {
-		p.API, p.Status, p.StatusDetail = sp.raw[0], sp.raw[1], sp.raw[2]
+		if sp.raw.fields != nil {
+			p.API, p.Status, p.StatusDetail = sp.raw.fields[0], sp.raw.fields[1], sp.raw.fields[2]
+		}
+		rawHistory = sp.raw.history
 	}
-	if n := len(sp.history) + len(sp.rawHistory); sp.createdBy != 0 || n > 0 {
-		// A fresh slice every time: callers append to it.
-		p.History = make([]admin.Change, 0, 1+n)
+	// A fresh history every time: callers append to it.
+	if n := int(u.uvarint()); sp.createdBy != 0 || n+len(rawHistory) > 0 {
+		p.History = make([]admin.Change, 0, 1+n+len(rawHistory))
 		if sp.createdBy != 0 {
 			p.History = append(p.History, admin.Change{Time: p.CreatedAt, To: statusPending, Cause: causeCodes[sp.createdBy], Note: creationNote(p.API)})
 		}
-		for _, c := range sp.history {
-			p.History = append(p.History, admin.Change{Time: fromUnixNano(c.at), From: stateCodes[c.from], To: stateCodes[c.to],
-				Cause: causeCodes[c.cause], Note: c.note})
-		}
-		p.History = append(p.History, sp.rawHistory...)
+		p.History = u.history(p.History, n)
+		p.History = append(p.History, rawHistory...)
 	}
 	if sp.opt != nil {
 		p.paymentOptions = *sp.opt
 	}
 	if sp.xfer != nil {
-		p.payerTransfer = sp.xfer.transfer()
+		var x [nXferStr]string
+		u.strings(x[:])
+		p.payerTransfer = payerTransfer{Bank: x[xferBank], BankID: x[xferBankID], PayerName: x[xferPayerName], PayerEmail: x[xferPayerEmail],
+			PersonalIdentifier: x[xferPersonalIdentifier], BankAccountNumber: x[xferBankAccountNumber],
+			PaymentMethod: x[xferPaymentMethod], FundsSource: x[xferFundsSource], OperationCode: x[xferOperationCode],
+			ConciliatedAt: fromUnixNano(sp.xfer.conciliated), ConfirmedAt: fromUnixNano(sp.xfer.confirmed),
+			Refunded: sp.xfer.refunded, Refunds: append([]Refund(nil), sp.xfer.refunds...)}
 	}
 	if sp.pay != nil {
 		p.Pay = *sp.pay

@@ -3,6 +3,7 @@ package khipu
 import (
 	"fmt"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -45,7 +46,7 @@ func TestStoredPaymentRoundTrip(t *testing.T) {
 			{Time: utc.Add(2 * time.Second), From: statusVerifying, To: statusDone + "/" + detailNormal, Cause: journal.CauseTimer, Note: "verified"},
 			{Time: utc.Add(3 * time.Second), From: statusDone + "/" + detailNormal, To: "deleted", Cause: journal.CauseAdmin},
 		}}
-	if sp := paid.stored(); len(sp.history) != 3 || sp.rawHistory != nil {
+	if sp := paid.stored(); sp.raw != nil || sp.xfer == nil || len(sp.payment().History) != 4 {
 		t.Errorf("a paid payment's history is not packed: %+v", sp)
 	} else {
 		// Every Payment gets its own history: changing one leaves the store's alone.
@@ -102,7 +103,10 @@ func TestStoredPaymentRoundTrip(t *testing.T) {
 			}
 		})
 	}
-	if sp := tests[1].p.stored(); sp.opt != nil || sp.xfer != nil || sp.pay != nil || sp.history != nil || sp.createdBy == 0 {
+	if sp := tests[2].p.stored(); sp.raw == nil || len(sp.raw.history) != 1 {
+		t.Errorf("a history outside the code tables is not kept as it came: %+v", sp)
+	}
+	if sp := tests[1].p.stored(); sp.opt != nil || sp.xfer != nil || sp.pay != nil || sp.raw != nil || sp.createdBy == 0 {
 		t.Errorf("a fresh payment is not stored compactly: %+v", sp)
 	}
 }
@@ -134,4 +138,31 @@ func TestPaymentTableInternsPlans(t *testing.T) {
 	if got.Pay.Delay == plan("plan00000001").Delay {
 		t.Error("Get hands out the shared plan's delay pointer")
 	}
+}
+
+// FuzzStoredPaymentRoundTrip: any strings, times and history entries come
+// back from the packed form as they went in.
+func FuzzStoredPaymentRoundTrip(f *testing.F) {
+	f.Add("Compra", "https://shop.test/notify", "Juan Pérez", "verified", int64(1_900_000_000_000_000_000), uint8(1), uint8(2), true)
+	f.Add("", "", "", "", int64(0), uint8(0), uint8(9), false)
+	f.Add(strings.Repeat("x", 300), "\x00\xff", "ñ", strings.Repeat("n", 200), int64(-5), uint8(7), uint8(3), true)
+	f.Fuzz(func(t *testing.T, subject, notifyURL, payer, note string, at int64, from, to uint8, paid bool) {
+		states := append(stateCodes, "elsewhere")
+		created := time.Unix(0, 1_800_000_000_000_000_000).UTC()
+		p := Payment{paymentCore: paymentCore{ID: "abcdefghijkl", Token: strings.Repeat("ab", 32), API: "v3", Subject: subject,
+			NotifyURL: notifyURL, Status: statusPending, StatusDetail: detailPending, CreatedAt: created},
+			History: []admin.Change{{Time: created, To: statusPending, Cause: journal.CauseRequest, Note: creationNote("v3")},
+				{Time: fromUnixNano(at), From: states[int(from)%len(states)], To: states[int(to)%len(states)], Cause: journal.CausePage, Note: note}}}
+		if paid {
+			p.payerTransfer = payerTransfer{Bank: "DemoBank", PayerName: payer, OperationCode: note, ConciliatedAt: fromUnixNano(at)}
+		}
+		sp := p.stored()
+		got := sp.payment()
+		if !reflect.DeepEqual(got, p) {
+			t.Fatalf("round trip:\n got %+v\nwant %+v", got, p)
+		}
+		if sp.id() != p.ID || sp.token() != p.Token {
+			t.Fatalf("id %q token %q", sp.id(), sp.token())
+		}
+	})
 }
