@@ -370,7 +370,15 @@ func loadCallbacks(ctx context.Context, o loadOptions, child *spawned, stdout io
 	fmt.Fprintf(stdout, "first attempt after its scheduled time (payment done → notification received): p50 %v, p99 %v, max %v\n",
 		late[len(late)/2].Round(time.Microsecond), late[len(late)*99/100].Round(time.Microsecond), late[len(late)-1].Round(time.Microsecond))
 	if child != nil {
-		fmt.Fprintf(stdout, "sandbox RSS after the deliveries: %s\n", mib(child.rss()))
+		fmt.Fprintf(stdout, "sandbox RSS after the deliveries: %s", mib(child.rss()))
+		// What stays once the deliveries' own garbage is collected: the
+		// 100,000 payments, now paid, and the bounded journal.
+		select {
+		case <-ctx.Done():
+		case <-time.After(15 * time.Second):
+			fmt.Fprintf(stdout, "; 15 s later: %s", mib(child.rss()))
+		}
+		fmt.Fprintln(stdout)
 	}
 	return nil
 }

@@ -55,6 +55,9 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if isServe(os.Args[1:]) && os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
+		go followLiveHeap(ctx)
+	}
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr, nil)
 	if err == nil {
 		return
@@ -72,6 +75,11 @@ func main() {
 // run executes one command line. ready, when not nil, is called with the
 // listener's address once the server can answer (tests pass --addr
 // 127.0.0.1:0 and learn the port there).
+// isServe reports whether args run the server (the default command).
+func isServe(args []string) bool {
+	return len(args) == 0 || strings.HasPrefix(args[0], "-") || args[0] == "serve"
+}
+
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready func(net.Addr)) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
