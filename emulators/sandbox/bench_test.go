@@ -24,20 +24,28 @@ import (
 func BenchmarkKhipuCreate(b *testing.B) {
 	sb := newSandbox(b, nil, sandbox.Options{})
 	h := sb.Handler()
-	endpoint := "http://127.0.0.1:8080/khipu/api/2.0/payments"
 	b.ReportAllocs()
 	i := 0
 	for b.Loop() {
 		i++
-		p := url.Values{"subject": {"Bench"}, "amount": {"1000"}, "currency": {"CLP"}, "transaction_id": {fmt.Sprint("B-", i)}}
-		req := httptest.NewRequest("POST", endpoint, strings.NewReader(p.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("Authorization", khipu.SignRequest("sbx-khipu-secret-NOT-REAL", 123456, "POST", endpoint, p))
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("%d %s", rec.Code, rec.Body)
-		}
+		benchCreate(b, h, url.Values{"subject": {"Bench"}, "amount": {"1000"}, "currency": {"CLP"}, "transaction_id": {fmt.Sprint("B-", i)}}, "")
+	}
+}
+
+// benchCreate sends one signed Khipu API 2.0 create of the form p, under
+// scenario unless it is "".
+func benchCreate(b *testing.B, h http.Handler, p url.Values, scenario string) {
+	const endpoint = "http://127.0.0.1:8080/khipu/api/2.0/payments"
+	req := httptest.NewRequest("POST", endpoint, strings.NewReader(p.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Authorization", khipu.SignRequest("sbx-khipu-secret-NOT-REAL", 123456, "POST", endpoint, p))
+	if scenario != "" {
+		req.Header.Set("X-Sandbox-Scenario", scenario)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusOK {
+		b.Fatalf("create: %d %s", rec.Code, rec.Body)
 	}
 }
 
@@ -97,19 +105,9 @@ func paymentMemory(b *testing.B, n int) (created, paid uint64) {
 		return ms.HeapAlloc
 	}
 	base := live()
-	endpoint := "http://127.0.0.1:8080/khipu/api/2.0/payments"
 	for i := range n {
-		p := url.Values{"subject": {"Compra de prueba"}, "amount": {"1000"}, "currency": {"CLP"}, "transaction_id": {fmt.Sprint("MEM-", i)},
-			"notify_url": {"http://merchant.test/notify"}, "notify_api_version": {"3.0"}}
-		req := httptest.NewRequest("POST", endpoint, strings.NewReader(p.Encode()))
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		req.Header.Set("X-Sandbox-Scenario", "memory")
-		req.Header.Set("Authorization", khipu.SignRequest("sbx-khipu-secret-NOT-REAL", 123456, "POST", endpoint, p))
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, req)
-		if rec.Code != http.StatusOK {
-			b.Fatalf("create: %d %s", rec.Code, rec.Body)
-		}
+		benchCreate(b, h, url.Values{"subject": {"Compra de prueba"}, "amount": {"1000"}, "currency": {"CLP"}, "transaction_id": {fmt.Sprint("MEM-", i)},
+			"notify_url": {"http://merchant.test/notify"}, "notify_api_version": {"3.0"}}, "memory")
 	}
 	created = live() - base
 	if code, body, _ := do(b, h, "POST", "/_sandbox/api/clock/advance", `{"by":"1h1m"}`, "Content-Type: application/json"); code != http.StatusOK {
