@@ -288,18 +288,20 @@ func codedHistory(h []admin.Change) bool {
 func pack(p *Payment, history []admin.Change, xfer bool) []byte {
 	fields := p.strFields()
 	var xf [nXferStr]string
+	nx := 0
 	if xfer {
-		xf = p.payerTransfer.strFields()
+		xf, nx = p.payerTransfer.strFields(), nXferStr
 	}
-	n := binary.MaxVarintLen64 * (nStr + nXferStr + 1)
+	// The exact size: the row keeps this array for the payment's lifetime.
+	n := uvarintLen(uint64(len(history)))
 	for _, f := range fields {
-		n += len(f)
+		n += uvarintLen(uint64(len(f))) + len(f)
 	}
-	for _, f := range xf {
-		n += len(f)
+	for _, f := range xf[:nx] {
+		n += uvarintLen(uint64(len(f))) + len(f)
 	}
 	for _, c := range history {
-		n += binary.MaxVarintLen64*2 + 3 + len(c.Note)
+		n += varintLen(unixNano(c.Time)) + 3 + uvarintLen(uint64(len(c.Note))) + len(c.Note)
 	}
 	b := make([]byte, 0, n)
 	for _, f := range fields {
@@ -311,13 +313,28 @@ func pack(p *Payment, history []admin.Change, xfer bool) []byte {
 		b = append(b, uint8(code(stateCodes, c.From)), uint8(code(stateCodes, c.To)), uint8(code(causeCodes, c.Cause)))
 		b = appendString(b, c.Note)
 	}
-	if xfer {
-		for _, f := range xf {
-			b = appendString(b, f)
-		}
+	for _, f := range xf[:nx] {
+		b = appendString(b, f)
 	}
-	// Trim to size: the row keeps this array for the payment's lifetime.
-	return append(make([]byte, 0, len(b)), b...)
+	return b
+}
+
+// uvarintLen and varintLen are the sizes binary.AppendUvarint and
+// binary.AppendVarint give x.
+func uvarintLen(x uint64) int {
+	n := 1
+	for ; x >= 0x80; x >>= 7 {
+		n++
+	}
+	return n
+}
+
+func varintLen(x int64) int {
+	ux := uint64(x) << 1
+	if x < 0 {
+		ux = ^ux
+	}
+	return uvarintLen(ux)
 }
 
 // unpacker reads storedPayment.data. Its strings alias the data.

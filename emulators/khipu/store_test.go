@@ -1,6 +1,7 @@
 package khipu
 
 import (
+	"encoding/binary"
 	"fmt"
 	"reflect"
 	"strings"
@@ -161,8 +162,22 @@ func FuzzStoredPaymentRoundTrip(f *testing.F) {
 		if !reflect.DeepEqual(got, p) {
 			t.Fatalf("round trip:\n got %+v\nwant %+v", got, p)
 		}
+		if len(sp.data) != cap(sp.data) {
+			t.Fatalf("packed %d bytes into an array of %d", len(sp.data), cap(sp.data))
+		}
 		if sp.id() != p.ID || sp.token() != p.Token {
 			t.Fatalf("id %q token %q", sp.id(), sp.token())
 		}
 	})
+}
+
+func TestVarintLen(t *testing.T) {
+	for _, x := range []int64{0, 1, -1, 63, -64, 64, -65, 1 << 20, -(1 << 40), 1_900_000_000_000_000_000, -1 << 63, 1<<63 - 1} {
+		if got, want := varintLen(x), len(binary.AppendVarint(nil, x)); got != want {
+			t.Errorf("varintLen(%d) = %d, want %d", x, got, want)
+		}
+		if got, want := uvarintLen(uint64(x)), len(binary.AppendUvarint(nil, uint64(x))); got != want {
+			t.Errorf("uvarintLen(%d) = %d, want %d", uint64(x), got, want)
+		}
+	}
 }
