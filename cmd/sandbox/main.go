@@ -27,6 +27,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	// The time-zone database travels in the binary (about 450 KB): the
+	// Docker image has none, and Khipu's pages show Chile's local time,
+	// which changes with daylight saving.
+	_ "time/tzdata"
 
 	"github.com/paysandbox/sandbox/emulators/hambit"
 	"github.com/paysandbox/sandbox/emulators/khipu"

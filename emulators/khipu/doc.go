@@ -99,5 +99,6 @@
 //     error), not at startup: New does not see PayU's configuration.
 //     IsConfiguredReceiver lets the composition root check it at startup.
 //   - The receipt shows the conciliation time in America/Santiago when the
-//     time-zone database is available, else UTC−3.
+//     time-zone database is available (the sandbox binary embeds it), else
+//     UTC−3.
 package khipu
