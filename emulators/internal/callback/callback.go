@@ -80,7 +80,8 @@ type Delivery struct {
 	// SupersedeKey, when set, makes this delivery cancel the pending retries
 	// of earlier deliveries with the same key (journaled as superseded).
 	SupersedeKey string
-	// OnResult, when set, is called after every attempt with its journal record.
+	// OnResult, when set, is called after every attempt with its journal
+	// record, before the record is added to the journal.
 	OnResult func(journal.Attempt)
 }
 
@@ -600,9 +601,6 @@ func (d *Dispatcher) run(j job) {
 	}
 	d.mu.Unlock()
 	d.record(dl, j, rec, &info)
-	if del.OnResult != nil {
-		del.OnResult(rec)
-	}
 }
 
 // post sends one attempt and returns its journal record and whether it was acknowledged.
@@ -698,6 +696,11 @@ func (d *Dispatcher) record(dl *delivery, j job, rec journal.Attempt, info *Atte
 		summary = fmt.Sprintf("%s attempt %d → HTTP %d, %s", del.Event, rec.Attempt, rec.Status, rec.Outcome)
 	} else if rec.Error != "" {
 		summary = fmt.Sprintf("%s attempt %d → %s, %s", del.Event, rec.Attempt, rec.Error, rec.Outcome)
+	}
+	if info != nil && del.OnResult != nil {
+		// Before the journal: whoever sees the attempt there sees the
+		// provider's object already updated by it.
+		del.OnResult(rec)
 	}
 	if d.jr != nil {
 		d.jr.Add(journal.Entry{

@@ -2,7 +2,9 @@ package callback_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -239,6 +241,31 @@ func TestNetworkFailuresAreFailedAttempts(t *testing.T) {
 		}
 		if got, want := r.outcomes(), []string{"failed", "failed", "failed", "acknowledged"}; !equal(got, want) {
 			t.Errorf("outcomes = %v, want %v", got, want)
+		}
+	})
+}
+
+// OnResult sees each attempt before the journal does: whoever reads the
+// attempt in the journal finds the provider's object already updated.
+func TestOnResultRunsBeforeTheJournal(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t, 1)
+		r.m.Respond(500, 500, 200)
+		var seen []string
+		r.d.Send(callback.Delivery{Provider: "p", Event: "paid", URL: "http://merchant/cb", Body: []byte(`{}`), Ack: callback.ExactlyOK,
+			Policy: callback.Policy{Retry: []time.Duration{time.Minute, time.Minute}},
+			OnResult: func(a journal.Attempt) {
+				// Runs on the worker; the journal holds the earlier attempts only.
+				seen = append(seen, fmt.Sprintf("attempt %d with %d journaled", a.Attempt, len(r.outcomes())))
+			}})
+		time.Sleep(3 * time.Minute)
+		synctest.Wait()
+		want := []string{"attempt 1 with 0 journaled", "attempt 2 with 1 journaled", "attempt 3 with 2 journaled"}
+		if !slices.Equal(seen, want) {
+			t.Errorf("OnResult saw %q, want %q", seen, want)
+		}
+		if got := r.outcomes(); !slices.Equal(got, []string{journal.OutcomeFailed, journal.OutcomeFailed, journal.OutcomeAcknowledged}) {
+			t.Errorf("journal: %v", got)
 		}
 	})
 }
