@@ -131,7 +131,7 @@ func NewEngine(o Options) (*Engine, error) {
 		return nil, errors.Join(errs...)
 	}
 	if e.lookup(active) == nil {
-		return nil, fmt.Errorf("unknown scenario %q; known: %s", active, strings.Join(e.Known(), ", "))
+		return nil, fmt.Errorf("unknown scenario %q; known: %s", active, strings.Join(e.known(), ", "))
 	}
 	e.active = active
 	return e, nil
@@ -165,8 +165,8 @@ func (e *Engine) Lookup(name string) (*Scenario, bool) {
 	return s, s != nil
 }
 
-// Known lists the names of every scenario, sorted.
-func (e *Engine) Known() []string {
+// known lists the names of every scenario, sorted; e.mu is held.
+func (e *Engine) known() []string {
 	set := map[string]bool{}
 	for n := range e.builtin {
 		set[n] = true
@@ -194,7 +194,7 @@ func (e *Engine) Known() []string {
 func (e *Engine) Names() []string {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	return e.Known()
+	return e.known()
 }
 
 // Active returns the name of the active scenario.
@@ -208,7 +208,7 @@ func (e *Engine) Active() string {
 func (e *Engine) SetActive(name string) error {
 	e.mu.Lock()
 	if e.lookup(name) == nil {
-		known := e.Known()
+		known := e.known()
 		e.mu.Unlock()
 		return &emulators.Error{Kind: emulators.NotFound, Msg: fmt.Sprintf("unknown scenario %q; known: %s", name, strings.Join(known, ", "))}
 	}
@@ -232,7 +232,7 @@ func (e *Engine) Resolve(header string) (string, error) {
 	if e.lookup(header) != nil {
 		return header, nil
 	}
-	msg := fmt.Sprintf("unknown scenario %q; known: %s", header, strings.Join(e.Known(), ", "))
+	msg := fmt.Sprintf("unknown scenario %q; known: %s", header, strings.Join(e.known(), ", "))
 	return "", &emulators.Error{Kind: emulators.UnknownScenario, Msg: msg, Detail: msg}
 }
 
@@ -332,7 +332,7 @@ func (e *Engine) List() []Info {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
 	var out []Info
-	for _, n := range e.Known() {
+	for _, n := range e.known() {
 		s := e.lookup(n)
 		out = append(out, Info{Name: s.Name, Description: s.Description, Source: s.Source,
 			Active: n == e.active, Rules: len(s.Rules), YAML: string(s.YAML)})

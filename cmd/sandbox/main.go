@@ -76,14 +76,14 @@ func main() {
 	os.Exit(1)
 }
 
-// run executes one command line. ready, when not nil, is called with the
-// listener's address once the server can answer (tests pass --addr
-// 127.0.0.1:0 and learn the port there).
 // isServe reports whether args run the server (the default command).
 func isServe(args []string) bool {
 	return len(args) == 0 || strings.HasPrefix(args[0], "-") || args[0] == "serve"
 }
 
+// run executes one command line. ready, when not nil, is called with the
+// listener's address once the server can answer (tests pass --addr
+// 127.0.0.1:0 and learn the port there).
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready func(net.Addr)) error {
 	cmd := "serve"
 	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {

@@ -1,12 +1,13 @@
 package sandbox
 
 import (
+	"cmp"
 	"crypto/subtle"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/admin"
+	"github.com/paysandbox/sandbox/emulators/internal/callback"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
 	"github.com/paysandbox/sandbox/scenarios"
@@ -97,6 +99,8 @@ func (s *Sandbox) provider(name string) (provider, error) {
 	return nil, emulators.Errorf(emulators.NotFound, "unknown provider %q; providers: khipu, hambit, payu", name)
 }
 
+// intParam reads a whole-number query parameter: def when it is missing or
+// 0, at most max when max > 0.
 func intParam(c echo.Context, name string, def, max int) (int, error) {
 	v := c.QueryParam(name)
 	if v == "" {
@@ -105,6 +109,9 @@ func intParam(c echo.Context, name string, def, max int) (int, error) {
 	n, err := strconv.Atoi(v)
 	if err != nil || n < 0 {
 		return 0, emulators.Errorf(emulators.Invalid, "%s: expected a whole number ≥ 0, got %q", name, v)
+	}
+	if n == 0 {
+		return def, nil
 	}
 	if max > 0 && n > max {
 		n = max
@@ -150,35 +157,18 @@ func (s *Sandbox) handleObjects(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	if limit == 0 {
-		limit = 50
+	f := objectFilter{Provider: c.QueryParam("provider"), Kind: c.QueryParam("kind"), Status: c.QueryParam("status"),
+		Account: c.QueryParam("account"), Q: c.QueryParam("q"), Offset: offset, Limit: limit}
+	res, err := s.listObjects(f, nil)
+	if err != nil {
+		return err
 	}
-	ps := s.providers
-	if name := c.QueryParam("provider"); name != "" {
-		p, err := s.provider(name)
-		if err != nil {
-			return err
-		}
-		ps = []provider{p}
-	}
-	q := admin.Query{Kind: c.QueryParam("kind"), Status: c.QueryParam("status"), Account: c.QueryParam("account"),
-		Search: c.QueryParam("q"), Offset: 0, Limit: offset + limit}
-	var all []admin.Object
-	total := 0
-	for _, p := range ps {
-		items, n := p.Objects(q)
-		all = append(all, items...)
-		total += n
-	}
-	sort.SliceStable(all, func(i, j int) bool { return all[i].CreatedAt.After(all[j].CreatedAt) })
-	if offset > len(all) {
-		offset = len(all)
-	}
-	end := min(offset+limit, len(all))
-	page := all[offset:end]
+	page := res.Items
 	if page == nil {
 		page = []admin.Object{}
 	}
+	total := res.Total
+	offset = min(offset, total)
 	return c.JSON(http.StatusOK, objectsPage{Objects: page, Total: total, Offset: offset, Limit: limit})
 }
 
@@ -243,22 +233,30 @@ func (s *Sandbox) listJournal(c echo.Context, kinds ...journal.Kind) error {
 			f.Kinds = append(f.Kinds, journal.Kind(one))
 		}
 	}
-	if v := c.QueryParam("verdict"); v != "" {
-		f.Match = func(e *journal.Entry) bool {
-			return e.Request != nil && e.Request.Signature != nil && e.Request.Signature.Verdict == v
-		}
-	}
-	if o := c.QueryParam("outcome"); o != "" {
-		f.Match = func(e *journal.Entry) bool { return e.Callback != nil && e.Callback.Outcome == o }
-	}
-	if d := c.QueryParam("delivery"); d != "" {
-		f.Match = func(e *journal.Entry) bool { return e.Callback != nil && e.Callback.Delivery == d }
-	}
+	f.Match = entryMatch(c.QueryParam("verdict"), c.QueryParam("outcome"), c.QueryParam("delivery"))
 	entries := s.journal.List(f)
 	if entries == nil {
 		entries = []journal.Entry{}
 	}
 	return c.JSON(http.StatusOK, entriesPage{Entries: entries, Stats: s.journal.Stats()})
+}
+
+// entryMatch selects journal entries by a request's signature verdict, a
+// callback attempt's outcome and its delivery id (nil when all are empty);
+// every filter given must hold.
+func entryMatch(verdict, outcome, delivery string) func(*journal.Entry) bool {
+	if verdict == "" && outcome == "" && delivery == "" {
+		return nil
+	}
+	return func(e *journal.Entry) bool {
+		if verdict != "" && (e.Request == nil || e.Request.Signature == nil || e.Request.Signature.Verdict != verdict) {
+			return false
+		}
+		if outcome != "" && (e.Callback == nil || e.Callback.Outcome != outcome) {
+			return false
+		}
+		return delivery == "" || (e.Callback != nil && e.Callback.Delivery == delivery)
+	}
 }
 
 func (s *Sandbox) handleCallbacks(c echo.Context) error {
@@ -274,9 +272,9 @@ func (s *Sandbox) handleJournal(c echo.Context) error { return s.listJournal(c) 
 func (s *Sandbox) handleResend(c echo.Context) error {
 	id := c.Param("id")
 	if err := s.disp.Resend(id); err != nil {
-		kind := emulators.NotFound
-		if !strings.Contains(err.Error(), "unknown delivery") {
-			kind = emulators.Conflict
+		kind := emulators.Conflict
+		if errors.Is(err, callback.ErrUnknownDelivery) {
+			kind = emulators.NotFound
 		}
 		return &emulators.Error{Kind: kind, Msg: err.Error()}
 	}
@@ -317,14 +315,12 @@ func (s *Sandbox) handleUpload(c echo.Context) error {
 	}
 	sc, err := s.scen.Upload(data)
 	if err != nil {
-		probs := scenarios.Problems(err)
-		list := make([]any, len(probs))
+		probs := uploadProblems(err)
 		lines := make([]string, len(probs))
 		for i, p := range probs {
-			list[i] = map[string]any{"line": p.Line, "rule": p.Rule, "message": p.Msg, "text": p.String()}
-			lines[i] = p.String()
+			lines[i] = p.Text
 		}
-		return &problemsError{err: &emulators.Error{Kind: emulators.Invalid, Msg: strings.Join(lines, "\n")}, problems: list}
+		return &problemsError{err: &emulators.Error{Kind: emulators.Invalid, Msg: strings.Join(lines, "\n")}, problems: probs}
 	}
 	for _, in := range s.scen.List() {
 		if in.Name == sc.Name {
@@ -359,12 +355,22 @@ func (s *Sandbox) handleAdvance(c echo.Context) error {
 	if err != nil {
 		return err
 	}
+	a, err := s.advance(d)
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, a)
+}
+
+// advance moves the sandbox clock by d and tells the event streams (the
+// admin API's and the dashboard form's POST /clock/advance).
+func (s *Sandbox) advance(d time.Duration) (clockAnswer, error) {
 	if err := s.clock.Advance(d); err != nil {
-		return emulators.Errorf(emulators.Invalid, "%v", err)
+		return clockAnswer{}, emulators.Errorf(emulators.Invalid, "%v", err)
 	}
 	a := s.clockAnswer()
 	s.journal.Notify("clock", a)
-	return c.JSON(http.StatusOK, a)
+	return a, nil
 }
 
 // parseAdvance accepts Go durations plus days ("7d", "7d3h").
@@ -402,8 +408,18 @@ func (s *Sandbox) handleReset(c echo.Context) error {
 			return emulators.Errorf(emulators.Invalid, `expected {"provider":"khipu|hambit|payu"} or no body: %v`, err)
 		}
 	}
-	if body.Provider != "" {
-		p, err := s.provider(body.Provider)
+	if err := s.reset(body.Provider); err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, map[string]string{"reset": cmp.Or(body.Provider, "all")})
+}
+
+// reset wipes one provider (its objects, pending callbacks and journal
+// entries), or everything when name is "" (scenario counters and the whole
+// journal too), and tells the event streams.
+func (s *Sandbox) reset(name string) error {
+	if name != "" {
+		p, err := s.provider(name)
 		if err != nil {
 			return err
 		}
@@ -415,21 +431,14 @@ func (s *Sandbox) handleReset(c echo.Context) error {
 		s.scen.ResetCounters()
 		s.journal.Clear("")
 	}
-	s.journal.Notify("reset", map[string]string{"provider": body.Provider})
-	return c.JSON(http.StatusOK, map[string]string{"reset": cmpOr(body.Provider, "all")})
+	s.journal.Notify("reset", map[string]string{"provider": name})
+	return nil
 }
 
 func (s *Sandbox) resetProvider(p provider) {
 	p.Reset()
 	s.disp.Reset(p.Name())
 	s.journal.Clear(p.Name())
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // handleEvents serves GET /events as server-sent events: journal entries

@@ -141,22 +141,34 @@ type objectFilter struct {
 }
 
 func (f objectFilter) query(offset int) string {
+	return filterURL("/_sandbox/", f.Limit, [][2]string{{"provider", f.Provider}, {"kind", f.Kind}, {"status", f.Status},
+		{"account", f.Account}, {"q", f.Q}, {"offset", positive(uint64(offset))}})
+}
+
+// filterURL is a page's URL with a filter: path, then the params with a
+// value, and the limit unless it is the default page size.
+func filterURL(path string, limit int, params [][2]string) string {
 	v := url.Values{}
-	for _, kv := range [][2]string{{"provider", f.Provider}, {"kind", f.Kind}, {"status", f.Status}, {"account", f.Account}, {"q", f.Q}} {
+	for _, kv := range params {
 		if kv[1] != "" {
 			v.Set(kv[0], kv[1])
 		}
 	}
-	if offset > 0 {
-		v.Set("offset", strconv.Itoa(offset))
-	}
-	if f.Limit != defaultPageSize {
-		v.Set("limit", strconv.Itoa(f.Limit))
+	if limit != defaultPageSize {
+		v.Set("limit", strconv.Itoa(limit))
 	}
 	if len(v) == 0 {
-		return "/_sandbox/"
+		return path
 	}
-	return "/_sandbox/?" + v.Encode()
+	return path + "?" + v.Encode()
+}
+
+// positive renders n for a query parameter, "" (left out) for 0.
+func positive(n uint64) string {
+	if n == 0 {
+		return ""
+	}
+	return strconv.FormatUint(n, 10)
 }
 
 const (
@@ -185,11 +197,12 @@ type providerTotal struct {
 }
 
 // listObjects lists objects across providers (or of one), newest first:
-// the merge the admin API's GET /objects does. Unless the kind filter asks
-// for them, accounts (Hambit's API keys, with their balances) are left out:
-// they are configuration, not payments, and would hide an empty sandbox.
-func (d *dashboard) listObjects(f objectFilter) (objectsResult, error) {
-	s := d.s
+// the admin API's GET /objects and the dashboard's objects page. Accounts
+// (Hambit's API keys, with their balances) of the providers named in
+// hideAccounts are left out unless the kind filter asks for them: on the
+// dashboard they are configuration, not payments, and would hide an empty
+// sandbox. The admin API passes nil and lists them.
+func (s *Sandbox) listObjects(f objectFilter, hideAccounts map[string]bool) (objectsResult, error) {
 	ps := s.providers
 	if f.Provider != "" {
 		p, err := s.provider(f.Provider)
@@ -200,8 +213,8 @@ func (d *dashboard) listObjects(f objectFilter) (objectsResult, error) {
 	}
 	var r objectsResult
 	q := admin.Query{Kind: f.Kind, Status: f.Status, Account: f.Account, Search: f.Q}
-	hideAccounts := func(p provider) int {
-		if f.Kind != "" || !d.hasAccounts[p.Name()] {
+	accounts := func(p provider) int {
+		if f.Kind != "" || !hideAccounts[p.Name()] {
 			return 0
 		}
 		aq := q
@@ -210,7 +223,7 @@ func (d *dashboard) listObjects(f objectFilter) (objectsResult, error) {
 		return n
 	}
 	if len(ps) == 1 {
-		if acc := hideAccounts(ps[0]); acc == 0 {
+		if acc := accounts(ps[0]); acc == 0 {
 			q.Offset, q.Limit = f.Offset, f.Limit
 			items, total := ps[0].Objects(q)
 			r.Items, r.Total = items, total
@@ -220,7 +233,7 @@ func (d *dashboard) listObjects(f objectFilter) (objectsResult, error) {
 	}
 	var all []admin.Object
 	for _, p := range ps {
-		acc := hideAccounts(p)
+		acc := accounts(p)
 		pq := q
 		pq.Limit = f.Offset + f.Limit + acc
 		items, n := p.Objects(pq)
@@ -262,10 +275,7 @@ func (d *dashboard) objectsPage(c echo.Context) error {
 	if f.Limit, err = intParam(c, "limit", defaultPageSize, maxPageSize); err != nil {
 		return d.errorPage(c, err)
 	}
-	if f.Limit == 0 {
-		f.Limit = defaultPageSize
-	}
-	res, err := d.listObjects(f)
+	res, err := d.s.listObjects(f, d.hasAccounts)
 	if err != nil {
 		return d.errorPage(c, err)
 	}
@@ -423,22 +433,8 @@ type journalFilter struct {
 }
 
 func (f journalFilter) query(before uint64) string {
-	v := url.Values{}
-	for _, kv := range [][2]string{{"kind", f.Kind}, {"provider", f.Provider}, {"object", f.Object}, {"verdict", f.Verdict}, {"outcome", f.Outcome}} {
-		if kv[1] != "" {
-			v.Set(kv[0], kv[1])
-		}
-	}
-	if before > 0 {
-		v.Set("before", strconv.FormatUint(before, 10))
-	}
-	if f.Limit != defaultPageSize {
-		v.Set("limit", strconv.Itoa(f.Limit))
-	}
-	if len(v) == 0 {
-		return "/_sandbox/journal"
-	}
-	return "/_sandbox/journal?" + v.Encode()
+	return filterURL("/_sandbox/journal", f.Limit, [][2]string{{"kind", f.Kind}, {"provider", f.Provider}, {"object", f.Object},
+		{"verdict", f.Verdict}, {"outcome", f.Outcome}, {"before", positive(before)}})
 }
 
 type journalView struct {
@@ -462,25 +458,11 @@ func (d *dashboard) journalPage(c echo.Context) error {
 	if f.Limit, err = intParam(c, "limit", defaultPageSize, maxPageSize); err != nil {
 		return d.errorPage(c, err)
 	}
-	if f.Limit == 0 {
-		f.Limit = defaultPageSize
-	}
 	jf := journal.Filter{Provider: f.Provider, Object: f.Object, Before: f.Before, Limit: f.Limit + 1}
 	if f.Kind != "" {
 		jf.Kinds = []journal.Kind{journal.Kind(f.Kind)}
 	}
-	verdict, outcome := f.Verdict, f.Outcome
-	if verdict != "" || outcome != "" {
-		jf.Match = func(e *journal.Entry) bool {
-			if verdict != "" && (e.Request == nil || e.Request.Signature == nil || e.Request.Signature.Verdict != verdict) {
-				return false
-			}
-			if outcome != "" && (e.Callback == nil || e.Callback.Outcome != outcome) {
-				return false
-			}
-			return true
-		}
-	}
+	jf.Match = entryMatch(f.Verdict, f.Outcome, "")
 	entries := d.s.journal.List(jf)
 	v := &journalView{Filter: f, Stats: d.s.journal.Stats(),
 		Kinds:    []string{"request", "transition", "callback", "timer", "page", "hook", "note"},
@@ -526,12 +508,7 @@ func (d *dashboard) entryPage(c echo.Context) error {
 		del, known := d.s.disp.Delivery(e.Callback.Delivery)
 		v.Resendable = known && del.URL != ""
 	}
-	if older := d.s.journal.List(journal.Filter{Before: id, Limit: 1}); len(older) == 1 {
-		v.Prev = older[0].ID
-	}
-	if newer := d.s.journal.List(journal.Filter{After: id, Limit: 1 << 30}); len(newer) > 0 {
-		v.Next = newer[len(newer)-1].ID
-	}
+	v.Prev, v.Next = d.s.journal.Adjacent(id)
 	return d.render(c, http.StatusOK, "entry.html", &page{Title: "Journal #" + strconv.FormatUint(id, 10), Nav: "journal", Data: v})
 }
 

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -128,7 +129,8 @@ func (d *dashboard) uploadForm(c echo.Context) error {
 	return redirectWith(c, "/_sandbox/scenarios", "ok", "scenario "+sc.Name+" uploaded")
 }
 
-// uploadProblems lists a failed upload's problems as the admin API does.
+// uploadProblems lists a failed upload's problems: the admin API's
+// "problems" and the no-script scenarios page show the same list.
 func uploadProblems(err error) []uploadProblem {
 	probs := scenarios.Problems(err)
 	if len(probs) == 0 {
@@ -147,30 +149,17 @@ func (d *dashboard) advanceForm(c echo.Context) error {
 	if err != nil {
 		return redirectWith(c, back, "err", emulators.AsError(err).Msg)
 	}
-	if err := d.s.clock.Advance(by); err != nil {
-		return redirectWith(c, back, "err", err.Error())
+	if _, err := d.s.advance(by); err != nil {
+		return redirectWith(c, back, "err", emulators.AsError(err).Msg)
 	}
-	d.s.journal.Notify("clock", d.s.clockAnswer())
 	return redirectWith(c, back, "ok", "clock advanced by "+by.String())
 }
 
 func (d *dashboard) resetForm(c echo.Context) error {
 	back := backTo(c, "/_sandbox/clock")
 	name := c.FormValue("provider")
-	s := d.s
-	if name != "" {
-		p, err := s.provider(name)
-		if err != nil {
-			return redirectWith(c, back, "err", emulators.AsError(err).Msg)
-		}
-		s.resetProvider(p)
-	} else {
-		for _, p := range s.providers {
-			s.resetProvider(p)
-		}
-		s.scen.ResetCounters()
-		s.journal.Clear("")
+	if err := d.s.reset(name); err != nil {
+		return redirectWith(c, back, "err", emulators.AsError(err).Msg)
 	}
-	s.journal.Notify("reset", map[string]string{"provider": name})
-	return redirectWith(c, back, "ok", "reset: "+cmpOr(name, "all"))
+	return redirectWith(c, back, "ok", "reset: "+cmp.Or(name, "all"))
 }

@@ -154,25 +154,17 @@ const maxShown = 8 << 10
 
 // cutAt cuts s to at most n bytes on a rune boundary, without a mark.
 func cutAt(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
+	cut, _ := journal.Truncate(s, n, false)
+	return cut
 }
 
 // trunc cuts s to at most n bytes on a rune boundary, marking the cut.
 func trunc(n int, s string) string {
-	if len(s) <= n {
+	cut, cutShort := journal.Truncate(s, n, false)
+	if !cutShort {
 		return s
 	}
-	cut := n
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + fmt.Sprintf("… (%s more)", humanSize(len(s)-cut))
+	return cut + fmt.Sprintf("… (%s more)", humanSize(len(s)-len(cut)))
 }
 
 // visible makes a canonical string's invisible bytes visible: control

@@ -127,9 +127,9 @@ type apiError struct {
 }
 
 type apiErrorBody struct {
-	Kind     string `json:"kind"`
-	Message  string `json:"message"`
-	Problems []any  `json:"problems,omitempty"`
+	Kind     string          `json:"kind"`
+	Message  string          `json:"message"`
+	Problems []uploadProblem `json:"problems,omitempty"`
 }
 
 var adminKinds = map[emulators.Kind]struct {
@@ -209,7 +209,7 @@ func kindOfStatus(code int) emulators.Kind {
 // problemsError carries a scenario upload's problems into the error body.
 type problemsError struct {
 	err      *emulators.Error
-	problems []any
+	problems []uploadProblem
 }
 
 func (p *problemsError) Error() string { return p.err.Error() }

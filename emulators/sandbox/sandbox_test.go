@@ -201,6 +201,18 @@ func TestCallbacksListAndResendThroughAdmin(t *testing.T) {
 		if code != 200 || !strings.Contains(body, `"delivery":"`+id+`"`) || !strings.Contains(body, `"outcome":"acknowledged"`) {
 			t.Errorf("callbacks = %d %s", code, body)
 		}
+		// Filters combine: each one given must hold.
+		for q, want := range map[string]int{
+			"outcome=acknowledged&delivery=" + id: 1,
+			"outcome=failed&delivery=" + id:       0,
+			"outcome=acknowledged&delivery=cb999": 0,
+		} {
+			code, body, _ := do(t, h, "GET", "/_sandbox/api/callbacks?"+q, "")
+			var page struct{ Entries []journal.Entry }
+			if err := json.Unmarshal([]byte(body), &page); code != 200 || err != nil || len(page.Entries) != want {
+				t.Errorf("callbacks?%s = %d, %d entries; want %d", q, code, len(page.Entries), want)
+			}
+		}
 		code, _, _ = do(t, h, "POST", "/_sandbox/api/callbacks/"+id+"/resend", "")
 		if code != 202 {
 			t.Errorf("resend = %d", code)

@@ -66,7 +66,7 @@ func TestRetriesOnScheduleUntilAcknowledged(t *testing.T) {
 		}
 		time.Sleep(time.Hour)
 		r.m.None(t)
-		if got, want := r.outcomes(), []string{"failed", "failed", "acknowledged"}; !equal(got, want) {
+		if got, want := r.outcomes(), []string{"failed", "failed", "acknowledged"}; !slices.Equal(got, want) {
 			t.Errorf("outcomes = %v, want %v", got, want)
 		}
 	})
@@ -85,7 +85,7 @@ func TestGivesUpAndScalesWaits(t *testing.T) {
 			t.Errorf("second attempt after %v, want 1s (100s × 0.01)", d)
 		}
 		synctest.Wait()
-		if got, want := r.outcomes(), []string{"failed", "gave_up"}; !equal(got, want) {
+		if got, want := r.outcomes(), []string{"failed", "gave_up"}; !slices.Equal(got, want) {
 			t.Errorf("outcomes = %v, want %v", got, want)
 		}
 	})
@@ -202,22 +202,10 @@ func TestSupersedeDuplicateSkipAndFailFirst(t *testing.T) {
 		synctest.Wait()
 		r.m.None(t)
 		want := []string{"failed", "superseded", "acknowledged", "acknowledged", "acknowledged", "skipped", "failed", "failed", "acknowledged"}
-		if got := r.outcomes(); !equal(got, want) {
+		if got := r.outcomes(); !slices.Equal(got, want) {
 			t.Errorf("outcomes = %v\nwant       %v", got, want)
 		}
 	})
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestNetworkFailuresAreFailedAttempts(t *testing.T) {
@@ -239,7 +227,7 @@ func TestNetworkFailuresAreFailedAttempts(t *testing.T) {
 		if !strings.Contains(errs[0], "refused") || !strings.Contains(errs[1], "no answer within 30s") || !strings.Contains(errs[2], "HTTP 302") {
 			t.Errorf("attempt errors = %q", errs)
 		}
-		if got, want := r.outcomes(), []string{"failed", "failed", "failed", "acknowledged"}; !equal(got, want) {
+		if got, want := r.outcomes(), []string{"failed", "failed", "failed", "acknowledged"}; !slices.Equal(got, want) {
 			t.Errorf("outcomes = %v, want %v", got, want)
 		}
 	})

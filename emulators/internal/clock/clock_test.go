@@ -1,6 +1,7 @@
 package clock_test
 
 import (
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -24,7 +25,7 @@ func TestAdvanceFiresDueTimersInOrder(t *testing.T) {
 		}
 		// Advance returns after the due timers ran, on the caller's goroutine.
 		want := []string{"1h", "2h-a", "2h-b"}
-		if !equal(fired, want) {
+		if !slices.Equal(fired, want) {
 			t.Fatalf("fired after advance = %v, want %v", fired, want)
 		}
 		if got := c.Now().Sub(start); got != 150*time.Minute {
@@ -36,7 +37,7 @@ func TestAdvanceFiresDueTimersInOrder(t *testing.T) {
 		// Real time reaches the 3h timer (30 more minutes) without an advance.
 		time.Sleep(30 * time.Minute)
 		synctest.Wait()
-		if !equal(fired, []string{"1h", "2h-a", "2h-b", "3h"}) {
+		if !slices.Equal(fired, []string{"1h", "2h-a", "2h-b", "3h"}) {
 			t.Errorf("fired = %v, want the 3h timer after real time caught up", fired)
 		}
 	})
@@ -124,18 +125,6 @@ func BenchmarkSchedule(b *testing.B) {
 	for b.Loop() {
 		c.After(time.Hour, func() {}).Stop()
 	}
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestTimerOverdueByExactlyOneNanosecond: a timer whose deadline passed by

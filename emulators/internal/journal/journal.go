@@ -418,26 +418,50 @@ func (f *Filter) matches(e *Entry) bool {
 func (j *Journal) Get(id uint64) (Entry, bool) {
 	j.mu.RLock()
 	defer j.mu.RUnlock()
-	if j.n == 0 {
-		return Entry{}, false
+	if i := j.search(id); i < j.n {
+		if e := j.at(i); e.ID == id {
+			return *e, true
+		}
 	}
-	// Ids increase along the ring (Clear may leave gaps): binary search.
+	return Entry{}, false
+}
+
+// Adjacent returns the ids of the held entries just before and just after
+// id (0 when there is none), whether or not id itself is held.
+func (j *Journal) Adjacent(id uint64) (prev, next uint64) {
+	j.mu.RLock()
+	defer j.mu.RUnlock()
+	i := j.search(id)
+	if i > 0 {
+		prev = j.at(i - 1).ID
+	}
+	if i < j.n && j.at(i).ID == id {
+		i++
+	}
+	if i < j.n {
+		next = j.at(i).ID
+	}
+	return prev, next
+}
+
+// search returns the position (0 = oldest) of the first held entry whose
+// id is at least id, j.n when there is none; j.mu is held. Ids increase
+// along the ring (Clear may leave gaps), so it is a binary search.
+func (j *Journal) search(id uint64) int {
 	lo, hi := 0, j.n
 	for lo < hi {
 		mid := (lo + hi) / 2
-		if j.ring[(j.start+mid)%j.opt.Capacity].ID < id {
+		if j.at(mid).ID < id {
 			lo = mid + 1
 		} else {
 			hi = mid
 		}
 	}
-	if lo < j.n {
-		if e := j.ring[(j.start+lo)%j.opt.Capacity]; e.ID == id {
-			return e, true
-		}
-	}
-	return Entry{}, false
+	return lo
 }
+
+// at returns the entry at position i (0 = oldest); j.mu is held.
+func (j *Journal) at(i int) *Entry { return &j.ring[(j.start+i)%j.opt.Capacity] }
 
 // Stats describe the ring's occupancy.
 type Stats struct {

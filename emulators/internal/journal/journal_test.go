@@ -90,3 +90,27 @@ func BenchmarkAdd(b *testing.B) {
 		j.Add(journal.Entry{Kind: journal.KindRequest, Provider: "khipu", Request: &journal.Exchange{RequestBody: body, ResponseBody: body}})
 	}
 }
+
+// TestAdjacent: the neighbours of an entry are found across the ring's
+// wrap and across the gaps Clear leaves, whether the entry is held or not.
+func TestAdjacent(t *testing.T) {
+	j := journal.New(journal.Options{Capacity: 4})
+	for i := range 6 { // ids 1..6; 3..6 held, the ring wrapped
+		p := "khipu"
+		if i%2 == 1 {
+			p = "payu"
+		}
+		j.Add(journal.Entry{Kind: journal.KindNote, Provider: p})
+	}
+	if prev, next := j.Adjacent(4); prev != 3 || next != 5 { // the ring has wrapped: 5 and 6 sit before 3 and 4
+		t.Errorf("Adjacent(4) before Clear = %d, %d; want 3, 5", prev, next)
+	}
+	j.Clear("payu") // ids 4 and 6 go: 3, 5 held
+	for _, tt := range []struct{ id, prev, next uint64 }{
+		{1, 0, 3}, {3, 0, 5}, {4, 3, 5}, {5, 3, 0}, {6, 5, 0}, {9, 5, 0},
+	} {
+		if prev, next := j.Adjacent(tt.id); prev != tt.prev || next != tt.next {
+			t.Errorf("Adjacent(%d) = %d, %d; want %d, %d", tt.id, prev, next, tt.prev, tt.next)
+		}
+	}
+}
