@@ -2,10 +2,10 @@ package khipu
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -285,7 +285,7 @@ func (s *Service) adminResend(p Payment, version string) error {
 		return stateConflict(&p, "payments created for PayU report to PayU in-process and send no HTTP notification")
 	}
 	r := s.receiver(p.ReceiverID)
-	if cmpOr(p.NotifyURL, r.notifyURL) == "" {
+	if cmp.Or(p.NotifyURL, r.notifyURL) == "" {
 		return stateConflict(&p, "it has no notify_url and its receiver has none")
 	}
 	s.resend(p, version)
@@ -316,12 +316,7 @@ func (s *Service) Describe(linkBase string) admin.Description {
 			"Host routing: khipu.com and payment-api.khipu.com reach /api/2.0 and /v3 without the /khipu prefix",
 		},
 	}
-	ids := make([]int64, 0, len(s.receivers))
-	for id := range s.receivers {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	for _, id := range ids {
+	for _, id := range s.receiverIDs {
 		r := s.receivers[id]
 		d.Credentials = append(d.Credentials, admin.Credential{Account: fmt.Sprintf("receiver %d (%s)", r.id, r.name), Fields: []admin.Field{
 			{Name: "receiver_id", Value: strconv.FormatInt(r.id, 10)},

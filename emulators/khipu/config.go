@@ -318,3 +318,32 @@ func newReceiver(r Receiver) *receiver {
 // seesBank reports whether the receiver may use bank b (§3.2: developer
 // receivers see test banks only).
 func (r *receiver) seesBank(b Bank) bool { return b.Test || r.kind == kindProduction }
+
+// belowMinimum reports whether amount in currency is under the bank's
+// minimum (§7 F7; like every amount limit, it applies to CLP only).
+func (b Bank) belowMinimum(amount emulators.Decimal, currency string) bool {
+	return currency == "CLP" && amount.Cmp(b.MinAmount) < 0
+}
+
+// findBank returns the bank with the given id (bank ids are unique, Validate).
+func findBank(banks []Bank, id string) (Bank, bool) {
+	for _, b := range banks {
+		if b.BankID == id {
+			return b, true
+		}
+	}
+	return Bank{}, false
+}
+
+// bankFor returns the bank id names for receiver r, or the field message
+// of a bank_id that is unknown (F9) or not visible to r (F10).
+func bankFor(banks []Bank, r *receiver, id string) (Bank, string) {
+	b, ok := findBank(banks, id)
+	switch {
+	case !ok:
+		return Bank{}, msgBankUnknown
+	case !r.seesBank(b):
+		return Bank{}, msgBankDeveloper
+	}
+	return b, ""
+}

@@ -1,6 +1,7 @@
 package khipu
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"strconv"
@@ -67,12 +68,17 @@ func fieldError(field, msg, detail string) *emulators.Error {
 }
 
 func fieldErrors(fields []emulators.FieldError) *emulators.Error {
+	return &emulators.Error{Kind: emulators.Invalid, Msg: msgV0, Fields: fields,
+		Detail: "invalid fields (§7): " + joinFields(fields)}
+}
+
+// joinFields renders field errors as "field: message; field: message".
+func joinFields(fields []emulators.FieldError) string {
 	parts := make([]string, len(fields))
 	for i, f := range fields {
 		parts[i] = f.Field + ": " + f.Message
 	}
-	return &emulators.Error{Kind: emulators.Invalid, Msg: msgV0, Fields: fields,
-		Detail: "invalid fields (§7): " + strings.Join(parts, "; ")}
+	return strings.Join(parts, "; ")
 }
 
 // scenarioFailure is an error answer chosen by a scenario rule (create or
@@ -169,10 +175,7 @@ func (s *Service) renderError(c echo.Context, err error) {
 			s.deps.Log.Error("internal error", "path", c.Request().URL.Path, "err", err)
 		}
 	}
-	if s.deps.DebugHeaders {
-		c.Response().Header().Set("X-Sandbox-Error-Detail", headerSafe(detail))
-	}
-	wire.Annotate(c).Error = detail
+	s.errorDetail(c, detail)
 	if sf == surfacePage {
 		s.renderErrorPage(c, status, body.Message)
 		return
@@ -199,7 +202,7 @@ func (s *Service) shape(c echo.Context, sf surface, e *emulators.Error) (int, er
 			return empty(http.StatusBadRequest, msgMalformed)
 		}
 		if len(e.Fields) == 0 {
-			return empty(http.StatusBadRequest, cmpOr(e.Msg, msgV0))
+			return empty(http.StatusBadRequest, cmp.Or(e.Msg, msgV0))
 		}
 		return http.StatusBadRequest, errorBody{Status: http.StatusBadRequest, Message: msgV0, Errors: items(e.Fields)}
 	case emulators.TooLarge:
@@ -214,7 +217,7 @@ func (s *Service) shape(c echo.Context, sf surface, e *emulators.Error) (int, er
 			return plain(http.StatusNotFound, msgV3NotFound)
 		}
 		if sf == surfacePage && e.Code != codePath {
-			return plain(http.StatusNotFound, cmpOr(e.Msg, "Cobro no encontrado"))
+			return plain(http.StatusNotFound, cmp.Or(e.Msg, "Cobro no encontrado"))
 		}
 		return plain(http.StatusNotFound, msgPathNotFound)
 	case emulators.Conflict:
@@ -253,6 +256,15 @@ func httpError(c echo.Context, he *echo.HTTPError) *emulators.Error {
 	return &emulators.Error{Kind: emulators.Internal, Msg: msgV3Internal, Detail: "internal error: " + he.Error()}
 }
 
+// errorDetail records why an answer is an error: in the journal note and,
+// with debug headers on, in X-Sandbox-Error-Detail.
+func (s *Service) errorDetail(c echo.Context, detail string) {
+	wire.Annotate(c).Error = detail
+	if s.deps.DebugHeaders {
+		c.Response().Header().Set("X-Sandbox-Error-Detail", headerSafe(detail))
+	}
+}
+
 // headerSafe makes s usable as a header value: one line, no control bytes.
 func headerSafe(s string) string {
 	b := []byte(s)
@@ -262,11 +274,4 @@ func headerSafe(s string) string {
 		}
 	}
 	return string(b)
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -8,7 +8,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -100,13 +99,13 @@ func (s *Service) authV2(cl *call) error {
 	sig := &journal.Signature{Verdict: journal.VerdictRejected, Scheme: signatureScheme, Received: header}
 	wire.Annotate(cl.c).Signature = sig
 	reject := func(e *emulators.Error) error {
-		first := stringToSign(r.Method, cands[0].url, p)
-		if len(sig.Candidates) == 0 {
+		if len(sig.Candidates) == 0 { // rejected before verifying: A1, A2
 			for _, c := range cands {
 				sig.Candidates = append(sig.Candidates, journal.Candidate{Name: c.name, StringToSign: stringToSign(r.Method, c.url, p)})
 			}
 		}
 		if s.deps.DebugHeaders {
+			first := sig.Candidates[0].StringToSign
 			h := cl.c.Response().Header()
 			h.Set("X-Sandbox-String-To-Sign", first)
 			h.Set("X-Sandbox-String-To-Sign-B64", base64.StdEncoding.EncodeToString([]byte(first)))
@@ -145,13 +144,8 @@ func (s *Service) authV2(cl *call) error {
 }
 
 func (s *Service) knownReceivers() string {
-	ids := make([]int64, 0, len(s.receivers))
-	for id := range s.receivers {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	parts := make([]string, len(ids))
-	for i, id := range ids {
+	parts := make([]string, len(s.receiverIDs))
+	for i, id := range s.receiverIDs {
 		parts[i] = strconv.FormatInt(id, 10)
 	}
 	return strings.Join(parts, ", ")
@@ -249,7 +243,7 @@ func (s *Service) handleCreate(cl *call) error {
 	probe := Payment{
 		paymentCore: paymentCore{ReceiverID: cl.rcv.id, Amount: req.Amount, Currency: req.Currency, Subject: req.Subject,
 			TransactionID: req.TransactionID, NotifyAPIVersion: req.NotifyAPIVersion},
-		paymentOptions: paymentOptions{GivenBankID: req.BankID, GivenPayerEmail: req.PayerEmail, Custom: req.Custom},
+		paymentOptions: req.paymentOptions,
 	}
 	plan := s.deps.Scenarios.DecideFunc(cl.scenario, provider, PointCreate, func() scenarios.Attrs { return attrs(&probe, cl.api()) })
 	n := wire.Annotate(cl.c)
@@ -556,10 +550,8 @@ func (s *Service) handlePredict(cl *call) error {
 	}
 	bankID, _ := v.required("bank_id", 5)
 	if bankID != "" {
-		if b, ok := s.bank(bankID); !ok {
-			v.add("bank_id", msgBankUnknown)
-		} else if !cl.rcv.seesBank(b) {
-			v.add("bank_id", msgBankDeveloper)
+		if _, msg := bankFor(s.banks, cl.rcv, bankID); msg != "" {
+			v.add("bank_id", msg)
 		}
 	}
 	amountText, amountOK := v.required("amount", 255)

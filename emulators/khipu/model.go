@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -720,16 +721,6 @@ type payPlan struct {
 	Payer    ScenarioPayer
 }
 
-func clonePayment(p Payment) Payment {
-	p.Refunds = append([]Refund(nil), p.Refunds...)
-	p.History = append([]admin.Change(nil), p.History...)
-	if p.Pay.Delay != nil {
-		d := *p.Pay.Delay
-		p.Pay.Delay = &d
-	}
-	return p
-}
-
 // state renders status/detail for the journal and the admin API.
 func (p Payment) state() string {
 	switch {
@@ -769,29 +760,7 @@ func (p *Payment) clearPayer() {
 // developerPayerName is what a test-bank payment shows as payer_name (§8):
 // "Cobrador de desarrollo #123.456".
 func developerPayerName(receiverID int64) string {
-	return "Cobrador de desarrollo #" + thousands(itoa(receiverID))
-}
-
-func itoa(n int64) string {
-	var b [20]byte
-	i := len(b)
-	neg := n < 0
-	if neg {
-		n = -n
-	}
-	for {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-		if n == 0 {
-			break
-		}
-	}
-	if neg {
-		i--
-		b[i] = '-'
-	}
-	return string(b[i:])
+	return "Cobrador de desarrollo #" + thousands(strconv.FormatInt(receiverID, 10))
 }
 
 // Wire shapes (§4.3, §6, §8). Field order is the order of the real

@@ -1,6 +1,7 @@
 package khipu
 
 import (
+	"cmp"
 	"strconv"
 
 	"github.com/paysandbox/sandbox/emulators/internal/callback"
@@ -25,8 +26,8 @@ func (s *Service) notify(p Payment) {
 		return
 	}
 	plan := s.deps.Scenarios.DecideFunc(p.Scenario, provider, PointNotify, func() scenarios.Attrs { return attrs(&p, p.API) })
-	url := cmpOr(p.NotifyURL, r.notifyURL)
-	version := cmpOr(p.NotifyAPIVersion, r.notifyAPIVersion)
+	url := cmp.Or(p.NotifyURL, r.notifyURL)
+	version := cmp.Or(p.NotifyAPIVersion, r.notifyAPIVersion)
 	corrupt, _ := scenarios.Param[bool](plan, "corrupt_token")
 	d := s.delivery(p, r, version, url, plan.BadSignature, corrupt)
 	d.Policy = callback.Policy{
@@ -55,9 +56,9 @@ func (s *Service) notify(p Payment) {
 // payment's own version.
 func (s *Service) resend(p Payment, version string) string {
 	r := s.receiver(p.ReceiverID)
-	url := cmpOr(p.NotifyURL, r.notifyURL)
+	url := cmp.Or(p.NotifyURL, r.notifyURL)
 	if version == "" {
-		version = cmpOr(p.NotifyAPIVersion, r.notifyAPIVersion)
+		version = cmp.Or(p.NotifyAPIVersion, r.notifyAPIVersion)
 	}
 	d := s.delivery(p, r, version, url, "", false)
 	d.Policy = callback.Policy{Timeout: s.cfg.Callbacks.Timeout}

@@ -2,10 +2,12 @@ package khipu
 
 import (
 	"bytes"
+	"cmp"
 	"html/template"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -203,14 +205,6 @@ func (s *Service) renderErrorPage(c echo.Context, status int, msg string) {
 	c.HTMLBlob(status, buf.Bytes())
 }
 
-// errorDetail sets X-Sandbox-Error-Detail on a page answered with an error status.
-func (s *Service) errorDetail(c echo.Context, detail string) {
-	wire.Annotate(c).Error = detail
-	if s.deps.DebugHeaders {
-		c.Response().Header().Set("X-Sandbox-Error-Detail", headerSafe(detail))
-	}
-}
-
 // paymentForPage loads the payment of a page; unknown ids get the 404 page
 // "Cobro no encontrado" (§12).
 func (s *Service) paymentForPage(c echo.Context) (Payment, bool, error) {
@@ -218,12 +212,30 @@ func (s *Service) paymentForPage(c echo.Context) (Payment, bool, error) {
 	wire.Annotate(c).AddObject(id)
 	p, ok := s.payments.Get(id)
 	if !ok {
-		v := view{Static: treeBase(c) + "/static", Title: "Cobro no encontrado", Screen: "notfound",
-			Message: "Cobro no encontrado", Detail: "No existe un cobro con el código " + id + "."}
-		s.errorDetail(c, "no payment "+strconv.Quote(id))
-		return p, false, s.render(c, http.StatusNotFound, "message.html", v)
+		return p, false, s.notFoundPage(c, "Cobro no encontrado", "No existe un cobro con el código "+id+".", "no payment "+strconv.Quote(id))
 	}
 	return p, true, nil
+}
+
+// payableForPage is paymentForPage for the pages that pay: a payment that
+// cannot be paid now gets its guard page instead (ok false).
+func (s *Service) payableForPage(c echo.Context) (Payment, bool, error) {
+	p, ok, err := s.paymentForPage(c)
+	if !ok {
+		return p, false, err
+	}
+	if guarded, err := s.guard(c, &p); guarded {
+		return p, false, err
+	}
+	return p, true, nil
+}
+
+// notFoundPage answers 404 with the message page headed title; why goes to
+// X-Sandbox-Error-Detail.
+func (s *Service) notFoundPage(c echo.Context, title, detail, why string) error {
+	s.errorDetail(c, why)
+	v := view{Static: treeBase(c) + "/static", Title: title, Screen: "notfound", Message: title, Detail: detail}
+	return s.render(c, http.StatusNotFound, "message.html", v)
 }
 
 // guard renders the page of a payment that cannot be paid now (§12 state
@@ -252,11 +264,8 @@ func (s *Service) pageEvent(p *Payment, summary string, data map[string]string) 
 
 // handleInfoPage serves GET /payment/info/{id} (§12.1).
 func (s *Service) handleInfoPage(c echo.Context) error {
-	p, ok, err := s.paymentForPage(c)
+	p, ok, err := s.payableForPage(c)
 	if !ok {
-		return err
-	}
-	if done, err := s.guard(c, &p); done {
 		return err
 	}
 	v := s.baseView(c, &p)
@@ -334,7 +343,7 @@ func (s *Service) renderStep(c echo.Context, p *Payment, at attempt) error {
 		r := s.receiver(p.ReceiverID)
 		for _, b := range s.visibleBanks(r) {
 			bv := bankView{ID: b.BankID, Name: b.Name}
-			if p.Currency == "CLP" && p.Amount.Cmp(b.MinAmount) < 0 {
+			if b.belowMinimum(p.Amount, p.Currency) {
 				bv.Disabled, bv.Note = true, "Monto mínimo "+displayAmount(b.MinAmount, "CLP")
 			}
 			v.Banks = append(v.Banks, bv)
@@ -430,7 +439,7 @@ func (s *Service) advance(p *Payment, at attempt, step string, form params) atte
 		case "yes":
 			at.Step = stepCancelled
 		case "no":
-			at.Step = cmpOr(at.Prev, stepBank)
+			at.Step = cmp.Or(at.Prev, stepBank)
 		default:
 			if at.Step != stepAbandon {
 				at.Prev = at.Step
@@ -450,7 +459,7 @@ func (s *Service) advance(p *Payment, at attempt, step string, form params) atte
 		switch {
 		case !ok || r == nil || !r.seesBank(b):
 			at.Error = "Selecciona un banco de la lista"
-		case p.Currency == "CLP" && p.Amount.Cmp(b.MinAmount) < 0:
+		case b.belowMinimum(p.Amount, p.Currency):
 			at.Error = "El monto es menor al mínimo aceptado por " + b.Name
 		default:
 			at.BankID, at.Step = b.BankID, stepEmail
@@ -604,11 +613,8 @@ func (s *Service) applyOutcome(p *Payment, at attempt, outcome string) attempt {
 
 // handleManualPage serves GET /payment/manual/{id} (§12.3).
 func (s *Service) handleManualPage(c echo.Context) error {
-	p, ok, err := s.paymentForPage(c)
+	p, ok, err := s.payableForPage(c)
 	if !ok {
-		return err
-	}
-	if done, err := s.guard(c, &p); done {
 		return err
 	}
 	return s.renderManual(c, &p, defaultRUT, "", "")
@@ -627,11 +633,8 @@ func (s *Service) renderManual(c echo.Context, p *Payment, rutText, bankID, errM
 // handleManualStep serves POST /payment/manual/{id}: the payer declares a
 // manual transfer (§12.3).
 func (s *Service) handleManualStep(c echo.Context) error {
-	p, ok, err := s.paymentForPage(c)
+	p, ok, err := s.payableForPage(c)
 	if !ok {
-		return err
-	}
-	if done, err := s.guard(c, &p); done {
 		return err
 	}
 	form, err := pageForm(c)
@@ -663,10 +666,8 @@ func (s *Service) handleReceipt(c echo.Context) error {
 		return err
 	}
 	if p.Deleted || p.Status != statusDone {
-		v := view{Static: treeBase(c) + "/static", Title: "Comprobante no disponible", Screen: "notfound",
-			Message: "Comprobante no disponible", Detail: "El cobro " + p.ID + " aún no ha sido pagado."}
-		s.errorDetail(c, "payment "+p.ID+" is "+p.state()+"; receipts exist for done payments only (§12.4)")
-		return s.render(c, http.StatusNotFound, "message.html", v)
+		return s.notFoundPage(c, "Comprobante no disponible", "El cobro "+p.ID+" aún no ha sido pagado.",
+			"payment "+p.ID+" is "+p.state()+"; receipts exist for done payments only (§12.4)")
 	}
 	v := s.baseView(c, &p)
 	v.Title, v.Screen = "Comprobante de pago", "receipt"
@@ -678,17 +679,21 @@ func (s *Service) handleReceipt(c echo.Context) error {
 		method = "Pagado fuera de Khipu (marcado por el cobrador)"
 	}
 	v.Receipt = &receiptView{Code: p.ID, Subject: p.Subject, Amount: v.Amount, Merchant: v.Merchant,
-		Bank: cmpOr(p.Bank, "—"), RUT: cmpOr(p.PersonalIdentifier, "—"), OpCode: cmpOr(p.OperationCode, "—"),
+		Bank: cmp.Or(p.Bank, "—"), RUT: cmp.Or(p.PersonalIdentifier, "—"), OpCode: cmp.Or(p.OperationCode, "—"),
 		Conciliated: chileTime(p.ConciliatedAt), Method: method}
 	return s.render(c, http.StatusOK, "receipt.html", v)
 }
 
 // chileTime renders t in Chile's time (America/Santiago when the zone
 // database is available, else UTC−3).
-func chileTime(t time.Time) string {
+func chileTime(t time.Time) string { return t.In(chileLocation()).Format("02/01/2006 15:04:05") }
+
+// chileLocation loads the zone once: time.LoadLocation reads and parses the
+// zone database on every call, and receipts are served per request.
+var chileLocation = sync.OnceValue(func() *time.Location {
 	loc, err := time.LoadLocation("America/Santiago")
 	if err != nil {
-		loc = time.FixedZone("CLT", -3*3600)
+		return time.FixedZone("CLT", -3*3600)
 	}
-	return t.In(loc).Format("02/01/2006 15:04:05")
-}
+	return loc
+})

@@ -1,11 +1,13 @@
 package khipu
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -44,7 +46,9 @@ type Service struct {
 
 	banks     []Bank
 	receivers map[int64]*receiver // configured; read-only after New
-	byAPIKey  map[string]*receiver
+	// receiverIDs are the keys of receivers, ascending.
+	receiverIDs []int64
+	byAPIKey    map[string]*receiver
 
 	mu       sync.RWMutex
 	internal map[int64]*receiver // created for PayU on first use
@@ -88,7 +92,9 @@ func New(cfg Config, deps platform.Deps) (*Service, error) {
 		rc := newReceiver(r)
 		s.receivers[rc.id] = rc
 		s.byAPIKey[rc.apiKey] = rc
+		s.receiverIDs = append(s.receiverIDs, rc.id)
 	}
+	slices.Sort(s.receiverIDs)
 	pages, err := web.Pages(deps.Web, provider, pageFuncs)
 	if err != nil {
 		return nil, fmt.Errorf("payer page templates: %w", err)
@@ -134,14 +140,7 @@ func (s *Service) visibleBanks(r *receiver) []Bank {
 	return out
 }
 
-func (s *Service) bank(id string) (Bank, bool) {
-	for _, b := range s.banks {
-		if b.BankID == id {
-			return b, true
-		}
-	}
-	return Bank{}, false
-}
+func (s *Service) bank(id string) (Bank, bool) { return findBank(s.banks, id) }
 
 // attrs are the scenario attributes of a payment (§14).
 func attrs(p *Payment, api string) scenarios.Attrs {
@@ -178,14 +177,8 @@ func (s *Service) createPayment(np newPayment) Payment {
 			NotifyURL: req.NotifyURL, ReturnURL: req.ReturnURL, CancelURL: req.CancelURL, NotifyAPIVersion: req.NotifyAPIVersion, ExpiresAt: req.ExpiresAt, SendEmail: req.SendEmail,
 			SendReminders: req.SendReminders, Status: statusPending, StatusDetail: detailPending,
 		},
-		paymentOptions: paymentOptions{
-			Body: req.Body, Custom: req.Custom, PictureURL: req.PictureURL, ContractURL: req.ContractURL,
-			GivenBankID: req.BankID, GivenPayerName: req.PayerName, GivenPayerEmail: req.PayerEmail,
-			ResponsibleUserEmail: req.ResponsibleUserEmail, FixedPayerPersonalIdentifier: req.FixedPayerPersonalIdentifier,
-			IntegratorFee: req.IntegratorFee, CollectAccountUUID: req.CollectAccountUUID, ConfirmTimeout: req.ConfirmTimeout,
-			MandatoryPaymentMethod: req.MandatoryPaymentMethod, PSPClientMerchantName: req.PSPClientMerchantName,
-		},
-		payerTransfer: payerTransfer{BankID: req.BankID, PayerName: req.PayerName, PayerEmail: req.PayerEmail},
+		paymentOptions: req.paymentOptions,
+		payerTransfer:  payerTransfer{BankID: req.GivenBankID, PayerName: req.GivenPayerName, PayerEmail: req.GivenPayerEmail},
 	}
 	if p.ExpiresAt.IsZero() {
 		p.ExpiresAt = now.Add(defaultExpiry)
@@ -374,45 +367,48 @@ func (s *Service) scheduleVerification(p Payment, tr transfer) {
 	s.grp.Wait(d, func() { s.settle(id, seq, journal.CauseTimer) })
 }
 
-// settle ends a verification: verifying → done/normal (§11.2). seq 0
-// settles whatever verification is current (admin pay approve).
-func (s *Service) settle(id string, seq int, cause string) (Payment, error) {
+// endVerification ends the verification of a verifying payment with end
+// and reports whether it did. seq is the verification a timer was set for:
+// once that one is no longer current (settled, reverted, deleted), the
+// timer finds nothing to do (false, no error). seq 0 ends whatever
+// verification is current (admin actions); refused, it is a conflict.
+func (s *Service) endVerification(id string, seq int, cause, refusal string, end func(p *Payment, now time.Time)) (Payment, bool, error) {
 	p, err := s.mutate(id, cause, func(p *Payment, now time.Time) error {
 		if p.Deleted || p.Status != statusVerifying || (seq != 0 && p.VerifySeq != seq) {
-			return stateConflict(p, "only a verifying payment can be settled")
+			return stateConflict(p, refusal)
 		}
-		p.Status, p.StatusDetail = statusDone, detailNormal
-		p.ConciliatedAt = now
-		p.Uncertain = false
+		end(p, now)
 		p.VerifySeq++
 		return nil
 	})
-	if err != nil {
-		if seq != 0 && !errors.Is(err, errNoPayment) {
-			return p, nil // a stale verification timer: nothing to do
-		}
-		return p, err
+	if err != nil && seq != 0 && !errors.Is(err, errNoPayment) {
+		return p, false, nil // a stale verification timer
 	}
-	s.announceDone(p)
-	return p, nil
+	return p, err == nil, err
+}
+
+// settle ends a verification: verifying → done/normal (§11.2). seq as for
+// endVerification.
+func (s *Service) settle(id string, seq int, cause string) (Payment, error) {
+	p, ended, err := s.endVerification(id, seq, cause, "only a verifying payment can be settled", func(p *Payment, now time.Time) {
+		p.Status, p.StatusDetail = statusDone, detailNormal
+		p.ConciliatedAt = now
+		p.Uncertain = false
+	})
+	if ended {
+		s.announceDone(p)
+	}
+	return p, err
 }
 
 // revertTransfer returns a verifying payment to pending and forgets the
 // transfer (an uncertain transfer resolved as failed, admin pay bank_error).
 func (s *Service) revertTransfer(id string, seq int, cause, why string) (Payment, error) {
-	p, err := s.mutate(id, cause, func(p *Payment, now time.Time) error {
-		if p.Deleted || p.Status != statusVerifying || (seq != 0 && p.VerifySeq != seq) {
-			return stateConflict(p, "only a verifying payment can return to pending")
-		}
+	p, ended, err := s.endVerification(id, seq, cause, "only a verifying payment can return to pending", func(p *Payment, _ time.Time) {
 		p.Status, p.StatusDetail = statusPending, detailPending
 		p.clearPayer()
-		p.VerifySeq++
-		return nil
 	})
-	if err != nil {
-		if seq != 0 && !errors.Is(err, errNoPayment) {
-			return p, nil
-		}
+	if !ended {
 		return p, err
 	}
 	s.deps.Record(journal.KindNote, provider, "payment "+id+": "+why+"; pending again", nil, id)
@@ -544,7 +540,7 @@ func (s *Service) robotTransfer(p Payment, payer ScenarioPayer) (transfer, error
 	if r == nil {
 		return transfer{}, fmt.Errorf("unknown receiver %d", p.ReceiverID)
 	}
-	bankID := cmpOr(payer.BankID, p.GivenBankID)
+	bankID := cmp.Or(payer.BankID, p.GivenBankID)
 	var bank Bank
 	if bankID != "" {
 		b, ok := s.bank(bankID)
@@ -555,7 +551,7 @@ func (s *Service) robotTransfer(p Payment, payer ScenarioPayer) (transfer, error
 	} else {
 		found := false
 		for _, b := range s.visibleBanks(r) {
-			if p.Currency != "CLP" || p.Amount.Cmp(b.MinAmount) >= 0 {
+			if !b.belowMinimum(p.Amount, p.Currency) {
 				bank, found = b, true
 				break
 			}
@@ -575,7 +571,7 @@ func (s *Service) robotTransfer(p Payment, payer ScenarioPayer) (transfer, error
 	if err != nil {
 		return transfer{}, fmt.Errorf("RUT %q is not valid", rutText)
 	}
-	email := cmpOr(payer.Email, p.GivenPayerEmail)
+	email := cmp.Or(payer.Email, p.GivenPayerEmail)
 	if email == "" {
 		email = "pagador@example.com"
 	}

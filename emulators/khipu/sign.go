@@ -137,20 +137,6 @@ func putMAC(secret string, m hash.Hash) {
 	p.(*sync.Pool).Put(m)
 }
 
-// signatureMatches compares a received hex signature (any case) with the
-// expected lower-case one in constant time.
-func signatureMatches(received, expected string) bool {
-	got, err := hex.DecodeString(received)
-	if err != nil {
-		return false
-	}
-	want, err := hex.DecodeString(expected)
-	if err != nil {
-		return false
-	}
-	return hmac.Equal(got, want)
-}
-
 // SignRequest returns the value of the Authorization header that Khipu's
 // official API 2.0 clients send (§5.1): "<receiverID>:<hex HMAC-SHA256>".
 //

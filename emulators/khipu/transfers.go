@@ -1,6 +1,7 @@
 package khipu
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -28,7 +29,7 @@ func (s *Service) internalReceiver(id int64, name string) (*receiver, error) {
 	defer s.mu.Unlock()
 	r, ok := s.internal[id]
 	if !ok {
-		r = &receiver{id: id, name: cmpOr(name, defaultName), kind: kindDeveloper, notifyAPIVersion: "1.3", internal: true,
+		r = &receiver{id: id, name: cmp.Or(name, defaultName), kind: kindDeveloper, notifyAPIVersion: "1.3", internal: true,
 			confirmEnabled: true, refundsEnabled: true}
 		s.internal[id] = r // the name of the first request stays: receivers are read without a lock
 	}
@@ -44,7 +45,7 @@ func (s *Service) CreateTransfer(ctx context.Context, r emulators.TransferReques
 	if err != nil {
 		return emulators.Transfer{}, err
 	}
-	currency := cmpOr(r.Amount.Currency, "CLP")
+	currency := cmp.Or(r.Amount.Currency, "CLP")
 	in := input{
 		"subject":        {text: r.Subject, kind: kindString},
 		"currency":       {text: currency, kind: kindString},
@@ -64,11 +65,7 @@ func (s *Service) CreateTransfer(ctx context.Context, r emulators.TransferReques
 	req, errs := validateCreate(in, false, rcv, s.banks, now)
 	if len(errs) > 0 {
 		e := fieldErrors(errs)
-		parts := make([]string, len(errs))
-		for i, f := range errs {
-			parts[i] = f.Field + ": " + f.Message
-		}
-		e.Msg = strings.Join(parts, "; ")
+		e.Msg = joinFields(errs)
 		return emulators.Transfer{}, e
 	}
 	if !r.ExpiresAt.IsZero() {
@@ -78,7 +75,7 @@ func (s *Service) CreateTransfer(ctx context.Context, r emulators.TransferReques
 	p := s.createPayment(newPayment{req: req, receiver: rcv, api: "payu", scenario: r.Scenario, linkBase: link,
 		cause: journal.CauseHook, internal: true, reference: r.Reference})
 	s.deps.Record(journal.KindHook, provider, "CreateTransfer → payment "+p.ID+" for PayU transaction "+r.Reference,
-		map[string]string{"payment_id": p.ID, "reference": r.Reference, "amount": p.Amount.String(), "bank_id": req.BankID}, p.ID)
+		map[string]string{"payment_id": p.ID, "reference": r.Reference, "amount": p.Amount.String(), "bank_id": req.GivenBankID}, p.ID)
 	return emulators.Transfer{PaymentID: p.ID, SimplifiedTransferURL: p.simplifiedURL(), ExpiresAt: p.ExpiresAt}, nil
 }
 

@@ -143,31 +143,20 @@ func decimalsFor(currency string) int {
 
 // createRequest is a validated create (§7).
 type createRequest struct {
-	Subject                      string
-	Currency                     string
-	Amount                       emulators.Decimal
-	TransactionID                string
-	Custom                       string
-	Body                         string
-	BankID                       string
-	ReturnURL                    string
-	CancelURL                    string
-	PictureURL                   string
-	NotifyURL                    string
-	ContractURL                  string
-	NotifyAPIVersion             string
-	ExpiresAt                    time.Time // zero: the default
-	SendEmail                    bool
-	SendReminders                bool
-	PayerName                    string
-	PayerEmail                   string
-	ResponsibleUserEmail         string
-	FixedPayerPersonalIdentifier string
-	IntegratorFee                string
-	CollectAccountUUID           string
-	ConfirmTimeout               time.Time
-	MandatoryPaymentMethod       string
-	PSPClientMerchantName        string
+	Subject          string
+	Currency         string
+	Amount           emulators.Decimal
+	TransactionID    string
+	ReturnURL        string
+	CancelURL        string
+	NotifyURL        string
+	NotifyAPIVersion string
+	ExpiresAt        time.Time // zero: the default
+	SendEmail        bool
+	SendReminders    bool
+	// The optional fields, as the payment keeps them (bank_id, payer_name
+	// and payer_email as GivenBankID, GivenPayerName, GivenPayerEmail).
+	paymentOptions
 }
 
 // validator collects field errors in the order of §7.
@@ -208,25 +197,19 @@ func (v *validator) required(name string, max int) (string, bool) {
 	return s, ok
 }
 
-func (v *validator) url(name string) string {
-	s, ok := v.str(name, 1024)
-	if !ok || s == "" {
-		return s
-	}
-	if !isHTTPURL(s) {
-		v.add(name, msgURL)
-		return ""
-	}
-	return s
-}
+func (v *validator) url(name string) string { return v.checked(name, 1024, isHTTPURL, msgURL) }
 
-func (v *validator) email(name string) string {
-	s, ok := v.str(name, 255)
+func (v *validator) email(name string) string { return v.checked(name, 255, isEmail, msgEmail) }
+
+// checked is str for a field whose non-empty value must pass valid (msg
+// otherwise).
+func (v *validator) checked(name string, max int, valid func(string) bool, msg string) string {
+	s, ok := v.str(name, max)
 	if !ok || s == "" {
 		return s
 	}
-	if !isEmail(s) {
-		v.add(name, msgEmail)
+	if !valid(s) {
+		v.add(name, msg)
 		return ""
 	}
 	return s
@@ -336,22 +319,13 @@ func validateCreate(in input, v3 bool, r *receiver, banks []Bank, now time.Time)
 
 	var bank *Bank
 	if id, ok := v.str("bank_id", 5); ok && id != "" {
-		for i := range banks {
-			if banks[i].BankID == id {
-				bank = &banks[i]
-			}
-		}
-		switch {
-		case bank == nil:
-			v.add("bank_id", msgBankUnknown)
-		case !r.seesBank(*bank):
-			v.add("bank_id", msgBankDeveloper)
-			bank = nil
-		default:
-			req.BankID = id
+		if b, msg := bankFor(banks, r, id); msg != "" {
+			v.add("bank_id", msg)
+		} else {
+			bank, req.GivenBankID = &b, id
 		}
 	}
-	if bank != nil && amountOK && req.Currency == "CLP" && req.Amount.Cmp(bank.MinAmount) < 0 {
+	if bank != nil && amountOK && bank.belowMinimum(req.Amount, req.Currency) {
 		fe := emulators.FieldError{Field: "amount", Message: msgBelowMin(bank.MinAmount)}
 		v.errs = append(v.errs[:amountIndex], append([]emulators.FieldError{fe}, v.errs[amountIndex:]...)...)
 	}
@@ -373,15 +347,15 @@ func validateCreate(in input, v3 bool, r *receiver, banks []Bank, now time.Time)
 	req.SendEmail = v.boolean("send_email")
 
 	if s, ok := v.str("payer_name", 255); ok {
-		req.PayerName = s
+		req.GivenPayerName = s
 		if req.SendEmail && s == "" {
 			v.add("payer_name", msgSendEmail)
 		}
 	}
 	if _, present := in["payer_email"]; present {
-		req.PayerEmail = v.email("payer_email")
+		req.GivenPayerEmail = v.email("payer_email")
 	}
-	if req.SendEmail && req.PayerEmail == "" && !hasField(v.errs, "payer_email") {
+	if req.SendEmail && req.GivenPayerEmail == "" && !hasField(v.errs, "payer_email") {
 		v.add("payer_email", msgSendEmail)
 	}
 	req.SendReminders = v.boolean("send_reminders")
