@@ -242,12 +242,7 @@ func (s *Service) Act(_ context.Context, id, action string, raw json.RawMessage)
 			ErrorMsg string `json:"error_msg"`
 		}
 		if err = decodeParams(raw, &p); err == nil {
-			switch p.Outcome {
-			case outcomeSuccess, outcomeBankRejection, outcomeFailed:
-				o, err = s.decideTransfer(o.OrderID, p.Outcome, p.ErrorMsg, journal.CauseAdmin)
-			default:
-				err = emulators.Errorf(emulators.Invalid, "outcome %q: expected success, bank_rejection or failed", p.Outcome)
-			}
+			o, err = s.decideTransfer(o.OrderID, p.Outcome, p.ErrorMsg, journal.CauseAdmin) // refuses other outcomes
 		}
 	default:
 		names := []string{}

@@ -131,15 +131,6 @@ func (n *nonceCache) hash(key, nonce string) uint64 {
 	return h.Sum64()
 }
 
-// seenBefore reports whether the pair is remembered and unexpired at now.
-func (n *nonceCache) seenBefore(key, nonce string, now time.Time) bool {
-	h := n.hash(key, nonce)
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	exp, ok := n.seen[h]
-	return ok && now.Before(exp)
-}
-
 // remember records the pair until now+ttl; it reports false when the pair
 // was already there (a replay racing the first use).
 func (n *nonceCache) remember(key, nonce string, now time.Time, ttl time.Duration) bool {

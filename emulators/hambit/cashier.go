@@ -26,7 +26,6 @@ import (
 
 // cashierView is what the cashier templates render.
 type cashierView struct {
-	Title           string
 	Merchant        string
 	Amount          string
 	Currency        string
@@ -50,6 +49,15 @@ type cashierView struct {
 }
 
 type field struct{ Name, Value string }
+
+// PageTitle is the <title> of every page (layout.html): the result's
+// heading, else the cashier's merchant.
+func (v *cashierView) PageTitle() string {
+	if v.Heading != "" {
+		return v.Heading + " · Hambit"
+	}
+	return "Hambit cashier · " + v.Merchant
+}
 
 // readStatic reads one of the cashier's static files.
 func readStatic(fsys fs.FS, name string) ([]byte, error) {
@@ -78,7 +86,7 @@ func (s *Service) cashierOrder(c echo.Context) (order, bool) {
 }
 
 func (s *Service) notFoundPage(c echo.Context) error {
-	return s.page(c, http.StatusNotFound, "notfound.html", &cashierView{Title: "Cashier not found",
+	return s.page(c, http.StatusNotFound, "notfound.html", &cashierView{
 		Heading: "Cashier not found", Message: "There is no Hambit cashier " + c.Param("id") + "."})
 }
 
@@ -97,7 +105,7 @@ func (s *Service) handleCashier(c echo.Context) error {
 func (s *Service) cashierView(c echo.Context, o *order) *cashierView {
 	now := s.now()
 	v := &cashierView{
-		Title: "Hambit cashier", Merchant: o.Merchant, Amount: money(o.Amount), Currency: o.Currency,
+		Merchant: o.Merchant, Amount: money(o.Amount), Currency: o.Currency,
 		ExternalOrderID: o.ExternalOrderID, OrderID: o.OrderID, CashierID: o.CashierID, PayType: o.PayTypeName,
 		ExpiresAtMS: millis(o.ExpiresAt), NowMS: millis(now), ExpiresAt: o.ExpiresAt.UTC().Format("2006-01-02 15:04:05 UTC"),
 		Open: o.cashierOpen(now), AmountInput: money(o.Amount),

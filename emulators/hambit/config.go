@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"maps"
 	"net/netip"
 	"net/url"
 	"regexp"
@@ -173,18 +174,11 @@ func (c *Config) builtinAccounts() []Account {
 	for _, ct := range c.Countries {
 		bal[ct.Currency] = emulators.DecimalFromInt(1000000)
 	}
-	copyBal := func() map[string]emulators.Decimal {
-		m := make(map[string]emulators.Decimal, len(bal))
-		for k, v := range bal {
-			m[k] = v
-		}
-		return m
-	}
 	return []Account{
 		{AccessKey: DefaultAccessKey, SecretKey: DefaultSecretKey, MerchantName: "paysandbox_fake_merchant",
-			MerchantID: 1000000000000000001, Balances: copyBal()},
+			MerchantID: 1000000000000000001, Balances: maps.Clone(bal)},
 		{AccessKey: SampleAccessKey, SecretKey: SampleSecretKey, MerchantName: "hambit_doc_sample",
-			MerchantID: 1707285840326127617, Balances: copyBal()},
+			MerchantID: 1707285840326127617, Balances: maps.Clone(bal)},
 	}
 }
 

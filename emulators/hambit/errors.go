@@ -1,6 +1,7 @@
 package hambit
 
 import (
+	"cmp"
 	"encoding/base64"
 	"errors"
 	"net/http"
@@ -112,7 +113,7 @@ func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
 			if !known {
 				t = codeTexts[codeSystem]
 			}
-			msg, msgEn = cmpOr(se.Msg, t[0]), cmpOr(se.MsgEn, t[1])
+			msg, msgEn = cmp.Or(se.Msg, t[0]), cmp.Or(se.MsgEn, t[1])
 			detail = "scenario error " + code + " from " + se.rule
 		} else {
 			var e *emulators.Error
@@ -170,11 +171,4 @@ func (s *Service) setStringToSign(c echo.Context, str string) {
 	h := c.Response().Header()
 	h.Set("X-Sandbox-String-To-Sign", headerSafe(str))
 	h.Set("X-Sandbox-String-To-Sign-B64", base64.StdEncoding.EncodeToString([]byte(str)))
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -15,41 +15,54 @@ const cashierLifetime = 30 * time.Minute
 // defaultAutoDelay is the robot payer's default wait (DESIGN.md, auto).
 const defaultAutoDelay = 2 * time.Second
 
-// requestAttrs are the scenario attributes of a request: its top-level
-// fields as text plus country, currency and access_key (spec §11).
-func requestAttrs(r *apiRequest) scenarios.Attrs {
-	a := scenarios.Attrs{}
-	for k, p := range r.params {
-		if p.kind != kindNested {
-			a[k] = p.text
+// requestAttrs returns the scenario attributes of a request: its top-level
+// fields as text plus country, currency and access_key (spec §11). They are
+// built on the first call only, and only a scenario with rules for the point
+// makes that call (scenarios.Engine.DecideFunc), so a create under the
+// default scenario does not pay for them.
+func requestAttrs(r *apiRequest) func() scenarios.Attrs {
+	var a scenarios.Attrs
+	return func() scenarios.Attrs {
+		if a != nil {
+			return a
 		}
+		a = scenarios.Attrs{}
+		for k, p := range r.params {
+			if p.kind != kindNested {
+				a[k] = p.text
+			}
+		}
+		a["country"] = r.country.Segment
+		a["currency"] = r.country.Currency
+		a["access_key"] = r.account.AccessKey
+		return a
 	}
-	a["country"] = r.country.Segment
-	a["currency"] = r.country.Currency
-	a["access_key"] = r.account.AccessKey
-	return a
 }
 
-// applyRequestPlan carries out a request point's response_delay, error and
-// fault (spec §11). It returns a non-nil error when the request must end.
-func (s *Service) applyRequestPlan(c echo.Context, plan scenarios.Plan) error {
+// decideRequest takes a request point's scenario decision (spec §11) and
+// carries out its response_delay, error and fault. It returns the plan and
+// the request's attributes (for the pay point, decided next); a non-nil
+// error means the request must end.
+func (s *Service) decideRequest(c echo.Context, r *apiRequest, point string) (scenarios.Plan, func() scenarios.Attrs, error) {
+	attrs := requestAttrs(r)
+	plan := s.deps.Scenarios.DecideFunc(r.scenario, provider, point, attrs)
 	n := wire.Annotate(c)
 	n.Scenario, n.Rule = plan.Scenario, plan.Rule
 	if !plan.Matched {
-		return nil
+		return plan, attrs, nil
 	}
 	if plan.ResponseDelay > 0 && !wire.Sleep(c, plan.ResponseDelay) {
 		// The client went away or the sandbox is stopping: answer nothing.
-		return wire.Fault(c, wire.FaultTimeout, contentTypeJSON, nil)
+		return plan, attrs, wire.Fault(c, wire.FaultTimeout, contentTypeJSON, nil)
 	}
 	if se, ok := plan.Error.(ScenarioError); ok {
-		return &scenarioError{ScenarioError: se, rule: plan.Rule}
+		return plan, attrs, &scenarioError{ScenarioError: se, rule: plan.Rule}
 	}
 	if plan.Fault != "" {
-		sample := []byte(`{"code":"200","success":true,"msg":"成功","msgEn":"SUCCESS","data":{"orderId":"`)
-		return wire.Fault(c, plan.Fault, contentTypeJSON, append(sample, []byte(`"}}`)...))
+		sample := []byte(`{"code":"200","success":true,"msg":"成功","msgEn":"SUCCESS","data":{"orderId":""}}`)
+		return plan, attrs, wire.Fault(c, plan.Fault, contentTypeJSON, sample)
 	}
-	return nil
+	return plan, attrs, nil
 }
 
 // handleCreateCollection serves POST /api/v3/{country}/createCollectingOrder (spec §6.2).
@@ -58,9 +71,8 @@ func (s *Service) handleCreateCollection(c echo.Context, r *apiRequest) error {
 	if err != nil {
 		return err
 	}
-	attrs := requestAttrs(r)
-	plan := s.deps.Scenarios.Decide(r.scenario, provider, PointCreateCollection, attrs)
-	if err := s.applyRequestPlan(c, plan); err != nil {
+	_, attrs, err := s.decideRequest(c, r, PointCreateCollection)
+	if err != nil {
 		return err
 	}
 	o, err := s.createCollection(r, req, attrs)
@@ -82,9 +94,8 @@ func (s *Service) handleCreateTransfer(c echo.Context, r *apiRequest) error {
 	if err != nil {
 		return err
 	}
-	attrs := requestAttrs(r)
-	plan := s.deps.Scenarios.Decide(r.scenario, provider, PointPayout, attrs)
-	if err := s.applyRequestPlan(c, plan); err != nil {
+	plan, _, err := s.decideRequest(c, r, PointPayout)
+	if err != nil {
 		return err
 	}
 	o, err := s.createTransfer(r, req, plan)
@@ -123,32 +134,21 @@ func (s *Service) findOrders(kind string, merchantID int64, currency string, q q
 	return []order{o}
 }
 
-// handleQueryCollections serves POST /api/v3/{country}/query/collectingOrder (spec §6.4).
-func (s *Service) handleQueryCollections(c echo.Context, r *apiRequest) error {
-	q, err := validateQuery(r.params)
-	if err != nil {
-		return err
+// queryOrders is the handler of query/collectingOrder (kind collection,
+// spec §6.4) and query/transferOrder (kind transfer, spec §6.5).
+func queryOrders(kind string) func(s *Service, c echo.Context, r *apiRequest) error {
+	return func(s *Service, c echo.Context, r *apiRequest) error {
+		q, err := validateQuery(r.params)
+		if err != nil {
+			return err
+		}
+		out := []any{}
+		for _, o := range s.findOrders(kind, r.account.merchantID, r.country.Currency, q) {
+			wire.Annotate(c).AddObject(o.OrderID)
+			out = append(out, o.apiView())
+		}
+		return ok(c, out)
 	}
-	out := []collectionQuery{}
-	for _, o := range s.findOrders(kindCollection, r.account.merchantID, r.country.Currency, q) {
-		wire.Annotate(c).AddObject(o.OrderID)
-		out = append(out, o.collectionQuery())
-	}
-	return ok(c, out)
-}
-
-// handleQueryTransfers serves POST /api/v3/{country}/query/transferOrder (spec §6.5).
-func (s *Service) handleQueryTransfers(c echo.Context, r *apiRequest) error {
-	q, err := validateQuery(r.params)
-	if err != nil {
-		return err
-	}
-	out := []transferQuery{}
-	for _, o := range s.findOrders(kindTransfer, r.account.merchantID, r.country.Currency, q) {
-		wire.Annotate(c).AddObject(o.OrderID)
-		out = append(out, o.transferQuery())
-	}
-	return ok(c, out)
 }
 
 // balanceView is one element of the balance answer (spec §6.6).

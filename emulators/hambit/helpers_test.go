@@ -37,17 +37,7 @@ type testEnv struct {
 // newTestEnv builds the service from cfg (nil: defaults, zero-config accounts).
 func newTestEnv(t testing.TB, cfg *Config, o sandboxtest.Options) *testEnv {
 	t.Helper()
-	env := sandboxtest.New(t, "hambit", o)
-	c := DefaultConfig()
-	if cfg != nil {
-		c = *cfg
-	}
-	svc, err := New(c, env.Deps)
-	if err != nil {
-		t.Fatalf("New: %v", err)
-	}
-	t.Cleanup(svc.Close)
-	return &testEnv{Env: env, svc: svc, h: env.Echo("hambit", svc.Register), t: t}
+	return startService(t, sandboxtest.New(t, "hambit", o), cfg)
 }
 
 // newTestEnvWith is newTestEnv with callbacks sent through rt instead of
@@ -63,6 +53,12 @@ func newTestEnvWith(t testing.TB, cfg *Config, o sandboxtest.Options, rt http.Ro
 		disp.Close(ctx)
 	})
 	env.Deps.Dispatcher = disp // env.Dispatcher stays: env.Close drains it
+	return startService(t, env, cfg)
+}
+
+// startService builds the service on env from cfg (nil: defaults).
+func startService(t testing.TB, env *sandboxtest.Env, cfg *Config) *testEnv {
+	t.Helper()
 	c := DefaultConfig()
 	if cfg != nil {
 		c = *cfg
@@ -175,14 +171,7 @@ func collectionBody(ext string, extra ...string) string {
 		"customerType": `"RUT"`, "userInfoNo": `"12312321"`, "notifyUrl": `"https://merchant.example/notify"`,
 		"returnUrl": `"https://merchant.example/return"`, "remark": `"order ` + ext + `"`,
 	}
-	for i := 0; i+1 < len(extra); i += 2 {
-		if extra[i+1] == "-" {
-			delete(fields, extra[i])
-		} else {
-			fields[extra[i]] = extra[i+1]
-		}
-	}
-	return objectOf(fields)
+	return objectOf(fields, extra...)
 }
 
 // transferBody is a valid Chile create-transfer body.
@@ -192,17 +181,19 @@ func transferBody(ext string, extra ...string) string {
 		"accountNo": `"3193525521"`, "userInfoName": `"test"`, "accountType": `"3"`, "userInfoNo": `"12.345.678-9"`,
 		"userInfoType": `"1"`, "bankName": `"Banco de Chile"`, "remark": `"payout"`, "notifyUrl": `"https://merchant.example/notify"`,
 	}
-	for i := 0; i+1 < len(extra); i += 2 {
-		if extra[i+1] == "-" {
-			delete(fields, extra[i])
-		} else {
-			fields[extra[i]] = extra[i+1]
-		}
-	}
-	return objectOf(fields)
+	return objectOf(fields, extra...)
 }
 
-func objectOf(fields map[string]string) string {
+// objectOf writes fields as a JSON object with sorted keys, after the
+// overrides: name, raw JSON value pairs, where the value "-" removes the key.
+func objectOf(fields map[string]string, overrides ...string) string {
+	for i := 0; i+1 < len(overrides); i += 2 {
+		if overrides[i+1] == "-" {
+			delete(fields, overrides[i])
+		} else {
+			fields[overrides[i]] = overrides[i+1]
+		}
+	}
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
 		keys = append(keys, k)

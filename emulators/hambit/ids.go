@@ -138,6 +138,3 @@ func cashierData(d createCollectionData, cashierURL string) string {
 	b, _ := wire.MarshalJSON(m)
 	return base64.StdEncoding.EncodeToString(b)
 }
-
-// marshal encodes v as compact JSON without HTML escaping.
-func marshal(v any) ([]byte, error) { return wire.MarshalJSON(v) }

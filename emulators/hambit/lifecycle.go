@@ -34,8 +34,47 @@ func conflict(o *order, action, need string) error {
 		Msg: fmt.Sprintf("%s %s is in status %s; %s needs %s", o.Kind, o.OrderID, o.statusLabel(), action, need)}
 }
 
+// insertOrder stores a new order unless its externalOrderId is already
+// used by the merchant for that kind of order (spec §6.2, §6.3: 300). With
+// s.mu held, assign gives the order its ids (and takes any other step that
+// must not happen for a duplicate) at the creation instant and returns the
+// note of the creation in the order's history.
+func (s *Service) insertOrder(o *order, assign func(o *order, now time.Time) string) error {
+	key := externalKey(o.Kind, o.MerchantID, o.ExternalOrderID)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if existing, dup := s.byExternal[key]; dup {
+		return duplicateError(o.Kind, o.ExternalOrderID, existing)
+	}
+	now := s.now().Truncate(time.Millisecond)
+	o.Created, o.Updated = now, now
+	note := assign(o, now)
+	record(o, now, "", o.statusLabel(), journal.CauseRequest, note)
+	s.byExternal[key] = o.OrderID
+	if o.CashierID != "" {
+		s.byCashier[o.CashierID] = o.OrderID
+	}
+	s.orders.Put(o.OrderID, *o)
+	return nil
+}
+
+// debit takes total from the available balance when it covers it, moving
+// it to frozen when freeze is set (a payout's reservation, spec §7.4).
+func debit(total emulators.Decimal, freeze bool) func(b *balance) bool {
+	return func(b *balance) bool {
+		if b.Available.Cmp(total) < 0 {
+			return false
+		}
+		b.Available = b.Available.Sub(total).Normalize()
+		if freeze {
+			b.Frozen = b.Frozen.Add(total).Normalize()
+		}
+		return true
+	}
+}
+
 // createCollection stores a new collection order (spec §6.2, §8).
-func (s *Service) createCollection(r *apiRequest, req collectionRequest, attrs scenarios.Attrs) (order, error) {
+func (s *Service) createCollection(r *apiRequest, req collectionRequest, attrs func() scenarios.Attrs) (order, error) {
 	acct := r.account
 	payType, payName := payTypeFor(r.country.Currency, req.channelType)
 	o := order{
@@ -46,7 +85,7 @@ func (s *Service) createCollection(r *apiRequest, req collectionRequest, attrs s
 		Remark: req.remark, NotifyURL: req.notifyURL, ReturnURL: req.returnURL,
 		UserInfoType: req.userInfoType, CustomerType: req.customerType, UserInfoNo: req.userInfoNo,
 	}
-	plan := s.deps.Scenarios.Decide(r.scenario, provider, PointPay, attrs)
+	plan := s.deps.Scenarios.DecideFunc(r.scenario, provider, PointPay, attrs)
 	if plan.Matched {
 		o.PayPlan = payPlan{Matched: true, Rule: plan.Rule, Auto: plan.Auto, Outcome: plan.Outcome,
 			Delay: plan.DelayOr(defaultAutoDelay)}
@@ -60,25 +99,18 @@ func (s *Service) createCollection(r *apiRequest, req collectionRequest, attrs s
 			o.PayPlan.ErrorMsg = m
 		}
 	}
-	key := externalKey(kindCollection, acct.merchantID, req.externalOrderID)
-	s.mu.Lock()
-	if existing, dup := s.byExternal[key]; dup {
-		s.mu.Unlock()
-		return order{}, duplicateError(kindCollection, req.externalOrderID, existing)
+	err := s.insertOrder(&o, func(o *order, now time.Time) string {
+		seq := s.seq.take(2)
+		o.CashierID = orderID("PAID", now, s.node, idKindCashier, seq[0])
+		o.OrderID = orderID("PAID", now, s.node, idKindOrder, seq[1])
+		o.Seq = seq[1]
+		o.ChannelOrderID = channelOrderID(now, seq[1])
+		o.ExpiresAt = now.Add(cashierLifetime)
+		return ""
+	})
+	if err != nil {
+		return order{}, err
 	}
-	now := s.now().Truncate(time.Millisecond)
-	seq := s.seq.take(2)
-	o.CashierID = orderID("PAID", now, s.node, idKindCashier, seq[0])
-	o.OrderID = orderID("PAID", now, s.node, idKindOrder, seq[1])
-	o.Seq = seq[1]
-	o.ChannelOrderID = channelOrderID(now, seq[1])
-	o.Created, o.Updated, o.ExpiresAt = now, now, now.Add(cashierLifetime)
-	record(&o, now, "", o.statusLabel(), journal.CauseRequest, "")
-	s.byExternal[key] = o.OrderID
-	s.byCashier[o.CashierID] = o.OrderID
-	s.orders.Put(o.OrderID, o)
-	s.mu.Unlock()
-
 	s.deps.Transition(provider, kindCollection, o.OrderID, "new", o.statusLabel(), journal.CauseRequest, o.CashierID)
 	id := o.OrderID
 	s.grp.At(o.ExpiresAt, func() { s.expireOnTimer(id) })
@@ -155,17 +187,26 @@ func (s *Service) expireOnTimer(id string) {
 	}
 }
 
+// payable refuses action on a collection that is not in status 1 or, when
+// open is set (the payer's page), whose cashier no longer takes payment.
+func payable(o *order, action string, open bool, now time.Time) error {
+	if o.Status != statusPending {
+		return conflict(o, action, "status 1")
+	}
+	if open && !o.cashierOpen(now) {
+		return &emulators.Error{Kind: emulators.Conflict, Msg: "the cashier of collection " + o.OrderID + " is closed (expired)"}
+	}
+	return nil
+}
+
 // payCollection moves a collection from 1 to 2 (spec §8). amount nil pays
 // the full orderAmount. open requires the cashier to accept payment (the
 // page); the admin may pay an expired cashier (a late bank transfer).
 func (s *Service) payCollection(id string, amount *emulators.Decimal, cause string, open bool) (order, error) {
 	o, err := s.orders.Update(id, func(o *order) error {
 		now := s.now()
-		if o.Status != statusPending {
-			return conflict(o, "pay", "status 1")
-		}
-		if open && !o.cashierOpen(now) {
-			return &emulators.Error{Kind: emulators.Conflict, Msg: "the cashier of collection " + o.OrderID + " is closed (expired)"}
+		if err := payable(o, "pay", open, now); err != nil {
+			return err
 		}
 		acct := s.accounts[o.AccessKey]
 		actual := o.Amount
@@ -201,11 +242,8 @@ func (s *Service) payCollection(id string, amount *emulators.Decimal, cause stri
 func (s *Service) failCollection(id, msg, cause string, open bool) (order, error) {
 	o, err := s.orders.Update(id, func(o *order) error {
 		now := s.now()
-		if o.Status != statusPending {
-			return conflict(o, "fail", "status 1")
-		}
-		if open && !o.cashierOpen(now) {
-			return &emulators.Error{Kind: emulators.Conflict, Msg: "the cashier of collection " + o.OrderID + " is closed (expired)"}
+		if err := payable(o, "fail", open, now); err != nil {
+			return err
 		}
 		from := o.statusLabel()
 		o.Status = statusFailed
@@ -273,36 +311,21 @@ func (s *Service) createTransfer(r *apiRequest, req transferRequest, plan scenar
 	if m, ok := scenarios.Param[string](plan, "error_msg"); ok {
 		o.PayoutPlan.ErrorMsg = m
 	}
-	key := externalKey(kindTransfer, acct.merchantID, req.externalOrderID)
-	s.mu.Lock()
-	if existing, dup := s.byExternal[key]; dup {
-		s.mu.Unlock()
-		return order{}, duplicateError(kindTransfer, req.externalOrderID, existing)
-	}
-	total := o.ActualAmount
-	o.Reserved = s.changeBalance(acct.AccessKey, o.Currency, func(b *balance) bool {
-		if b.Available.Cmp(total) < 0 {
-			return false
+	err := s.insertOrder(&o, func(o *order, now time.Time) string {
+		total := o.ActualAmount
+		o.Reserved = s.changeBalance(acct.AccessKey, o.Currency, debit(total, true))
+		o.Underfunded = !o.Reserved
+		seq := s.seq.take(1)[0]
+		o.OrderID = orderID("DRAW", now, s.node, idKindCashier, seq)
+		o.Seq = seq
+		if o.Underfunded {
+			return "balance insufficient for " + money(total) + ": will end in status 4"
 		}
-		b.Available = b.Available.Sub(total).Normalize()
-		b.Frozen = b.Frozen.Add(total).Normalize()
-		return true
+		return "funds reserved: " + money(total)
 	})
-	o.Underfunded = !o.Reserved
-	now := s.now().Truncate(time.Millisecond)
-	seq := s.seq.take(1)[0]
-	o.OrderID = orderID("DRAW", now, s.node, idKindCashier, seq)
-	o.Seq = seq
-	o.Created, o.Updated = now, now
-	note := "funds reserved: " + money(total)
-	if o.Underfunded {
-		note = "balance insufficient for " + money(total) + ": will end in status 4"
+	if err != nil {
+		return order{}, err
 	}
-	record(&o, now, "", o.statusLabel(), journal.CauseRequest, note)
-	s.byExternal[key] = o.OrderID
-	s.orders.Put(o.OrderID, o)
-	s.mu.Unlock()
-
 	s.deps.Transition(provider, kindTransfer, o.OrderID, "new", o.statusLabel(), journal.CauseRequest)
 	id := o.OrderID
 	s.grp.Wait(o.PayoutPlan.ProcessingAfter, func() { s.transferStep(id, statusPending) })
@@ -398,13 +421,7 @@ func (s *Service) decideTransfer(id, outcome, msg, cause string) (order, error) 
 		reservedBefore, total = o.Reserved, o.ActualAmount
 		if final == statusSuccess && !o.Reserved {
 			// An underfunded transfer can only succeed if the funds are there now.
-			if !s.changeBalance(o.AccessKey, o.Currency, func(b *balance) bool {
-				if b.Available.Cmp(total) < 0 {
-					return false
-				}
-				b.Available = b.Available.Sub(total).Normalize()
-				return true
-			}) {
+			if !s.changeBalance(o.AccessKey, o.Currency, debit(total, false)) {
 				return &emulators.Error{Kind: emulators.Conflict, Msg: fmt.Sprintf("transfer %s is in status %s and the balance cannot cover %s %s",
 					o.OrderID, o.statusLabel(), money(total), o.Currency)}
 			}

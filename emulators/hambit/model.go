@@ -7,6 +7,7 @@ import (
 
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/admin"
+	"github.com/paysandbox/sandbox/emulators/internal/wire"
 	"github.com/paysandbox/sandbox/scenarios"
 )
 
@@ -483,7 +484,7 @@ func (o *order) paymentCallbackBody(numeric bool) []byte {
 		OrderTime: seconds(o.Created), PayParam: o.payParam(), PayType: o.PayType, PayTypeName: o.PayTypeName,
 		TradeNote: o.Remark,
 	}
-	b, _ := marshal(cb)
+	b, _ := wire.MarshalJSON(cb)
 	return b
 }
 
@@ -520,11 +521,11 @@ func (o *order) transferCallbackBody() []byte {
 	if o.Status == statusRejected || o.Status == statusFailed {
 		cb.ErrorMsg, cb.ErrorMsgEn = o.ErrorMsg, o.ErrorMsg
 	}
-	b, _ := marshal(cb)
+	b, _ := wire.MarshalJSON(cb)
 	return b
 }
 
-// attrs are the scenario attributes of an order.
+// callbackAttrs are the scenario attributes of an order's callback event.
 func (o *order) callbackAttrs(event string) scenarios.Attrs {
 	return scenarios.Attrs{
 		"event": event, "orderStatusCode": itoa(int64(o.Status)), "orderId": o.OrderID,

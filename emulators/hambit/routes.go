@@ -37,8 +37,8 @@ var operations = []operation{
 	{path: "ping", method: http.MethodGet, title: "ping"},
 	{path: "createCollectingOrder", method: http.MethodPost, signed: true, perm: permCollect, title: "create collection", handle: (*Service).handleCreateCollection},
 	{path: "createTransferOrder", method: http.MethodPost, signed: true, perm: permPayout, title: "create transfer", handle: (*Service).handleCreateTransfer},
-	{path: "query/collectingOrder", method: http.MethodPost, signed: true, perm: permCollect, title: "query collection orders", handle: (*Service).handleQueryCollections},
-	{path: "query/transferOrder", method: http.MethodPost, signed: true, perm: permPayout, title: "query transfer orders", handle: (*Service).handleQueryTransfers},
+	{path: "query/collectingOrder", method: http.MethodPost, signed: true, perm: permCollect, title: "query collection orders", handle: queryOrders(kindCollection)},
+	{path: "query/transferOrder", method: http.MethodPost, signed: true, perm: permPayout, title: "query transfer orders", handle: queryOrders(kindTransfer)},
 	{path: "query/balance", method: http.MethodGet, signed: true, perm: permAny, title: "query balance", handle: (*Service).handleBalance},
 	{path: "query/bank", method: http.MethodPost, signed: true, perm: permPayout, title: "query bank", handle: (*Service).handleBanks},
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html/template"
 	"io/fs"
+	"strings"
 	"sync"
 	"time"
 
@@ -197,9 +198,13 @@ func (s *Service) Describe(linkBase string) admin.Description {
 			{Name: "ip_whitelist", Value: wl},
 		}})
 	}
+	segs := make([]string, len(s.cfg.Countries))
+	for i, ct := range s.cfg.Countries {
+		segs[i] = ct.Segment + " (" + ct.Currency + ")"
+	}
 	d.Notes = []string{
 		"Requests carry the headers access_key, timestamp (13-digit ms), nonce (UUID) and sign (Base64 HMAC-SHA1); `sandbox sign hambit` shows the string to sign.",
-		"Country segments: chl and cl (CLP), bra, mex, vn, ph, ind, col, per.",
+		"Country segments: " + strings.Join(segs, ", ") + ".",
 	}
 	return d
 }

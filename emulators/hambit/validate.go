@@ -1,6 +1,7 @@
 package hambit
 
 import (
+	"cmp"
 	"fmt"
 	"regexp"
 	"slices"
@@ -234,7 +235,7 @@ func validateTransfer(ps params, ct Country, banks []Bank) (transferRequest, err
 			r.channelType = s
 		}
 	} else {
-		r.channelType = cmpOr(v.loose("channelType"), "BANK")
+		r.channelType = cmp.Or(v.loose("channelType"), "BANK")
 	}
 	if s, ok := v.text("externalOrderId", true); ok && v.maxLen("externalOrderId", s, 64) {
 		r.externalOrderID = s

@@ -2,6 +2,7 @@ package hambit
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"time"
 
@@ -67,13 +68,8 @@ func init() {
 		"country": scenarios.String, "currency": scenarios.String, "access_key": scenarios.String,
 	}
 	with := func(extra map[string]scenarios.FieldType) map[string]scenarios.FieldType {
-		out := map[string]scenarios.FieldType{}
-		for k, v := range common {
-			out[k] = v
-		}
-		for k, v := range extra {
-			out[k] = v
-		}
+		out := maps.Clone(common)
+		maps.Copy(out, extra)
 		return out
 	}
 	collection := with(map[string]scenarios.FieldType{
