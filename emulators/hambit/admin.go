@@ -1,7 +1,6 @@
 package hambit
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -174,19 +173,6 @@ func (s *Service) accountObject(a *account, full bool) admin.Object {
 	return obj
 }
 
-// decodeParams decodes an action's JSON parameters strictly.
-func decodeParams(raw json.RawMessage, v any) error {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		raw = json.RawMessage("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return emulators.Errorf(emulators.Invalid, "bad parameters: %v", err)
-	}
-	return nil
-}
-
 // Act implements admin.Provider (spec §12).
 func (s *Service) Act(_ context.Context, id, action string, raw json.RawMessage) (admin.Object, error) {
 	if a := s.accounts[id]; a != nil {
@@ -205,7 +191,7 @@ func (s *Service) Act(_ context.Context, id, action string, raw json.RawMessage)
 	var err error
 	switch {
 	case action == "resend_callback":
-		if err = decodeParams(raw, &struct{}{}); err == nil {
+		if err = admin.DecodeParams(raw, &struct{}{}); err == nil {
 			delivery := s.resendCallback(o)
 			s.deps.Record(journal.KindNote, provider, "manual callback of "+o.OrderID+" ("+delivery+")", nil, o.OrderID)
 		}
@@ -213,7 +199,7 @@ func (s *Service) Act(_ context.Context, id, action string, raw json.RawMessage)
 		var p struct {
 			Amount *emulators.Decimal `json:"amount"`
 		}
-		if err = decodeParams(raw, &p); err == nil {
+		if err = admin.DecodeParams(raw, &p); err == nil {
 			if p.Amount != nil {
 				if msg := checkPaidAmount(*p.Amount, o.Currency); msg != "" {
 					return admin.Object{}, emulators.Errorf(emulators.Invalid, "amount: %s", msg)
@@ -225,15 +211,15 @@ func (s *Service) Act(_ context.Context, id, action string, raw json.RawMessage)
 		var p struct {
 			ErrorMsg string `json:"error_msg"`
 		}
-		if err = decodeParams(raw, &p); err == nil {
+		if err = admin.DecodeParams(raw, &p); err == nil {
 			o, err = s.failCollection(o.OrderID, p.ErrorMsg, journal.CauseAdmin, false)
 		}
 	case o.Kind == kindCollection && action == "expire":
-		if err = decodeParams(raw, &struct{}{}); err == nil {
+		if err = admin.DecodeParams(raw, &struct{}{}); err == nil {
 			o, err = s.closeCashier(o.OrderID, journal.CauseAdmin)
 		}
 	case o.Kind == kindTransfer && action == "advance":
-		if err = decodeParams(raw, &struct{}{}); err == nil {
+		if err = admin.DecodeParams(raw, &struct{}{}); err == nil {
 			o, err = s.advanceTransfer(o.OrderID, journal.CauseAdmin)
 		}
 	case o.Kind == kindTransfer && action == "decide":
@@ -241,7 +227,7 @@ func (s *Service) Act(_ context.Context, id, action string, raw json.RawMessage)
 			Outcome  string `json:"outcome"`
 			ErrorMsg string `json:"error_msg"`
 		}
-		if err = decodeParams(raw, &p); err == nil {
+		if err = admin.DecodeParams(raw, &p); err == nil {
 			o, err = s.decideTransfer(o.OrderID, p.Outcome, p.ErrorMsg, journal.CauseAdmin) // refuses other outcomes
 		}
 	default:
@@ -281,7 +267,7 @@ func (s *Service) setBalance(a *account, raw json.RawMessage) error {
 		Frozen      *emulators.Decimal `json:"frozen"`
 		WaitSettled *emulators.Decimal `json:"wait_settled"`
 	}
-	if err := decodeParams(raw, &p); err != nil {
+	if err := admin.DecodeParams(raw, &p); err != nil {
 		return err
 	}
 	if !currencyRE.MatchString(p.Currency) {

@@ -1,7 +1,6 @@
 package khipu
 
 import (
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -166,22 +165,22 @@ func (s *Service) Act(ctx context.Context, id, action string, params json.RawMes
 			SkipVerify   bool   `json:"skip_verify"`
 			AllowExpired bool   `json:"allow_expired"`
 		}
-		if err := decodeParams(params, &pp); err != nil {
+		if err := admin.DecodeParams(params, &pp); err != nil {
 			return admin.Object{}, err
 		}
 		err = s.adminPay(p, pp.Outcome, ScenarioPayer{Method: pp.Method, BankID: pp.BankID, RUT: pp.RUT, Email: pp.Email}, pp.SkipVerify, pp.AllowExpired)
 	case "expire":
-		if err := decodeParams(params, &struct{}{}); err != nil {
+		if err := admin.DecodeParams(params, &struct{}{}); err != nil {
 			return admin.Object{}, err
 		}
 		_, err = s.expire(id, journal.CauseAdmin)
 	case "mark_paid":
-		if err := decodeParams(params, &struct{}{}); err != nil {
+		if err := admin.DecodeParams(params, &struct{}{}); err != nil {
 			return admin.Object{}, err
 		}
 		_, err = s.markPaid(id)
 	case "reverse":
-		if err := decodeParams(params, &struct{}{}); err != nil {
+		if err := admin.DecodeParams(params, &struct{}{}); err != nil {
 			return admin.Object{}, err
 		}
 		_, err = s.reverse(id)
@@ -189,7 +188,7 @@ func (s *Service) Act(ctx context.Context, id, action string, params json.RawMes
 		var rp struct {
 			Version string `json:"version"`
 		}
-		if err := decodeParams(params, &rp); err != nil {
+		if err := admin.DecodeParams(params, &rp); err != nil {
 			return admin.Object{}, err
 		}
 		err = s.adminResend(p, rp.Version)
@@ -200,19 +199,6 @@ func (s *Service) Act(ctx context.Context, id, action string, params json.RawMes
 		return admin.Object{}, err
 	}
 	return s.Object(id)
-}
-
-// decodeParams decodes an action's parameters strictly.
-func decodeParams(raw json.RawMessage, out any) error {
-	if len(bytes.TrimSpace(raw)) == 0 {
-		raw = json.RawMessage("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(out); err != nil {
-		return emulators.Errorf(emulators.Invalid, "bad parameters: %v", err)
-	}
-	return nil
 }
 
 // adminPay is the admin action pay (§15): as if a payer did it.

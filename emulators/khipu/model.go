@@ -390,7 +390,19 @@ func (sp *storedPayment) token() string {
 	return u.string()
 }
 
-func (p *Payment) stored() storedPayment {
+func (p *Payment) stored() storedPayment { return p.storedWith(ownPlan) }
+
+// ownPlan is a fresh copy of pl for one stored payment.
+func ownPlan(pl payPlan) *payPlan {
+	if pl.Delay != nil {
+		d := *pl.Delay
+		pl.Delay = &d
+	}
+	return &pl
+}
+
+// storedWith packs p, its plan (when matched) given by plan.
+func (p *Payment) storedWith(plan func(payPlan) *payPlan) storedPayment {
 	sp := storedPayment{
 		ReceiverID: p.ReceiverID, Amount: p.Amount,
 		created: unixNano(p.CreatedAt), updated: unixNano(p.UpdatedAt), expires: unixNano(p.ExpiresAt),
@@ -438,12 +450,7 @@ func (p *Payment) stored() storedPayment {
 			refunded: x.Refunded, refunds: append([]Refund(nil), x.Refunds...)}
 	}
 	if p.Pay.Matched {
-		pl := p.Pay
-		if pl.Delay != nil {
-			d := *pl.Delay
-			pl.Delay = &d
-		}
-		sp.pay = &pl
+		sp.pay = plan(p.Pay)
 	}
 	return sp
 }
@@ -557,12 +564,9 @@ type planKey struct {
 	payer                   ScenarioPayer
 }
 
-// intern returns the table's shared copy of the plan pl (nil stays nil):
-// payments decided by the same rule keep one plan between them.
-func (pt paymentTable) intern(pl *payPlan) *payPlan {
-	if pl == nil {
-		return nil
-	}
+// intern returns the table's shared copy of the plan pl: payments decided
+// by the same rule keep one plan between them (copied once, on first use).
+func (pt paymentTable) intern(pl payPlan) *payPlan {
 	k := planKey{matched: pl.Matched, auto: pl.Auto, scenario: pl.Scenario, rule: pl.Rule, outcome: pl.Outcome, payer: pl.Payer}
 	if pl.Delay != nil {
 		k.hasDelay, k.delay = true, *pl.Delay
@@ -570,7 +574,7 @@ func (pt paymentTable) intern(pl *payPlan) *payPlan {
 	if v, ok := pt.plans.Load(k); ok {
 		return v.(*payPlan)
 	}
-	v, _ := pt.plans.LoadOrStore(k, pl)
+	v, _ := pt.plans.LoadOrStore(k, ownPlan(pl))
 	return v.(*payPlan)
 }
 
@@ -598,8 +602,7 @@ func (pt paymentTable) Insert(p Payment) error {
 	if !ok {
 		return fmt.Errorf("payment id %q is not %d characters", p.ID, idLength)
 	}
-	sp := p.stored()
-	sp.pay = pt.intern(sp.pay)
+	sp := p.storedWith(pt.intern)
 	return pt.t.Insert(k, sp)
 }
 
@@ -613,9 +616,7 @@ func (pt paymentTable) Update(id string, f func(p *Payment) error) (Payment, err
 		if err := f(&p); err != nil {
 			return err
 		}
-		next := p.stored()
-		next.pay = pt.intern(next.pay)
-		*sp = next
+		*sp = p.storedWith(pt.intern)
 		return nil
 	})
 	return sp.payment(), err

@@ -8,9 +8,12 @@
 package admin
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"time"
+
+	"github.com/paysandbox/sandbox/emulators"
 )
 
 // Provider is implemented by each emulator's service.
@@ -130,4 +133,19 @@ type Credential struct {
 type Field struct {
 	Name  string `json:"name"`
 	Value string `json:"value"`
+}
+
+// DecodeParams decodes an action's JSON parameters into v: no parameters
+// mean {}, and unknown fields are refused (an *emulators.Error of kind
+// Invalid), so that a typo in a parameter name is not silently ignored.
+func DecodeParams(raw json.RawMessage, v any) error {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		raw = json.RawMessage("{}")
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return emulators.Errorf(emulators.Invalid, "bad parameters: %v", err)
+	}
+	return nil
 }
