@@ -23,14 +23,11 @@ func (s *Service) orderSummary(o Order) admin.Object {
 	}
 }
 
-func (s *Service) txSummary(t Transaction) admin.Object {
-	ref := ""
-	if o, ok := s.orders.Get(t.OrderID); ok {
-		ref = o.ReferenceCode
-	}
+// txSummary summarises t of order o (o is zero when the order is gone).
+func (s *Service) txSummary(o Order, t Transaction) admin.Object {
 	return admin.Object{
 		Provider: provider, Kind: "transaction", ID: t.ID, Status: t.State, Amount: t.Value.String(), Currency: t.Currency,
-		Account: strconv.FormatInt(t.AccountID, 10), Reference: ref, Scenario: t.Scenario,
+		Account: strconv.FormatInt(t.AccountID, 10), Reference: o.ReferenceCode, Scenario: t.Scenario,
 		CreatedAt: t.CreatedAt, UpdatedAt: t.UpdatedAt, Actions: s.actions(t),
 	}
 }
@@ -82,7 +79,7 @@ func (s *Service) Objects(q admin.Query) ([]admin.Object, int) {
 		}
 		for i := len(o.TxIDs) - 1; i >= 0; i-- {
 			if t, ok := s.txs.Get(o.TxIDs[i]); ok {
-				if sum := s.txSummary(t); match(sum) {
+				if sum := s.txSummary(o, t); match(sum) {
 					all = append(all, sum)
 				}
 			}
@@ -105,7 +102,8 @@ func (s *Service) Objects(q admin.Query) ([]admin.Object, int) {
 // Object implements admin.Provider: an order (by orderId) or a transaction.
 func (s *Service) Object(id string) (admin.Object, error) {
 	if t, ok := s.txs.Get(id); ok {
-		obj := s.txSummary(t)
+		o, hasOrder := s.orders.Get(t.OrderID)
+		obj := s.txSummary(o, t)
 		obj.History = t.History
 		obj.Data = jsonData(s.txVal(t))
 		obj.Related = []admin.Ref{{Provider: provider, Kind: "order", ID: strconv.FormatInt(t.OrderID, 10), Role: "order"}}
@@ -115,7 +113,7 @@ func (s *Service) Object(id string) (admin.Object, error) {
 		if t.KhipuPayment != "" {
 			obj.Related = append(obj.Related, admin.Ref{Provider: "khipu", Kind: "payment", ID: t.KhipuPayment, Role: "Khipu payment"})
 		}
-		if o, ok := s.orders.Get(t.OrderID); ok {
+		if hasOrder {
 			if t.Token != "" {
 				obj.Links = append(obj.Links, admin.Link{Name: "WebPay page", URL: o.LinkBase + "/payu/webpay/initTransaction?token_ws=" + t.Token})
 			}
@@ -212,13 +210,7 @@ func (s *Service) actKhipu(ctx context.Context, t Transaction, action, code stri
 	case "expire":
 		return s.actOnTransfer(ctx, t, emulators.TransferExpire)
 	}
-	if err := s.actOnTransfer(ctx, t, emulators.TransferDelete); err != nil {
-		e := emulators.AsError(err)
-		msg := "decline refused: the Khipu payment " + t.KhipuPayment + " cannot be deleted (" + e.Msg + ")"
-		return &emulators.Error{Kind: emulators.Conflict, Msg: msg, Detail: msg, Err: err}
-	}
-	_, err := s.decidePending(t.ID, settleOutcome("decline", code), journal.CauseAdmin, "admin decline")
-	return err
+	return s.declineKhipu(ctx, t, code, journal.CauseAdmin, "admin decline")
 }
 
 // Reset implements admin.Provider: wipe orders and transactions, stop timers.

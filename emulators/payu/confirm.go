@@ -156,19 +156,12 @@ func confirmationFields(m Merchant, o Order, t Transaction, attempt int, bad str
 	franchise, ccNumber, ccHolder := "", "", ""
 	if t.Card != nil && t.PaymentMethod != "KHIPU" {
 		franchise, ccHolder = t.Card.Brand, t.Card.Name
-		ccNumber = strings.Repeat("*", max(t.CardLength-len(t.Card.Last4), 0)) + t.Card.Last4
-	}
-	email := ""
-	if o.Buyer != nil {
-		email = o.Buyer.Email
+		ccNumber = t.Card.starred(t.CardLength)
 	}
 	var billing, phone string
 	var billingCity, billingCountry string
 	if t.Payer != nil {
 		phone = t.Payer.Phone
-		if email == "" {
-			email = t.Payer.Email
-		}
 		if b := t.Payer.Billing; b != nil {
 			billing, billingCity, billingCountry = b.Street1, b.City, b.Country
 		}
@@ -220,7 +213,7 @@ func confirmationFields(m Merchant, o Order, t Transaction, attempt int, bad str
 		{"date", created.Format("2006.01.02 03:04:05")},
 		{"cc_number", ccNumber},
 		{"cc_holder", ccHolder},
-		{"email_buyer", email},
+		{"email_buyer", buyerEmail(o, t)},
 		{"description", o.Description},
 		{"billing_address", billing},
 		{"billing_city", billingCity},

@@ -301,6 +301,16 @@ func TestNegotiation(t *testing.T) {
 	if rec.Code != 413 || !strings.Contains(rec.Body.String(), "Sandbox: request body exceeds 1 MiB") {
 		t.Errorf("413: %d %.200s", rec.Code, rec.Body)
 	}
+	// payu.response_format: xml decides the 404 and 405 bodies too when Accept does not (§2, §3.2).
+	ex := newEnv(t, envOpt{cfg: func(c *Config) { c.ResponseFormat = "xml" }})
+	rec = ex.do(http.MethodGet, paymentsPath, "")
+	if rec.Code != 405 || !strings.Contains(rec.Body.String(), "<paymentResponse><code>ERROR</code><error>Sandbox: method [GET] not allowed</error></paymentResponse>") {
+		t.Errorf("405 under response_format xml: %d %s", rec.Code, rec.Body)
+	}
+	rec = ex.do(http.MethodPost, "/payu/nope", "")
+	if rec.Code != 404 || !strings.Contains(rec.Body.String(), "<error>Sandbox: unknown path [/payu/nope]</error>") {
+		t.Errorf("404 under response_format xml: %d %s", rec.Code, rec.Body)
+	}
 }
 
 // PAYU check 5: Host routing reaches the same handlers without /payu, and

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -67,6 +68,15 @@ func (n *node) set(k string, v *node) {
 		n.keys = append(n.keys, k)
 	}
 	n.kids[k] = v
+}
+
+// unset removes key k (an explicit JSON null: absent, even after a value).
+func (n *node) unset(k string) {
+	if _, had := n.kids[k]; !had {
+		return
+	}
+	delete(n.kids, k)
+	n.keys = slices.DeleteFunc(n.keys, func(x string) bool { return x == k })
 }
 
 // Limits of the request decoders. Bodies are already capped at 1 MiB.
@@ -198,25 +208,16 @@ func (p *jsonParser) value(depth int) (*node, error) {
 				return nil, err
 			}
 			if v == nil { // explicit null: absent
-				if _, had := obj.kids[k]; had {
-					delete(obj.kids, k)
-					obj.keys = removeKey(obj.keys, k)
-				}
+				obj.unset(k)
 			} else {
 				obj.set(k, v)
 			}
-			p.space()
-			if p.i >= len(p.b) {
-				return nil, p.errorf("unexpected end of JSON input")
+			more, err := p.more('}', "an object")
+			if err != nil {
+				return nil, err
 			}
-			switch p.b[p.i] {
-			case ',':
-				p.i++
-			case '}':
-				p.i++
+			if !more {
 				return obj, nil
-			default:
-				return nil, p.errorf("expected ',' or '}' in an object")
 			}
 		}
 	case c == '[':
@@ -236,18 +237,12 @@ func (p *jsonParser) value(depth int) (*node, error) {
 			if v != nil {
 				list.set(strconv.Itoa(i), v)
 			}
-			p.space()
-			if p.i >= len(p.b) {
-				return nil, p.errorf("unexpected end of JSON input")
+			more, err := p.more(']', "a list")
+			if err != nil {
+				return nil, err
 			}
-			switch p.b[p.i] {
-			case ',':
-				p.i++
-			case ']':
-				p.i++
+			if !more {
 				return list, nil
-			default:
-				return nil, p.errorf("expected ',' or ']' in a list")
 			}
 		}
 	case c == '"':
@@ -270,6 +265,24 @@ func (p *jsonParser) value(depth int) (*node, error) {
 		return nil, nil
 	}
 	return nil, p.errorf("invalid character %q looking for a value", p.b[p.i])
+}
+
+// more consumes what follows a member of an object or a list: true after a
+// ',', false after the closing byte end, false and an error otherwise.
+func (p *jsonParser) more(end byte, in string) (bool, error) {
+	p.space()
+	if p.i >= len(p.b) {
+		return false, p.errorf("unexpected end of JSON input")
+	}
+	switch p.b[p.i] {
+	case ',':
+		p.i++
+		return true, nil
+	case end:
+		p.i++
+		return false, nil
+	}
+	return false, p.errorf("expected ',' or '%c' in %s", end, in)
 }
 
 // lit consumes word when it comes next.
@@ -445,16 +458,6 @@ func (p *jsonParser) hex4() (rune, bool) {
 	}
 	p.i += 4
 	return r, true
-}
-
-func removeKey(keys []string, k string) []string {
-	out := keys[:0]
-	for _, x := range keys {
-		if x != k {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 // errXMLRefused marks XML the sandbox will not parse (DTDs, entities, depth).
@@ -645,10 +648,19 @@ func decodeXML(body []byte) (*node, error) {
 	return n, nil
 }
 
+// xmlElement converts an element: a map element (§3.4) becomes an object
+// of its pairs, any other one a value.
 func xmlElement(e *etree.Element) *node {
 	if mapElements[e.Tag] {
 		return xmlMap(e)
 	}
+	return xmlValue(e)
+}
+
+// xmlValue converts an element with children into an object and a leaf
+// into its trimmed text; so are typed map values (<string>, <long>,
+// <date>, <additionalValue>…, <object class=…>).
+func xmlValue(e *etree.Element) *node {
 	kids := e.ChildElements()
 	if len(kids) == 0 {
 		return &node{text: strings.TrimSpace(e.Text())}
@@ -658,19 +670,6 @@ func xmlElement(e *etree.Element) *node {
 		obj.set(c.Tag, xmlElement(c))
 	}
 	return obj
-}
-
-// xmlValue converts a typed map value (<string>, <long>, <date>,
-// <additionalValue>…, <object class=…>) into a node.
-func xmlValue(e *etree.Element) *node {
-	if len(e.ChildElements()) > 0 {
-		obj := &node{kind: nObject}
-		for _, c := range e.ChildElements() {
-			obj.set(c.Tag, xmlElement(c))
-		}
-		return obj
-	}
-	return &node{text: strings.TrimSpace(e.Text())}
 }
 
 // xmlMap decodes the map forms of §3.4: <entry> pairs (with a typed or a

@@ -57,10 +57,7 @@ func refJSONValue(dec *json.Decoder, depth int) (*node, error) {
 					return nil, err
 				}
 				if v == nil { // explicit null: absent
-					if _, had := obj.kids[k]; had {
-						delete(obj.kids, k)
-						obj.keys = removeKey(obj.keys, k)
-					}
+					obj.unset(k)
 					continue
 				}
 				obj.set(k, v)
@@ -103,7 +100,7 @@ func refJSONValue(dec *json.Decoder, depth int) (*node, error) {
 	return nil, fmt.Errorf("unexpected token %v", tok)
 }
 
-// sameTree reports whether two decoded trees are equal.
+// identicalTree reports whether two decoded trees are equal.
 func identicalTree(a, b *node) bool {
 	if a == nil || b == nil {
 		return a == b

@@ -25,14 +25,24 @@ type exchange struct {
 
 const keyExchange = "payu.exchange"
 
-func getExchange(c echo.Context) *exchange {
+// exchangeOf returns the exchange of c; a request that never reached the
+// API pipeline (unknown path, wrong method, a page) gets one from its path
+// and headers.
+func (s *Service) exchangeOf(c echo.Context) *exchange {
 	if x, ok := c.Get(keyExchange).(*exchange); ok {
 		return x
 	}
 	x := &exchange{reports: strings.Contains(c.Request().URL.Path, "/reports-api/"), lang: "en"}
-	x.out = negotiate(c.Request().Header.Get("Accept"), requestFormat(c.Request().Header.Get("Content-Type"), nil), "request")
+	s.setFormats(x, c.Request(), nil)
 	c.Set(keyExchange, x)
 	return x
+}
+
+// setFormats sets the request format of x (from Content-Type, else by
+// sniffing body; nil before it is read) and the negotiated answer format.
+func (s *Service) setFormats(x *exchange, r *http.Request, body []byte) {
+	x.in = requestFormat(r.Header.Get("Content-Type"), body)
+	x.out = negotiate(r.Header.Get("Accept"), x.in, s.cfg.ResponseFormat)
 }
 
 // statusError is an error answered with a chosen HTTP status (a scenario's
@@ -112,7 +122,7 @@ func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
 				e = &emulators.Error{Kind: emulators.Internal, Msg: "Sandbox: internal error", Detail: emulators.DetailOf(e)}
 			}
 		}
-		x := getExchange(c)
+		x := s.exchangeOf(c)
 		if s.deps.DebugHeaders {
 			c.Response().Header().Set("X-Sandbox-Error-Detail", headerSafe(emulators.DetailOf(e)))
 		}
@@ -129,17 +139,26 @@ func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
 
 // httpError turns echo's own errors (the group's catch-all 404) into ours.
 func (s *Service) httpError(c echo.Context, he *echo.HTTPError) *emulators.Error {
-	path := wire.RequestInfo(c).OriginalPath
 	switch he.Code {
 	case http.StatusNotFound:
-		msg := "Sandbox: unknown path [" + path + "]"
-		return &emulators.Error{Kind: emulators.NotFound, Msg: msg, Detail: msg, Code: "path"}
+		return unknownPath(c)
 	case http.StatusMethodNotAllowed:
-		msg := "Sandbox: method [" + c.Request().Method + "] not allowed"
-		return &emulators.Error{Kind: emulators.MethodNotAllowed, Msg: msg, Detail: msg, Allow: []string{http.MethodPost}}
+		return methodNotAllowed(c)
 	}
 	msg := "Sandbox: " + strings.ToLower(http.StatusText(he.Code))
 	return &emulators.Error{Kind: emulators.Invalid, Msg: msg, Detail: msg}
+}
+
+// unknownPath is the 404 of §2.
+func unknownPath(c echo.Context) *emulators.Error {
+	msg := "Sandbox: unknown path [" + wire.RequestInfo(c).OriginalPath + "]"
+	return &emulators.Error{Kind: emulators.NotFound, Msg: msg, Detail: msg, Code: "path"}
+}
+
+// methodNotAllowed is the 405 of §2 (the API paths take POST only).
+func methodNotAllowed(c echo.Context) *emulators.Error {
+	msg := "Sandbox: method [" + c.Request().Method + "] not allowed"
+	return &emulators.Error{Kind: emulators.MethodNotAllowed, Msg: msg, Detail: msg, Allow: []string{http.MethodPost}}
 }
 
 // write renders body in format f under root.

@@ -36,8 +36,7 @@ func (s *Service) handleAPI(reports bool) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		r := c.Request()
 		x := &exchange{reports: reports, lang: "en"}
-		x.in = requestFormat(r.Header.Get("Content-Type"), nil)
-		x.out = negotiate(r.Header.Get("Accept"), x.in, s.cfg.ResponseFormat)
+		s.setFormats(x, r, nil)
 		c.Set(keyExchange, x)
 
 		scenario, err := s.deps.Scenarios.Resolve(r.Header.Get("X-Sandbox-Scenario"))
@@ -52,8 +51,7 @@ func (s *Service) handleAPI(reports bool) echo.HandlerFunc {
 			}
 			return err
 		}
-		x.in = requestFormat(r.Header.Get("Content-Type"), body)
-		x.out = negotiate(r.Header.Get("Accept"), x.in, s.cfg.ResponseFormat)
+		s.setFormats(x, r, body)
 		note := wire.Annotate(c)
 		note.Scenario = scenario
 

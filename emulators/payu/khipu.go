@@ -11,13 +11,6 @@ import (
 
 // attrsOf are the scenario attributes of a stored transaction (§14).
 func (s *Service) attrsOf(o Order, t Transaction) scenarios.Attrs {
-	email := ""
-	if o.Buyer != nil {
-		email = o.Buyer.Email
-	}
-	if email == "" && t.Payer != nil {
-		email = t.Payer.Email
-	}
 	name := ""
 	if t.Card != nil {
 		name = t.Card.Name
@@ -25,7 +18,7 @@ func (s *Service) attrsOf(o Order, t Transaction) scenarios.Attrs {
 	return scenarios.Attrs{
 		"paymentMethod": t.PaymentMethod, "type": t.Type, "referenceCode": o.ReferenceCode, "description": o.Description,
 		"amount": t.Value.String(), "currency": t.Currency, "cardName": name, "accountId": strconv.FormatInt(o.AccountID, 10),
-		"paymentCountry": t.PaymentCountry, "buyerEmail": email, "test": strconv.FormatBool(o.Test), "language": t.Language,
+		"paymentCountry": t.PaymentCountry, "buyerEmail": buyerEmail(o, t), "test": strconv.FormatBool(o.Test), "language": t.Language,
 	}
 }
 
@@ -39,18 +32,11 @@ func (s *Service) createTransfer(cl *call, o Order, t Transaction) (emulators.Tr
 	if subject == "" {
 		subject = o.ReferenceCode
 	}
-	email := ""
-	if o.Buyer != nil {
-		email = o.Buyer.Email
-	}
-	if email == "" && t.Payer != nil {
-		email = t.Payer.Email
-	}
 	back := o.LinkBase + "/payu/response/" + t.ID
 	req := emulators.TransferRequest{
 		ReceiverID: s.cfg.Khipu.ReceiverID, ReceiverName: "PayU Chile SA",
 		Amount:  emulators.Amount{Value: t.Value, Currency: "CLP"},
-		Subject: subject, Reference: t.ID, BankID: t.extra("FINANCIAL_INSTITUTION_CODE"), PayerEmail: email,
+		Subject: subject, Reference: t.ID, BankID: t.extra("FINANCIAL_INSTITUTION_CODE"), PayerEmail: buyerEmail(o, t),
 		ReturnURL: back, CancelURL: back, ExpiresAt: s.now().Add(s.cfg.Khipu.PaymentTTL),
 		LinkBase: o.LinkBase, Scenario: o.Scenario,
 	}
@@ -80,6 +66,20 @@ func (s *Service) actOnTransfer(ctx context.Context, t Transaction, a emulators.
 	return err
 }
 
+// declineKhipu deletes the Khipu payment of t, then declines t (§7.7). A
+// payment that cannot be deleted (the payer is verifying at the bank)
+// refuses the decline, so PayU never shows DECLINED for a payment that
+// Khipu may still complete.
+func (s *Service) declineKhipu(ctx context.Context, t Transaction, code, cause, why string) error {
+	if err := s.actOnTransfer(ctx, t, emulators.TransferDelete); err != nil {
+		e := emulators.AsError(err)
+		msg := "decline refused: the Khipu payment " + t.KhipuPayment + " cannot be deleted (" + e.Msg + ")"
+		return &emulators.Error{Kind: emulators.Conflict, Msg: msg, Detail: msg, Err: err}
+	}
+	_, err := s.decidePending(t.ID, settleOutcome("decline", code), cause, why)
+	return err
+}
+
 // TransferSettled implements emulators.TransferListener: the Khipu payment
 // of a KHIPU transaction is done (→ APPROVED) or expired (→ EXPIRED).
 func (s *Service) TransferSettled(ctx context.Context, e emulators.TransferEvent) {
@@ -90,14 +90,14 @@ func (s *Service) TransferSettled(ctx context.Context, e emulators.TransferEvent
 		s.deps.Record(journal.KindNote, provider, "TransferSettled names no PayU KHIPU transaction ("+e.Reference+")", nil, e.PaymentID)
 		return
 	}
-	var out outcome
+	var name string
 	switch e.Outcome {
 	case "done":
-		out = outcome{state: StateApproved, responseCode: "APPROVED"}
+		name = "approve"
 	case "expired":
-		out = outcome{state: StateExpired, responseCode: "EXPIRED_TRANSACTION"}
+		name = "expire"
 	default:
 		return
 	}
-	s.decidePending(t.ID, out, journal.CauseHook, "Khipu payment "+e.PaymentID+" "+e.Outcome)
+	s.decidePending(t.ID, settleOutcome(name, ""), journal.CauseHook, "Khipu payment "+e.PaymentID+" "+e.Outcome)
 }

@@ -153,8 +153,8 @@ func (s *Service) autoVoid(id string) {
 		}
 		now := s.now()
 		v := s.newChild(*p, TypeVoid, p.Value, now)
-		v.State, v.ResponseCode, v.NetCode = StateApproved, "APPROVED", "0"
-		v.AuthCode, v.ResponseMessage, v.Trazability, v.ApprovedAt = s.authCode(), "Approved transaction", v.ID, now
+		v.State, v.ResponseCode = StateApproved, "APPROVED"
+		s.stampApproval(&v, now)
 		v.Source = "SYSTEM"
 		w.add(v)
 		voidID = v.ID
@@ -180,7 +180,7 @@ func (s *Service) newChild(p Transaction, typ string, value emulators.Decimal, n
 
 // expireWebPay is the EXPIRATION_DATE deadline of a WebPay transaction.
 func (s *Service) expireWebPay(id string) {
-	_, err := s.decidePending(id, outcome{state: StateExpired, responseCode: "EXPIRED_TRANSACTION"}, journal.CauseTimer, "WebPay token expired")
+	_, err := s.decidePending(id, settleOutcome("expire", ""), journal.CauseTimer, "WebPay token expired")
 	if err == nil {
 		s.deps.Record(journal.KindTimer, provider, "WebPay token of transaction "+id+" expired", nil, id)
 	}
@@ -205,8 +205,7 @@ func (s *Service) robotPayer(id string) {
 		case "approve":
 			s.actOnTransfer(ctx, t, emulators.TransferPay)
 		case "decline":
-			s.decidePending(id, settleOutcome("decline", t.Redirect.ResponseCode), journal.CauseScenario, "robot payer")
-			s.actOnTransfer(ctx, t, emulators.TransferDelete)
+			s.declineKhipu(ctx, t, t.Redirect.ResponseCode, journal.CauseScenario, "robot payer")
 		case "expire":
 			s.actOnTransfer(ctx, t, emulators.TransferExpire)
 		}

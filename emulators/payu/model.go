@@ -2,6 +2,7 @@ package payu
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/paysandbox/sandbox/emulators"
@@ -84,6 +85,11 @@ func (c *Card) masked(length int) string {
 	return string(append(b, c.Last4...))
 }
 
+// starred is the cc_number form: stars, then the last 4 (************0004).
+func (c *Card) starred(length int) string {
+	return strings.Repeat("*", max(length-len(c.Last4), 0)) + c.Last4
+}
+
 // Order is a PayU order.
 type Order struct {
 	ID            int64
@@ -113,22 +119,36 @@ type Order struct {
 	History       []admin.Change
 }
 
+// buyerEmail is the order's buyer e-mail, else the payer's: buyerEmail of
+// the scenarios (§14), PayerEmail of the Khipu payment (§7.7), email_buyer
+// (§10) and buyerEmail of the response page (§11).
+func buyerEmail(o Order, t Transaction) string {
+	if o.Buyer != nil && o.Buyer.Email != "" {
+		return o.Buyer.Email
+	}
+	if t.Payer != nil {
+		return t.Payer.Email
+	}
+	return ""
+}
+
 func cloneOrder(o Order) Order {
 	o.TxIDs = slices.Clone(o.TxIDs)
 	o.History = slices.Clone(o.History)
-	if o.Shipping != nil {
-		a := *o.Shipping
-		o.Shipping = &a
-	}
-	if o.Buyer != nil {
-		b := *o.Buyer
-		if b.Shipping != nil {
-			a := *b.Shipping
-			b.Shipping = &a
-		}
-		o.Buyer = &b
+	o.Shipping = clonePtr(o.Shipping)
+	if o.Buyer = clonePtr(o.Buyer); o.Buyer != nil {
+		o.Buyer.Shipping = clonePtr(o.Buyer.Shipping)
 	}
 	return o
+}
+
+// clonePtr returns a pointer to a copy of *p, or nil.
+func clonePtr[T any](p *T) *T {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	return &c
 }
 
 // kv is one extraParameters pair; a non-zero T makes it a date.
@@ -218,17 +238,9 @@ func cloneTx(t Transaction) Transaction {
 	t.Extra = slices.Clone(t.Extra)
 	t.RespExtra = slices.Clone(t.RespExtra)
 	t.History = slices.Clone(t.History)
-	if t.Card != nil {
-		c := *t.Card
-		t.Card = &c
-	}
-	if t.Payer != nil {
-		p := *t.Payer
-		if p.Billing != nil {
-			a := *p.Billing
-			p.Billing = &a
-		}
-		t.Payer = &p
+	t.Card = clonePtr(t.Card)
+	if t.Payer = clonePtr(t.Payer); t.Payer != nil {
+		t.Payer.Billing = clonePtr(t.Payer.Billing)
 	}
 	return t
 }

@@ -134,8 +134,8 @@ func (s *Service) capture(cl *call, p Transaction, amount *emulators.Decimal, pl
 		c := s.newChild(*p, TypeCapture, value, now)
 		c.Source = cl.req.s("transaction", "source")
 		if !overrideOutcome(plan, &c) {
-			c.State, c.ResponseCode, c.NetCode = StateApproved, "APPROVED", "0"
-			c.AuthCode, c.ResponseMessage, c.Trazability, c.ApprovedAt = s.authCode(), "Approved transaction", c.ID, now
+			c.State, c.ResponseCode = StateApproved, "APPROVED"
+			s.stampApproval(&c, now)
 			c.setRespExtra("TRANSBANK_DIRECT_TOKEN", s.directToken(), time.Time{})
 			p.Captured, p.CapturedValue = true, value
 			w.o.Status = OrderCaptured
@@ -147,7 +147,7 @@ func (s *Service) capture(cl *call, p Transaction, amount *emulators.Decimal, pl
 		return null, err
 	}
 	wire.Annotate(cl.c).AddObject(child.ID)
-	return s.txResponse(child, true), nil
+	return txResponse(child), nil
 }
 
 func (s *Service) void(cl *call, p Transaction, plan scenarios.Plan) (val, error) {
@@ -164,8 +164,8 @@ func (s *Service) void(cl *call, p Transaction, plan scenarios.Plan) (val, error
 		c := s.newChild(*p, TypeVoid, p.Value, now)
 		c.Source = cl.req.s("transaction", "source")
 		if !overrideOutcome(plan, &c) {
-			c.State, c.ResponseCode, c.NetCode = StateApproved, "APPROVED", "0"
-			c.AuthCode, c.ResponseMessage, c.Trazability, c.ApprovedAt = s.authCode(), "Approved transaction", c.ID, now
+			c.State, c.ResponseCode = StateApproved, "APPROVED"
+			s.stampApproval(&c, now)
 			p.Voided = true
 			w.o.Status = OrderCancelled
 		}
@@ -176,7 +176,7 @@ func (s *Service) void(cl *call, p Transaction, plan scenarios.Plan) (val, error
 		return null, err
 	}
 	wire.Annotate(cl.c).AddObject(child.ID)
-	return s.txResponse(child, true), nil
+	return txResponse(child), nil
 }
 
 // refundable returns the amount a payment parent can still refund.
@@ -226,8 +226,6 @@ func (s *Service) refund(cl *call, t *node, typ string, p Transaction, amount *e
 		partial := value.Cmp(balance) < 0 || typ == TypePartialRefund
 		c := s.newChild(*p, typ, value, now)
 		c.Source = t.s("source")
-		c.State, c.PendingReason = StatePending, "PENDING_REVIEW"
-		c.OperationDate = now
 		if overrideOutcome(plan, &c) && isFinal(c.State) {
 			child = *w.add(c)
 			return nil
@@ -283,6 +281,13 @@ func (s *Service) scheduleReview(o Order, r Transaction, def outcome, manual boo
 	})
 }
 
+// stampApproval gives an approved post-payment transaction (capture, void,
+// refund) what §8 shows: paymentNetworkResponseCode "0", a 6-digit
+// authorizationCode, "Approved transaction" and its own id as trazabilityCode.
+func (s *Service) stampApproval(c *Transaction, now time.Time) {
+	c.NetCode, c.AuthCode, c.ResponseMessage, c.Trazability, c.ApprovedAt = "0", s.authCode(), "Approved transaction", c.ID, now
+}
+
 // decideRefund approves or declines a pending refund.
 func (s *Service) decideRefund(id string, out outcome, cause, why string) (Transaction, error) {
 	return s.updateTx(id, cause, why, func(w *work, r *Transaction) error {
@@ -297,8 +302,7 @@ func (s *Service) decideRefund(id string, out outcome, cause, why string) (Trans
 			p.RefundPending = p.RefundPending.Sub(r.Value)
 		}
 		if out.state == StateApproved {
-			r.AuthCode, r.ResponseMessage, r.Trazability, r.ApprovedAt = s.authCode(), "Approved transaction", r.ID, now
-			r.NetCode = "0"
+			s.stampApproval(r, now)
 			if p != nil {
 				p.RefundApproved = p.RefundApproved.Add(r.Value)
 			}

@@ -299,3 +299,39 @@ rules:
 		t.Error("the robot's would-be response URL is not journaled")
 	}
 }
+
+// §7.7 and §14: a robot payer's decline of a KHIPU payment deletes the Khipu
+// payment first and declines only once it is gone; while the payer is
+// verifying at the bank the decline is refused, as an admin decline is, and
+// the payment settles normally.
+func TestRobotPayerKhipuDecline(t *testing.T) {
+	yaml := `name: robots
+rules:
+  - provider: payu
+    on: redirect_payment
+    then: { auto: true, outcome: decline, delay: 5s }
+`
+	e := newEnv(t, envOpt{scenarios: []string{yaml}})
+	khipu := func() map[string]any {
+		return txOf(t, e.submit(payReq{method: "KHIPU", extra: `"FINANCIAL_INSTITUTION_CODE":"Bawdf"`}, "X-Sandbox-Scenario: robots"))
+	}
+	idle, busy := khipu(), khipu()
+	e.advance(4 * time.Second)
+	if err := e.fake.payAtBank(str(busy["trazabilityCode"])); err != nil { // done 2 s later, after the robot
+		t.Fatal(err)
+	}
+	e.advance(time.Second) // the robot acts
+	if s := e.fake.state(str(idle["trazabilityCode"])); s != "deleted" {
+		t.Errorf("idle payment: %s, want deleted", s)
+	}
+	if tx, _ := e.svc.txs.Get(str(idle["transactionId"])); tx.State != StateDeclined || tx.ResponseCode != "ENTITY_DECLINED" {
+		t.Errorf("idle transaction: %s/%s, want DECLINED/ENTITY_DECLINED", tx.State, tx.ResponseCode)
+	}
+	if tx, _ := e.svc.txs.Get(str(busy["transactionId"])); tx.State != StatePending {
+		t.Errorf("verifying transaction: %s, want PENDING (the decline is refused)", tx.State)
+	}
+	e.advance(time.Second) // the bank confirms
+	if tx, _ := e.svc.txs.Get(str(busy["transactionId"])); tx.State != StateApproved {
+		t.Errorf("verifying transaction after done: %s, want APPROVED", tx.State)
+	}
+}

@@ -23,44 +23,31 @@ func respExtraVal(t Transaction) val {
 }
 
 // txResponse is the transactionResponse of a SUBMIT_TRANSACTION answer (§7.3).
-func (s *Service) txResponse(t Transaction, ids bool) val {
-	return vobj(
-		fl("orderId", vint(t.OrderID)),
-		fl("transactionId", vstr(t.ID)),
-		fl("state", vstr(t.State)),
-		fl("paymentNetworkResponseCode", vstrn(t.NetCode)),
-		fl("paymentNetworkResponseErrorMessage", vstrn(t.NetMsg)),
-		fl("trazabilityCode", vstrn(t.Trazability)),
-		fl("authorizationCode", vstrn(t.AuthCode)),
-		fl("pendingReason", vstrn(t.PendingReason)),
-		fl("responseCode", vstrn(t.ResponseCode)),
-		fl("errorCode", null),
-		fl("responseMessage", vstrn(t.ResponseMessage)),
-		fl("transactionDate", null),
-		fl("transactionTime", null),
-		fl("operationDate", vdate(t.OperationDate)),
-		fl("referenceQuestionnaire", null),
-		fl("extraParameters", respExtraVal(t)),
-		fl("additionalInfo", null),
-	)
+func txResponse(t Transaction) val {
+	f := make([]field, 0, 17)
+	f = append(f, fl("orderId", vint(t.OrderID)), fl("transactionId", vstrn(t.ID)))
+	f = append(f, txResponseCommon(t)...)
+	f = append(f, fl("referenceQuestionnaire", null), fl("extraParameters", respExtraVal(t)), fl("additionalInfo", null))
+	return vobj(f...)
 }
 
-// refundFirstAnswer is the exact first answer to a REFUND (§8, DOC-REF).
+// refundFirstAnswer is the exact first answer to a REFUND (§8, DOC-REF): a
+// transactionResponse with no transactionId, PENDING / PENDING_REVIEW and
+// the orderId as responseMessage; every other field is null.
 func refundFirstAnswer(orderID int64) val {
-	oid := strconv.FormatInt(orderID, 10)
-	return vobj(
-		fl("orderId", vint(orderID)), fl("transactionId", null), fl("state", vstr(StatePending)),
-		fl("paymentNetworkResponseCode", null), fl("paymentNetworkResponseErrorMessage", null),
-		fl("trazabilityCode", null), fl("authorizationCode", null), fl("pendingReason", vstr("PENDING_REVIEW")),
-		fl("responseCode", null), fl("errorCode", null), fl("responseMessage", vstr(oid)),
-		fl("transactionDate", null), fl("transactionTime", null), fl("operationDate", null),
-		fl("referenceQuestionnaire", null), fl("extraParameters", null), fl("additionalInfo", null),
-	)
+	return txResponse(Transaction{OrderID: orderID, State: StatePending, PendingReason: "PENDING_REVIEW",
+		ResponseMessage: strconv.FormatInt(orderID, 10)})
 }
 
 // queryTxResponse is a transactionResponse inside Queries (no ids; §12).
 func queryTxResponse(t Transaction) val {
-	return vobj(
+	return vobj(append(txResponseCommon(t), fl("extraParameters", respExtraVal(t)))...)
+}
+
+// txResponseCommon are the fields, state to operationDate, that the
+// transactionResponse of the Payments API and of Queries share.
+func txResponseCommon(t Transaction) []field {
+	return []field{
 		fl("state", vstr(t.State)),
 		fl("paymentNetworkResponseCode", vstrn(t.NetCode)),
 		fl("paymentNetworkResponseErrorMessage", vstrn(t.NetMsg)),
@@ -73,8 +60,7 @@ func queryTxResponse(t Transaction) val {
 		fl("transactionDate", null),
 		fl("transactionTime", null),
 		fl("operationDate", vdate(t.OperationDate)),
-		fl("extraParameters", respExtraVal(t)),
-	)
+	}
 }
 
 func addressVal(a *Address) val {
@@ -89,23 +75,18 @@ func addressVal(a *Address) val {
 // amountsVal is an additionalValues map with every key of §12 (scale 2).
 func amountsVal(value emulators.Decimal, currency string, tx bool) val {
 	zero := emulators.DecimalFromInt(0)
-	keys := []struct {
+	type amount struct {
 		k string
 		v emulators.Decimal
-	}{
+	}
+	keys := []amount{
 		{"TX_VALUE", value}, {"TX_TAX", zero}, {"TX_TAX_RETURN_BASE", zero}, {"TX_ADDITIONAL_VALUE", zero},
 		{"PM_VALUE", value}, {"PM_PURCHASE_VALUE", value}, {"PM_NETWORK_VALUE", value}, {"PM_TAX", zero},
 		{"PM_TAX_RETURN_BASE", zero}, {"PM_ADDITIONAL_VALUE", zero}, {"PM_PAYER_COMMISSION_VALUE", zero},
 		{"PM_PAYER_INTEREST_VALUE", zero}, {"PM_PAYER_PRICING_VALUES", zero},
 	}
 	if tx {
-		keys = append(keys, struct {
-			k string
-			v emulators.Decimal
-		}{"CURRENT_TX_VALUE", value}, struct {
-			k string
-			v emulators.Decimal
-		}{"PM_PAYER_TOTAL_AMOUNT", value})
+		keys = append(keys, amount{"CURRENT_TX_VALUE", value}, amount{"PM_PAYER_TOTAL_AMOUNT", value})
 	}
 	f := make([]field, len(keys))
 	for i, k := range keys {

@@ -21,13 +21,6 @@ func (s *Service) responseParams(o Order, t Transaction) []pair {
 	mi, _ := method(t.PaymentMethod)
 	txValue := money2(t.Value)
 	state := transactionState(t.State)
-	email := ""
-	if o.Buyer != nil {
-		email = o.Buyer.Email
-	}
-	if email == "" && t.Payer != nil {
-		email = t.Payer.Email
-	}
 	processing := t.OperationDate
 	if processing.IsZero() {
 		processing = t.CreatedAt
@@ -66,7 +59,7 @@ func (s *Service) responseParams(o Order, t Transaction) []pair {
 		{"currency", t.Currency},
 		{"lng", o.Language},
 		{"pseCycle", ""},
-		{"buyerEmail", email},
+		{"buyerEmail", buyerEmail(o, t)},
 		{"pseBank", ""},
 		{"pseReference1", ""},
 		{"pseReference2", ""},
@@ -78,7 +71,7 @@ func (s *Service) responseParams(o Order, t Transaction) []pair {
 		{"processingDate", processing.In(bogota).Format("2006-01-02")},
 	}
 	if t.PaymentMethod == "TRANSBANK_DEBIT" && t.Card != nil {
-		ps = append(ps, pair{"cc_number", strings.Repeat("*", max(t.CardLength-len(t.Card.Last4), 0)) + t.Card.Last4})
+		ps = append(ps, pair{"cc_number", t.Card.starred(t.CardLength)})
 	}
 	return ps
 }

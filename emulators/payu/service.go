@@ -5,6 +5,7 @@ import (
 	"html/template"
 	"io/fs"
 	"net/http"
+	"path"
 	"sync"
 	"time"
 
@@ -94,7 +95,7 @@ func (s *Service) Register(g *echo.Group) {
 		reports bool
 	}{{"/payments-api/4.0/service.cgi", false}, {"/reports-api/4.0/service.cgi", true}} {
 		g.POST(p.path, s.handleAPI(p.reports))
-		g.Match(others, p.path, s.methodNotAllowed)
+		g.Match(others, p.path, func(c echo.Context) error { return methodNotAllowed(c) })
 	}
 	g.GET("/webpay/initTransaction", s.handleWebPay)
 	g.POST("/webpay/initTransaction", s.handleWebPay)
@@ -102,26 +103,20 @@ func (s *Service) Register(g *echo.Group) {
 	g.GET("/static/*", s.handleStatic)
 }
 
-func (s *Service) methodNotAllowed(c echo.Context) error {
-	msg := "Sandbox: method [" + c.Request().Method + "] not allowed"
-	return &emulators.Error{Kind: emulators.MethodNotAllowed, Msg: msg, Detail: msg, Allow: []string{http.MethodPost}}
-}
-
 func (s *Service) handleStatic(c echo.Context) error {
 	wire.Annotate(c).Skip = true
 	name := c.Param("*")
 	b, err := fs.ReadFile(s.static, name)
 	if err != nil {
-		msg := "Sandbox: unknown path [" + wire.RequestInfo(c).OriginalPath + "]"
-		return &emulators.Error{Kind: emulators.NotFound, Msg: msg, Detail: msg, Code: "path"}
+		return unknownPath(c)
 	}
 	ct := "application/octet-stream"
-	switch {
-	case len(name) > 4 && name[len(name)-4:] == ".css":
+	switch path.Ext(name) {
+	case ".css":
 		ct = "text/css; charset=utf-8"
-	case len(name) > 3 && name[len(name)-3:] == ".js":
+	case ".js":
 		ct = "text/javascript; charset=utf-8"
-	case len(name) > 4 && name[len(name)-4:] == ".svg":
+	case ".svg":
 		ct = "image/svg+xml"
 	}
 	return c.Blob(http.StatusOK, ct, b)

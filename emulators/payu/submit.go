@@ -200,7 +200,7 @@ func (s *Service) newPayment(cl *call, t *node, typ string) error {
 	note.AddObject(tx.ID)
 	note.AddObject(strconv.FormatInt(o.ID, 10))
 	wire.Sleep(c, plan.ResponseDelay)
-	return s.ok(cl, s.txResponse(tx, true))
+	return s.ok(cl, txResponse(tx))
 }
 
 // scenarioGate applies a submit plan's fault and error (nothing is created).
@@ -417,18 +417,11 @@ func invalidAmount(lang, value, min string) outcome {
 	return outcome{state: StateDeclined, responseCode: "INVALID_TRANSACTION", netMsg: msg}
 }
 
-// scenarioOutcome turns a submit plan into an outcome (§14).
+// scenarioOutcome turns a submit plan (approve, decline, pending, error) into an outcome (§14).
 func scenarioOutcome(plan scenarios.Plan) outcome {
-	var out outcome
-	switch plan.Outcome {
-	case "approve":
-		out = outcome{state: StateApproved, responseCode: "APPROVED"}
-	case "decline":
-		out = outcome{state: StateDeclined, responseCode: "ENTITY_DECLINED"}
-	case "pending":
+	out := settleOutcome(plan.Outcome, "")
+	if plan.Outcome == "pending" {
 		out = outcome{state: StatePending, pendingReason: "PENDING_REVIEW", responseCode: "PENDING_TRANSACTION_REVIEW"}
-	default:
-		out = outcome{state: StateError, responseCode: "INTERNAL_PAYMENT_PROVIDER_ERROR"}
 	}
 	if v, ok := scenarios.Param[string](plan, "responseCode"); ok {
 		out.responseCode = v
@@ -519,12 +512,16 @@ func (s *Service) afterCreate(o Order, tx Transaction, plan scenarios.Plan, redi
 	}
 }
 
-// settleOutcome maps approve/decline/expire/error to an outcome.
+// settleOutcome maps an outcome name of the scenarios and admin actions
+// (approve, decline, abandon, expire, error) to an outcome; code, when set,
+// replaces its responseCode. Any other name declines.
 func settleOutcome(o, code string) outcome {
 	var out outcome
 	switch o {
 	case "approve":
 		out = outcome{state: StateApproved, responseCode: "APPROVED"}
+	case "abandon": // Anular compra on the WebPay page (§7.6)
+		out = outcome{state: StateDeclined, responseCode: "ABANDONED_TRANSACTION"}
 	case "expire":
 		out = outcome{state: StateExpired, responseCode: "EXPIRED_TRANSACTION"}
 	case "error":

@@ -65,20 +65,16 @@ func (s *Service) handleWebPay(c echo.Context) error {
 	if token == "" {
 		token = strings.TrimSpace(c.FormValue("token_ws"))
 	}
-	id, ok := s.tokens.Get(token)
-	if !ok {
-		wire.Annotate(c).Operation = "WebPay page"
-		return s.page(c, http.StatusNotFound, "notfound.html", map[string]any{"Message": "Sandbox: unknown token_ws"})
-	}
+	note := wire.Annotate(c)
+	note.Operation = "WebPay page"
+	id, _ := s.tokens.Get(token)
 	t, ok := s.txs.Get(id)
 	if !ok {
 		return s.page(c, http.StatusNotFound, "notfound.html", map[string]any{"Message": "Sandbox: unknown token_ws"})
 	}
 	o, _ := s.orders.Get(t.OrderID)
 	m, _ := s.merchantByID(o.MerchantID)
-	note := wire.Annotate(c)
 	note.AddObject(id)
-	note.Operation = "WebPay page"
 	wire.Sleep(c, t.Redirect.ResponseDelay)
 
 	if t.State == StatePending && !s.now().Before(t.ExpiresAt) {
@@ -146,20 +142,7 @@ func brandOf(n string) string {
 // decideWebPay settles a pending WebPay transaction: approve, decline,
 // abandon (Anular compra) or expire.
 func (s *Service) decideWebPay(id, decision, code, number, cause, why string) (Transaction, error) {
-	var out outcome
-	switch decision {
-	case "approve":
-		out = outcome{state: StateApproved, responseCode: "APPROVED"}
-	case "abandon":
-		out = outcome{state: StateDeclined, responseCode: "ABANDONED_TRANSACTION"}
-	case "expire":
-		out = outcome{state: StateExpired, responseCode: "EXPIRED_TRANSACTION"}
-	default:
-		out = outcome{state: StateDeclined, responseCode: "ENTITY_DECLINED"}
-	}
-	if code != "" {
-		out.responseCode = code
-	}
+	out := settleOutcome(decision, code)
 	return s.updateTx(id, cause, why, func(w *work, t *Transaction) error {
 		if t.State != StatePending {
 			msg := "transaction " + id + " is " + t.State + ", not PENDING"
