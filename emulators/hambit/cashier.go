@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"net/http"
 	"net/url"
 	"sort"
@@ -57,14 +56,6 @@ func (v *cashierView) PageTitle() string {
 		return v.Heading + " · Hambit"
 	}
 	return "Hambit cashier · " + v.Merchant
-}
-
-// readStatic reads one of the cashier's static files.
-func readStatic(fsys fs.FS, name string) ([]byte, error) {
-	if name == "" || strings.Contains(name, "..") {
-		return nil, fs.ErrNotExist
-	}
-	return fs.ReadFile(fsys, name)
 }
 
 func (s *Service) page(c echo.Context, status int, name string, v *cashierView) error {

@@ -1,6 +1,8 @@
 package hambit
 
 import (
+	"errors"
+	"io/fs"
 	"net/http"
 	"slices"
 	"sort"
@@ -283,21 +285,10 @@ func (s *Service) handlePing(c echo.Context) error {
 
 // handleStatic serves the cashier's CSS and JS.
 func (s *Service) handleStatic(c echo.Context) error {
-	wire.Annotate(c).Skip = true
 	name := c.Param("*")
-	b, err := readStatic(s.static, name)
-	if err != nil {
+	err := wire.Static(c, s.static, name, "no-cache")
+	if errors.Is(err, fs.ErrNotExist) {
 		return notFound("no static file " + quoteShort(name))
 	}
-	ct := "application/octet-stream"
-	switch {
-	case strings.HasSuffix(name, ".css"):
-		ct = "text/css; charset=utf-8"
-	case strings.HasSuffix(name, ".js"):
-		ct = "text/javascript; charset=utf-8"
-	case strings.HasSuffix(name, ".svg"):
-		ct = "image/svg+xml"
-	}
-	c.Response().Header().Set("Cache-Control", "no-cache")
-	return c.Blob(http.StatusOK, ct, b)
+	return err
 }

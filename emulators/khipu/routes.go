@@ -1,10 +1,9 @@
 package khipu
 
 import (
+	"errors"
 	"io/fs"
-	"mime"
 	"net/http"
-	"path"
 	"sort"
 	"strings"
 
@@ -96,16 +95,10 @@ func (s *Service) route(g *echo.Group, p string, m methods) {
 
 // handleStatic serves the pages' assets (§2.1 /static/{name}).
 func (s *Service) handleStatic(c echo.Context) error {
-	wire.Annotate(c).Skip = true
-	name := path.Clean("/" + c.Param("*"))[1:]
-	data, err := fs.ReadFile(s.static, name)
-	if err != nil || name == "" {
+	name := c.Param("*")
+	err := wire.Static(c, s.static, name, "public, max-age=3600")
+	if errors.Is(err, fs.ErrNotExist) {
 		return &emulators.Error{Kind: emulators.NotFound, Code: codePath, Msg: msgPathNotFound, Detail: "no Khipu asset " + name}
 	}
-	ct := mime.TypeByExtension(path.Ext(name))
-	if ct == "" {
-		ct = "application/octet-stream"
-	}
-	c.Response().Header().Set("Cache-Control", "public, max-age=3600")
-	return c.Blob(http.StatusOK, ct, data)
+	return err
 }

@@ -1,11 +1,11 @@
 package payu
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
 	"net/http"
-	"path"
 	"sync"
 	"time"
 
@@ -104,22 +104,11 @@ func (s *Service) Register(g *echo.Group) {
 }
 
 func (s *Service) handleStatic(c echo.Context) error {
-	wire.Annotate(c).Skip = true
-	name := c.Param("*")
-	b, err := fs.ReadFile(s.static, name)
-	if err != nil {
+	err := wire.Static(c, s.static, c.Param("*"), "")
+	if errors.Is(err, fs.ErrNotExist) {
 		return unknownPath(c)
 	}
-	ct := "application/octet-stream"
-	switch path.Ext(name) {
-	case ".css":
-		ct = "text/css; charset=utf-8"
-	case ".js":
-		ct = "text/javascript; charset=utf-8"
-	case ".svg":
-		ct = "image/svg+xml"
-	}
-	return c.Blob(http.StatusOK, ct, b)
+	return err
 }
 
 // Close stops the emulator's timers.

@@ -11,7 +11,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
+	"path"
 	"strings"
 	"sync"
 
@@ -244,3 +246,29 @@ func LinkBase(r *http.Request, publicURL string) string {
 
 // IsHostRouted is a convenience for RequestInfo(c).HostRouted.
 func IsHostRouted(c echo.Context) bool { return RequestInfo(c).HostRouted }
+
+// Static answers a provider page's asset (CSS, JS, SVG) read from fsys,
+// with its content type and the given Cache-Control, and keeps it out of the
+// journal. A name the file system does not hold returns an error matching
+// fs.ErrNotExist and writes nothing, so that the provider answers in its own
+// error shape.
+func Static(c echo.Context, fsys fs.FS, name, cacheControl string) error {
+	Annotate(c).Skip = true
+	b, err := fs.ReadFile(fsys, name) // refuses "", ".." and other invalid names
+	if err != nil {
+		return fmt.Errorf("static file %q: %w", name, fs.ErrNotExist)
+	}
+	ct := "application/octet-stream"
+	switch path.Ext(name) {
+	case ".css":
+		ct = "text/css; charset=utf-8"
+	case ".js":
+		ct = "text/javascript; charset=utf-8"
+	case ".svg":
+		ct = "image/svg+xml"
+	}
+	if cacheControl != "" {
+		c.Response().Header().Set("Cache-Control", cacheControl)
+	}
+	return c.Blob(http.StatusOK, ct, b)
+}

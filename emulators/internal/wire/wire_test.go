@@ -1,9 +1,12 @@
 package wire_test
 
 import (
+	"errors"
+	"io/fs"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/labstack/echo/v4"
 
@@ -87,4 +90,38 @@ func TestJournalMiddlewareRecordsTheRenderedAnswer(t *testing.T) {
 func FuzzCheckJSONDepth(f *testing.F) {
 	f.Add([]byte(`{"a":[{"b":"\"}"}]}`))
 	f.Fuzz(func(t *testing.T, b []byte) { _ = wire.CheckJSONDepth(b, 8) })
+}
+
+func TestStatic(t *testing.T) {
+	fsys := fstest.MapFS{"a.css": {Data: []byte("body{}")}, "b.js": {Data: []byte("x")}, "c.svg": {Data: []byte("<svg/>")}, "d.bin": {Data: []byte{0}}}
+	tests := []struct {
+		name, ct string
+		missing  bool
+	}{
+		{"a.css", "text/css; charset=utf-8", false},
+		{"b.js", "text/javascript; charset=utf-8", false},
+		{"c.svg", "image/svg+xml", false},
+		{"d.bin", "application/octet-stream", false},
+		{"", "", true},
+		{"../a.css", "", true},
+		{"nope.css", "", true},
+	}
+	e := echo.New()
+	for _, tt := range tests {
+		rec := httptest.NewRecorder()
+		c := e.NewContext(httptest.NewRequest("GET", "/static/"+tt.name, nil), rec)
+		err := wire.Static(c, fsys, tt.name, "no-cache")
+		if tt.missing {
+			if !errors.Is(err, fs.ErrNotExist) || rec.Body.Len() != 0 {
+				t.Errorf("%q: %v, body %q; want fs.ErrNotExist and nothing written", tt.name, err, rec.Body)
+			}
+			continue
+		}
+		if err != nil || rec.Code != 200 || rec.Header().Get("Content-Type") != tt.ct || rec.Header().Get("Cache-Control") != "no-cache" {
+			t.Errorf("%q: %v %d %q %q", tt.name, err, rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("Cache-Control"))
+		}
+		if !wire.Annotate(c).Skip {
+			t.Errorf("%q: a static file is journaled", tt.name)
+		}
+	}
 }
