@@ -847,6 +847,18 @@ type paymentJSON struct {
 	ConciliationDate               string   `json:"conciliation_date,omitempty"`
 }
 
+// wirePaymentMethod is the payment_method the API shows (§4.3, §8): the
+// method of the payer's transfer once recorded, "not_available" until then.
+// Production answers "not_available" for a payment nobody has paid yet (a
+// recorded API 2.0 response of a pending payment; the 3.0 document's enum is
+// regular_transfer | simplified_transfer | not_available), never "".
+func (p *Payment) wirePaymentMethod() string {
+	if p.PaymentMethod == "" {
+		return methodNotAvailable
+	}
+	return p.PaymentMethod
+}
+
 // outOfDate reports whether the payment was conciliated after it expired.
 func (p *Payment) outOfDate() bool {
 	return !p.ConciliatedAt.IsZero() && p.ConciliatedAt.After(p.ExpiresAt)
@@ -866,7 +878,7 @@ func (p *Payment) toJSON(v3 bool) paymentJSON {
 		PersonalIdentifier: p.PersonalIdentifier, BankAccountNumber: p.BankAccountNumber,
 		OutOfDateConciliation: p.outOfDate(), TransactionID: p.TransactionID, Custom: p.Custom,
 		ResponsibleUserEmail: p.ResponsibleUserEmail, SendReminders: p.SendReminders, SendEmail: p.SendEmail,
-		PaymentMethod: p.PaymentMethod, FundsSource: p.FundsSource,
+		PaymentMethod: p.wirePaymentMethod(), FundsSource: p.FundsSource,
 	}
 	if v3 {
 		empty := ""
@@ -909,7 +921,7 @@ func (p *Payment) toNotification() notificationJSON {
 		Body: p.Body, ReceiptURL: p.receiptURL(), Bank: p.Bank, BankID: p.BankID, PayerName: p.PayerName,
 		PayerEmail: p.PayerEmail, PersonalIdentifier: p.PersonalIdentifier, BankAccountNumber: p.BankAccountNumber,
 		OutOfDateConciliation: p.outOfDate(), TransactionID: p.TransactionID, Custom: p.Custom,
-		ResponsibleUserEmail: p.ResponsibleUserEmail, PaymentMethod: p.PaymentMethod,
+		ResponsibleUserEmail: p.ResponsibleUserEmail, PaymentMethod: p.wirePaymentMethod(),
 	}
 	if !p.ConciliatedAt.IsZero() {
 		n.ConciliationDate = formatTime(p.ConciliatedAt)

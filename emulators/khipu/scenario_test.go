@@ -236,7 +236,7 @@ rules:
 		}
 		time.Sleep(5 * time.Second)
 		k.advance(0)
-		if m := k.payment(id); m["status"] != "pending" || m["bank"] != "" || m["personal_identifier"] != "" || m["payment_method"] != "" {
+		if m := k.payment(id); m["status"] != "pending" || m["bank"] != "" || m["personal_identifier"] != "" || m["payment_method"] != "not_available" {
 			t.Errorf("uncertain → failed: %v", m)
 		}
 	})
