@@ -296,6 +296,13 @@ func TestDateQuirks(t *testing.T) {
 		{"2030-01-02T03:04:05+00", want},
 		{"2030-01-02t03:04:05z", want},
 		{"2030-01-02T03:04:05.123456789Z", want.Add(123456789)},
+		// Ruby's Time#to_s (the official Ruby client): a space before the zone.
+		{"2030-01-02 03:04:05 +0000", want},
+		{"2030-01-02 03:04:05 -0300", want.Add(3 * time.Hour)},
+		{"2030-01-02 03:04:05 UTC", want},
+		{"2030-01-02 03:04:05 GMT", want},
+		{"2030-01-02T03:04:05.5 +05:30", want.Add(500*time.Millisecond - 5*time.Hour - 30*time.Minute)},
+		{"2030-01-02 03:04:05 +00", want},
 	}
 	for _, tt := range tests {
 		got, err := parseDate(tt.in)
@@ -304,7 +311,9 @@ func TestDateQuirks(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"02/01/2030", "2030-01-02", "2030-13-02T03:04:05Z", "2030-02-30T03:04:05Z", "2030-01-02T03:04:05.Z",
-		"2030-01-02T03:04:05+3", "2030-01-02T03:04:05.0123456789Z", "2030-01-02T24:00:00Z", "", "2030-01-02T03:04:05 Z"} {
+		"2030-01-02T03:04:05+3", "2030-01-02T03:04:05.0123456789Z", "2030-01-02T24:00:00Z", "", "2030-01-02T03:04:05 Z",
+		"2030-01-02 03:04:05  +0000", "2030-01-02 03:04:05 +", "2030-01-02 03:04:05 utc", "2030-01-02 03:04:05UTC",
+		"2030-01-02 03:04:05 CET", "2030-01-02 03:04:05 UTC+1", "2030-01-02  03:04:05", "2030-01-02 03:04", "mañana"} {
 		if _, err := parseDate(bad); err == nil {
 			t.Errorf("parseDate(%q) accepted", bad)
 		}
@@ -319,6 +328,44 @@ func TestDateQuirks(t *testing.T) {
 		}
 		rec := k.v2("POST", "/khipu/api/2.0/payments", url.Values{"subject": {"x"}, "currency": {"CLP"}, "amount": {"1000"}, "expires_date": {"02/01/2030"}})
 		wantBody(t, rec, 400, `{"status":400,"message":"Datos inválidos","errors":[{"field":"expires_date","message":"Fecha inválida: use formato ISO-8601"}]}`)
+	})
+}
+
+// Issue 11: the expires_date values of the official and popular clients are
+// accepted through API 2.0 and 3.0 and echoed in the documented format
+// (UTC with milliseconds, §4.3); a date without a time, an impossible date
+// and garbage get the 400 shape with F11.
+func TestExpiresDateClients(t *testing.T) {
+	good := []struct{ in, echo string }{
+		{"2026-12-08 01:40:00 +0000", "2026-12-08T01:40:00.000Z"}, // Ruby Time#to_s
+		{"2026-12-08 01:40:00 UTC", "2026-12-08T01:40:00.000Z"},   // Ruby Time#to_s of a UTC time
+		{"2026-12-08T01:40:00.123456+00:00", "2026-12-08T01:40:00.123Z"},
+		{"2026-12-08T01:40:00.000Z", "2026-12-08T01:40:00.000Z"},
+		{"2026-12-08T01:40:00-0300", "2026-12-08T04:40:00.000Z"},
+	}
+	bad := []string{"2026-12-08", "2026-02-30 10:00:00", "mañana"}
+	synctest.Test(t, func(t *testing.T) {
+		k := newKEnv(t)
+		for _, tt := range good {
+			m := k.payment(k.createV2(url.Values{"subject": {"x"}, "currency": {"CLP"}, "amount": {"1000"}, "expires_date": {tt.in}}))
+			if m["expires_date"] != tt.echo {
+				t.Errorf("v2 expires_date %q echoed as %v, want %s", tt.in, m["expires_date"], tt.echo)
+			}
+			body, _ := json.Marshal(map[string]any{"subject": "x", "currency": "CLP", "amount": 1000, "expires_date": tt.in})
+			rec := k.v3("POST", "/khipu/v3/payments", string(body))
+			wantStatus(t, rec, 200)
+			id := decodeMap(t, rec.Body.Bytes())["payment_id"].(string)
+			if m := decodeMap(t, k.v3("GET", "/khipu/v3/payments/"+id, "").Body.Bytes()); m["expires_date"] != tt.echo {
+				t.Errorf("v3 expires_date %q echoed as %v, want %s", tt.in, m["expires_date"], tt.echo)
+			}
+		}
+		for _, in := range bad {
+			rec := k.v2("POST", "/khipu/api/2.0/payments", url.Values{"subject": {"x"}, "currency": {"CLP"}, "amount": {"1000"}, "expires_date": {in}})
+			wantBody(t, rec, 400, `{"status":400,"message":"Datos inválidos","errors":[{"field":"expires_date","message":"Fecha inválida: use formato ISO-8601"}]}`)
+			body, _ := json.Marshal(map[string]any{"subject": "x", "currency": "CLP", "amount": 1000, "expires_date": in})
+			rec = k.v3("POST", "/khipu/v3/payments", string(body))
+			wantBody(t, rec, 400, `{"status":400,"message":"Datos inválidos","errors":[{"field":"expires_date","message":"Fecha inválida: use formato ISO-8601"}]}`)
+		}
 	})
 }
 

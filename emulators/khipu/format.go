@@ -84,10 +84,16 @@ func parseBool(s string) (bool, error) {
 
 var errDate = errors.New("expected YYYY-MM-DDTHH:MM:SS with an optional fraction and zone (ISO-8601)")
 
-// parseDate parses a date-time as the clients send it (§4.2):
-// YYYY-MM-DDTHH:MM:SS (one space instead of T accepted), an optional
-// fraction of 1–9 digits, an optional zone Z, ±HH:MM, ±HHMM or ±HH. No zone
-// means UTC.
+// parseDate parses a date-time as the official and popular clients send it
+// (§4.2): YYYY-MM-DDTHH:MM:SS (one space instead of T accepted), an optional
+// fraction of 1–9 digits, then an optional zone: Z, ±HH:MM, ±HHMM or ±HH,
+// the numeric forms optionally after one space, or " UTC" / " GMT". No zone
+// means UTC. The spaced forms are what Ruby's Time#to_s gives (the official
+// Ruby client sends a Time that way: "2026-12-08 01:40:00 +0000", or
+// "2026-12-08 01:40:00 UTC" for a UTC time) and what Python's str(datetime)
+// gives ("2030-01-02 03:04:05+00:00", pykhipu). A date without a time, an
+// impossible date or time, and anything else are refused: every accepted
+// text names one instant.
 func parseDate(s string) (time.Time, error) {
 	s = strings.Trim(s, " ")
 	// Fixed part: 2030-01-02T03:04:05 (19 bytes).
@@ -133,8 +139,11 @@ func parseDate(s string) (time.Time, error) {
 		rest = rest[i:]
 	}
 	offset := 0
+	if len(rest) > 1 && rest[0] == ' ' && (rest[1] == '+' || rest[1] == '-') {
+		rest = rest[1:] // Ruby's "01:40:00 +0000"
+	}
 	switch {
-	case rest == "" || rest == "Z" || rest == "z":
+	case rest == "" || rest == "Z" || rest == "z" || rest == " UTC" || rest == " GMT":
 	case rest[0] == '+' || rest[0] == '-':
 		sign := 1
 		if rest[0] == '-' {

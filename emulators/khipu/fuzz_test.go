@@ -72,18 +72,38 @@ func FuzzParseBool(f *testing.F) {
 }
 
 func FuzzParseDate(f *testing.F) {
-	for _, s := range []string{"2030-01-02T03:04:05+0000", "2030-01-02T03:04:05.000-03:00", "2030-01-02 03:04:05+00:00", "02/01/2030", "2030-01-02T03:04:05.Z"} {
+	for _, s := range []string{"2030-01-02T03:04:05+0000", "2030-01-02T03:04:05.000-03:00", "2030-01-02 03:04:05+00:00", "02/01/2030", "2030-01-02T03:04:05.Z",
+		"2026-12-08 01:40:00 +0000", "2026-12-08 01:40:00 UTC", "2026-12-08T01:40:00.123456+00:00", "2026-12-08T01:40:00.000Z",
+		"2026-12-08T01:40:00-0300", "2026-12-08 01:40:00 GMT", "2026-12-08", "2026-02-30 10:00:00", "mañana"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		d, err := parseDate(s)
-		if err != nil || d.Year() < 1 || d.Year() > 9999 {
+		if err != nil {
+			return
+		}
+		// Every accepted text carries a full date and time.
+		if trimmed := strings.Trim(s, " "); len(trimmed) < 19 || trimmed[13] != ':' || trimmed[16] != ':' {
+			t.Fatalf("%q accepted without a time: %v", s, d)
+		}
+		if d.Year() < 1 || d.Year() > 9999 {
 			return // a zone offset may push year 0000 or 9999 out of the four-digit range
 		}
-		// Round trip through the wire format (milliseconds kept).
-		again, err := parseDate(d.Format("2006-01-02T15:04:05.999999999Z07:00"))
-		if err != nil || !again.Equal(d) {
-			t.Fatalf("%q → %v → %v, %v", s, d, again, err)
+		// The same instant in every zone spelling the clients use parses back
+		// to it (milliseconds and beyond kept).
+		in := time.FixedZone("", -3*3600)
+		for _, text := range []string{
+			d.Format("2006-01-02T15:04:05.999999999Z07:00"),        // RFC 3339
+			d.UTC().Format("2006-01-02 15:04:05.999999999 UTC"),    // Ruby, UTC time
+			d.In(in).Format("2006-01-02 15:04:05.999999999 -0700"), // Ruby, local time
+			d.In(in).Format("2006-01-02T15:04:05.999999999-07"),    // ±HH
+			d.In(in).Format("2006-01-02 15:04:05.999999999-07:00"), // Python str(datetime)
+			d.UTC().Format("2006-01-02T15:04:05.999999999"),        // no zone: UTC
+		} {
+			again, err := parseDate(text)
+			if err != nil || !again.Equal(d) {
+				t.Fatalf("%q → %v → %q → %v, %v", s, d, text, again, err)
+			}
 		}
 	})
 }
