@@ -41,7 +41,7 @@ func (s *Scenario) HasRules(provider, point string) bool {
 //
 //	name:        optional label, shown in errors, the journal and the dashboard
 //	provider:    khipu | hambit | payu (whatever is registered)
-//	on:          the provider's decision point (khipu: create, pay, verify, notify, refund; ...)
+//	on:          the provider's decision point (khipu: create, pay, verify, notify, refund, predict; ...)
 //	when:        { field: value }  or  { field: { op: value, ... } }, all must hold;
 //	             ops: eq ne gt gte lt lte in contains prefix suffix regex
 //	then:        what happens (Then)

@@ -534,14 +534,43 @@ func (s *Service) handleIntegratorOnly(cl *call) error {
 	return authError("A6", msgA6, "integrator operations (receivers) are not emulated")
 }
 
-// predictResponse is the answer of GET /v3/predict (§10, Decision).
+// The results of GET /v3/predict: the enum of the 3.0 document.
+const (
+	predictOK                 = "ok"
+	predictNewAmountExceeded  = "new_destinatary_amount_exceeded"
+	predictMaxAmountExceeded  = "max_amount_exceeded"
+	predictNewCoolDown        = "new_destinatary_cool_down"
+	predictAccountUnavailable = "not_available_account"
+)
+
+// predictResults lists them; the order is the document's.
+var predictResults = []string{predictOK, predictNewAmountExceeded, predictMaxAmountExceeded, predictNewCoolDown, predictAccountUnavailable}
+
+// newDestinataryLimit is the most a payer's bank lets them transfer to a
+// destinatary they have just registered (the sandbox treats every payer as
+// new to every receiver): the 3.0 document's example value, capped by the
+// receiver's max_amount.
+var newDestinataryLimit = emulators.DecimalFromInt(100000)
+
+// defaultCoolDown is how long a new_destinatary_cool_down lasts when the
+// scenario does not say (cool_down_date = now + this).
+const defaultCoolDown = 24 * time.Hour
+
+// predictResponse is the answer of GET /v3/predict (§10): every key the 3.0
+// document marks required. CoolDownDate is null unless the result is
+// new_destinatary_cool_down.
 type predictResponse struct {
 	Result                  string      `json:"result"`
 	MaxAmount               json.Number `json:"max_amount"`
 	NewDestinataryMaxAmount json.Number `json:"new_destinatary_max_amount"`
+	CoolDownDate            *string     `json:"cool_down_date"`
 }
 
-// handlePredict serves GET /v3/predict (§10).
+// handlePredict serves GET /v3/predict (§10). With no scenario the amount
+// decides: a CLP amount above the receiver's max_amount (5,000,000 when
+// unlimited) is max_amount_exceeded, one above the new-destinatary limit is
+// new_destinatary_amount_exceeded, anything else ok. A scenario rule on the
+// predict point sets the result (outcome) and the cool-down's length.
 func (s *Service) handlePredict(cl *call) error {
 	v := &validator{in: formInput(cl.params)}
 	email, _ := v.required("payer_email", 255)
@@ -580,9 +609,35 @@ func (s *Service) handlePredict(cl *call) error {
 	if max.Sign() == 0 {
 		max = emulators.DecimalFromInt(5000000)
 	}
-	res := predictResponse{Result: "ok", MaxAmount: json.Number(max.Normalize().String()), NewDestinataryMaxAmount: json.Number(max.Normalize().String())}
-	if currency == "CLP" && amount.Cmp(max) > 0 {
-		res.Result = "max_amount_exceeded"
+	newMax := newDestinataryLimit
+	if max.Cmp(newMax) < 0 {
+		newMax = max
+	}
+	res := predictResponse{Result: predictOK, MaxAmount: json.Number(max.Normalize().String()),
+		NewDestinataryMaxAmount: json.Number(newMax.Normalize().String())}
+	switch {
+	case currency != "CLP":
+	case amount.Cmp(max) > 0:
+		res.Result = predictMaxAmountExceeded
+	case amount.Cmp(newMax) > 0:
+		res.Result = predictNewAmountExceeded
+	}
+	plan := s.deps.Scenarios.Decide(cl.scenario, provider, PointPredict, scenarios.Attrs{
+		"api": cl.api(), "receiver_id": strconv.FormatInt(cl.rcv.id, 10), "amount": amount.String(),
+		"currency": currency, "bank_id": bankID, "payer_email": email,
+	})
+	if plan.Matched {
+		n := wire.Annotate(cl.c)
+		n.Scenario, n.Rule = plan.Scenario, plan.Rule
+		res.Result = plan.OutcomeOr(res.Result)
+	}
+	if res.Result == predictNewCoolDown {
+		coolDown := defaultCoolDown
+		if d, ok := scenarios.Param[time.Duration](plan, "cool_down"); ok {
+			coolDown = d
+		}
+		date := formatTime(s.now().Add(coolDown))
+		res.CoolDownDate = &date
 	}
 	return respond(cl.c, res)
 }

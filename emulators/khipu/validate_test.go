@@ -6,8 +6,10 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 
 	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/scenarios"
 )
 
 // errorsOf returns the errors[] of a 400 answer.
@@ -287,17 +289,88 @@ func TestConfigValidate(t *testing.T) {
 	}
 }
 
+// GET /v3/predict (§10, issue 11): every key the 3.0 document marks
+// required (cool_down_date null unless cooling down), and every documented
+// result reachable: the amount rules with no scenario, a predict rule for
+// the others.
 func TestPredict(t *testing.T) {
-	k := newKEnv(t)
-	wantBody(t, k.v3("GET", "/khipu/v3/predict?payer_email=a@b.cl&bank_id=Bawdf&amount=1000&currency=CLP", ""), 200,
-		`{"result":"ok","max_amount":50000,"new_destinatary_max_amount":50000}`)
-	wantBody(t, k.v3("GET", "/khipu/v3/predict?payer_email=a@b.cl&bank_id=Bawdf&amount=60000&currency=CLP", ""), 200,
-		`{"result":"max_amount_exceeded","max_amount":50000,"new_destinatary_max_amount":50000}`)
-	rec := k.v3("GET", "/khipu/v3/predict?bank_id=Nope1&amount=x", "")
-	errs := errorsOf(t, rec.Body.Bytes())
-	if len(errs) != 4 {
-		t.Errorf("errors = %+v", errs)
-	}
+	const q = "/khipu/v3/predict?payer_email=a@b.cl&bank_id=Bawdf&currency=CLP&amount="
+	t.Run("amount rules", func(t *testing.T) {
+		k := newKEnv(t)
+		wantBody(t, k.v3("GET", q+"1000", ""), 200,
+			`{"result":"ok","max_amount":50000,"new_destinatary_max_amount":50000,"cool_down_date":null}`)
+		wantBody(t, k.v3("GET", q+"50000", ""), 200,
+			`{"result":"ok","max_amount":50000,"new_destinatary_max_amount":50000,"cool_down_date":null}`)
+		wantBody(t, k.v3("GET", q+"60000", ""), 200,
+			`{"result":"max_amount_exceeded","max_amount":50000,"new_destinatary_max_amount":50000,"cool_down_date":null}`)
+		// Other currencies are not limited.
+		wantBody(t, k.v3("GET", "/khipu/v3/predict?payer_email=a@b.cl&bank_id=Bawdf&currency=USD&amount=60000", ""), 200,
+			`{"result":"ok","max_amount":50000,"new_destinatary_max_amount":50000,"cool_down_date":null}`)
+		rec := k.v3("GET", "/khipu/v3/predict?bank_id=Nope1&amount=x", "")
+		errs := errorsOf(t, rec.Body.Bytes())
+		if len(errs) != 4 {
+			t.Errorf("errors = %+v", errs)
+		}
+	})
+	t.Run("unlimited receiver", func(t *testing.T) {
+		// max_amount 0 = no limit: 5,000,000, and the new-destinatary limit
+		// of 100,000 below it (the document's example values).
+		k := newKEnv(t, withConfig(func(c *Config) {
+			zero := emulators.Decimal{}
+			c.Receivers = []Receiver{{ReceiverID: DefaultReceiverID, Secret: DefaultSecret, APIKey: DefaultAPIKey, MaxAmount: &zero}}
+		}))
+		for _, tt := range []struct{ amount, result string }{
+			{"100000", "ok"}, {"100001", "new_destinatary_amount_exceeded"}, {"5000000", "new_destinatary_amount_exceeded"},
+			{"5000001", "max_amount_exceeded"},
+		} {
+			wantBody(t, k.v3("GET", q+tt.amount, ""), 200,
+				`{"result":"`+tt.result+`","max_amount":5000000,"new_destinatary_max_amount":100000,"cool_down_date":null}`)
+		}
+	})
+	t.Run("scenario", func(t *testing.T) {
+		const yaml = `name: predict
+rules:
+  - {provider: khipu, on: predict, when: {payer_email: cool@b.cl}, then: {outcome: new_destinatary_cool_down}}
+  - {provider: khipu, on: predict, when: {payer_email: cool2h@b.cl}, then: {outcome: new_destinatary_cool_down, cool_down: 2h}}
+  - {provider: khipu, on: predict, when: {bank_id: Qwert}, then: {outcome: not_available_account}}
+  - {provider: khipu, on: predict, when: {amount: {gt: 50000}, payer_email: vip@b.cl}, then: {outcome: ok}}
+  - {provider: khipu, on: predict, when: {amount: 4321}, then: {cool_down: 1h}}
+`
+		synctest.Test(t, func(t *testing.T) {
+			k := newKEnv(t, withScenario(yaml), withActive("predict"))
+			// The synctest clock starts at 2000-01-01T00:00:00Z.
+			wantBody(t, k.v3("GET", "/khipu/v3/predict?payer_email=cool@b.cl&bank_id=Bawdf&currency=CLP&amount=1000", ""), 200,
+				`{"result":"new_destinatary_cool_down","max_amount":50000,"new_destinatary_max_amount":50000,"cool_down_date":"2000-01-02T00:00:00.000Z"}`)
+			wantBody(t, k.v3("GET", "/khipu/v3/predict?payer_email=cool2h@b.cl&bank_id=Bawdf&currency=CLP&amount=1000", ""), 200,
+				`{"result":"new_destinatary_cool_down","max_amount":50000,"new_destinatary_max_amount":50000,"cool_down_date":"2000-01-01T02:00:00.000Z"}`)
+			wantBody(t, k.v3("GET", "/khipu/v3/predict?payer_email=a@b.cl&bank_id=Qwert&currency=CLP&amount=1000", ""), 200,
+				`{"result":"not_available_account","max_amount":50000,"new_destinatary_max_amount":50000,"cool_down_date":null}`)
+			wantBody(t, k.v3("GET", "/khipu/v3/predict?payer_email=vip@b.cl&bank_id=Bawdf&currency=CLP&amount=60000", ""), 200,
+				`{"result":"ok","max_amount":50000,"new_destinatary_max_amount":50000,"cool_down_date":null}`)
+			// A rule without outcome keeps the amount rules (cool_down alone changes nothing).
+			wantBody(t, k.v3("GET", "/khipu/v3/predict?payer_email=a@b.cl&bank_id=Bawdf&currency=CLP&amount=4321", ""), 200,
+				`{"result":"ok","max_amount":50000,"new_destinatary_max_amount":50000,"cool_down_date":null}`)
+			// The scenario header selects another scenario for one request.
+			rec := k.v3("GET", "/khipu/v3/predict?payer_email=cool@b.cl&bank_id=Bawdf&currency=CLP&amount=1000", "", "X-Sandbox-Scenario: default")
+			wantBody(t, rec, 200, `{"result":"ok","max_amount":50000,"new_destinatary_max_amount":50000,"cool_down_date":null}`)
+		})
+	})
+	t.Run("vocabulary", func(t *testing.T) {
+		for _, tt := range []struct{ yaml, want string }{
+			{"rules:\n  - {provider: khipu, on: predict, then: {outcome: maybe}}\n", `unknown outcome "maybe"`},
+			{"rules:\n  - {provider: khipu, on: predict, then: {cool_down: soon}}\n", "then.cool_down"},
+			{"rules:\n  - {provider: khipu, on: predict, when: {subject: x}, then: {outcome: ok}}\n", "subject"},
+			{"rules:\n  - {provider: khipu, on: predict, then: {auto: true}}\n", "auto"},
+		} {
+			_, err := scenarios.Load("p.yaml", []byte(tt.yaml), scenarios.Default)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("%q: error %v, want it to mention %s", tt.yaml, err, tt.want)
+			}
+		}
+		if _, err := scenarios.Load("p.yaml", []byte("rules:\n  - {provider: khipu, on: predict, when: {amount: {gt: 1}, bank_id: Bawdf, payer_email: a@b.cl, currency: CLP, receiver_id: 123456, api: v3}, then: {outcome: not_available_account, cool_down: 30m}}\n"), scenarios.Default); err != nil {
+			t.Errorf("valid predict rule refused: %v", err)
+		}
+	})
 }
 
 // K-VAL-02: every string field's maximum length, at n (accepted) and n+1

@@ -19,6 +19,9 @@ const (
 	PointVerify = "verify"
 	PointNotify = "notify"
 	PointRefund = "refund"
+	// PointPredict is GET /v3/predict: outcome sets the result, cool_down
+	// how far cool_down_date lies ahead.
+	PointPredict = "predict"
 )
 
 // ScenarioError is the `error` of the create and refund points.
@@ -117,6 +120,11 @@ func init() {
 		"transaction_id": scenarios.String, "bank_id": scenarios.String, "payer_email": scenarios.String,
 		"custom": scenarios.String, "notify_api_version": scenarios.String,
 	}
+	// predict has no payment: only what its query carries.
+	predictFields := map[string]scenarios.FieldType{
+		"api": scenarios.String, "receiver_id": scenarios.Decimal, "amount": scenarios.Decimal,
+		"currency": scenarios.String, "bank_id": scenarios.String, "payer_email": scenarios.String,
+	}
 	errSpec := scenarios.Key[ScenarioError]("Khipu error body: http_status, message, errors")
 	scenarios.Register(scenarios.ProviderSpec{Name: "khipu", Points: []scenarios.PointSpec{
 		{Name: PointCreate, Kind: scenarios.RequestPoint, Fields: fields, Error: &errSpec,
@@ -140,5 +148,11 @@ func init() {
 		{Name: PointRefund, Kind: scenarios.RequestPoint, Fields: fields, Error: &errSpec,
 			Outcomes: []string{"accept", "reject"}, Shared: []string{"outcome", "error", "response_delay"},
 			Help: "a refund request"},
+		{Name: PointPredict, Kind: scenarios.RequestPoint, Fields: predictFields,
+			Outcomes: predictResults, Shared: []string{"outcome"},
+			Extra: map[string]scenarios.KeySpec{
+				"cool_down": scenarios.Key[time.Duration]("new_destinatary_cool_down: cool_down_date = now + this (default 24h)"),
+			},
+			Help: "a GET /v3/predict request, after authentication and validation (outcome = the result)"},
 	}})
 }
