@@ -59,6 +59,7 @@ func (s *Service) api(sf surface, op string, h apiHandler) echo.HandlerFunc {
 		}
 		cl := &call{c: c, v3: sf == surfaceV3, scenario: name, explicit: header != "", body: body}
 		if cl.v3 {
+			s.noteGeneratedClient(c.Request().UserAgent())
 			err = s.authV3(cl)
 		} else {
 			err = s.authV2(cl)
@@ -68,6 +69,42 @@ func (s *Service) api(sf surface, op string, h apiHandler) echo.HandlerFunc {
 		}
 		return h(cl)
 	}
+}
+
+// generatorAgents are the User-Agent marks of clients generated from an
+// OpenAPI document (openapi-generator: "OpenAPI-Generator/1.0.0/go";
+// swagger-codegen: "Swagger-Codegen/1.0.0/java"), compared in lower case.
+var generatorAgents = []string{"openapi-generator", "swagger-codegen"}
+
+// maxNotedAgent bounds the User-Agent quoted in the journal note.
+const maxNotedAgent = 200
+
+// noteGeneratedClient explains the OpenAPI trap in the journal the first
+// time a v3 request comes from a generated client (once per instance): the
+// 3.0 document types amount, discount and min_amount as number, production
+// sends them as strings ("1570.0000"), and so does the sandbox; a client
+// generated with a float64 or number field fails on both (§4.3).
+func (s *Service) noteGeneratedClient(userAgent string) {
+	lower := strings.ToLower(userAgent)
+	generator := ""
+	for _, g := range generatorAgents {
+		if strings.Contains(lower, g) {
+			generator = g
+			break
+		}
+	}
+	if generator == "" || !s.openAPINoted.CompareAndSwap(false, true) {
+		return
+	}
+	if len(userAgent) > maxNotedAgent {
+		userAgent = strings.ToValidUTF8(userAgent[:maxNotedAgent], "") + "…"
+	}
+	s.deps.Record(journal.KindNote, provider,
+		fmt.Sprintf("v3 request from a client generated from Khipu's OpenAPI document (User-Agent %q): "+
+			"the document types amount, discount and min_amount as number, but production answers strings such as \"1570.0000\" "+
+			"and so does the sandbox, so a generated client that decodes them into a float64 or number field fails here as it would on production; "+
+			"decode them as json.Number or a string-or-number type (Khipu README, \"Amounts are JSON strings\"). Noted once per run.", userAgent),
+		map[string]string{"user_agent": userAgent, "generator": generator, "fields": "amount, discount, min_amount"})
 }
 
 // signatureScheme names the v2 scheme in the journal.

@@ -60,6 +60,9 @@ type Service struct {
 	tokens       *tokenIndex // notification_token → payment id
 	attempts     *store.Table[string, attempt]
 	expiries     *expiries
+	// openAPINoted is set once the journal has explained the amounts trap
+	// to a generated client (noteGeneratedClient): once per instance.
+	openAPINoted atomic.Bool
 }
 
 // New builds the emulator from its configuration section.

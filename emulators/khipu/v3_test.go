@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/paysandbox/sandbox/emulators/internal/journal"
 )
 
 // K-V3-01: credentials.
@@ -122,4 +124,45 @@ func TestMalformedRequestsAreKhipuShaped(t *testing.T) {
 	// A signed create with garbage values is a validation error, not a crash.
 	p := url.Values{"subject": {"\xff\xfe"}, "currency": {"\x00"}, "amount": {"\u0661\u0662"}, "expires_date": {"２０３０-01-01T00:00:00Z"}}
 	wantStatus(t, k.v2("POST", "/khipu/api/2.0/payments", p), 400)
+}
+
+// Issue 11: a v3 request from a client generated from the OpenAPI document
+// (openapi-generator, swagger-codegen) gets one journal note explaining the
+// string amounts, once per sandbox instance; other clients and API 2.0 none.
+func TestGeneratedClientNote(t *testing.T) {
+	notes := func(k *kenv) []string {
+		var out []string
+		for _, e := range k.journalEntries(journal.KindNote) {
+			if strings.Contains(e.Summary, "OpenAPI document") {
+				out = append(out, e.Summary)
+			}
+		}
+		return out
+	}
+	k := newKEnv(t)
+	wantStatus(t, k.v3("GET", "/khipu/v3/banks", "", "User-Agent: khipu-api-php-client/2.9.1"), 200)
+	wantStatus(t, k.v2("GET", "/khipu/api/2.0/banks", nil, "User-Agent: OpenAPI-Generator/1.0.0/go"), 200)
+	if n := notes(k); len(n) != 0 {
+		t.Fatalf("notes before any generated v3 client: %q", n)
+	}
+	wantStatus(t, k.v3("GET", "/khipu/v3/banks", "", "User-Agent: OpenAPI-Generator/1.0.0/go"), 200)
+	wantStatus(t, k.v3("GET", "/khipu/v3/banks", "", "User-Agent: Swagger-Codegen/1.0.0/java"), 200)
+	wantStatus(t, k.v3("GET", "/khipu/v3/banks", "", "User-Agent: OpenAPI-Generator/1.0.0/go"), 200)
+	n := notes(k)
+	if len(n) != 1 {
+		t.Fatalf("notes = %q, want exactly one", n)
+	}
+	for _, want := range []string{`"OpenAPI-Generator/1.0.0/go"`, "amount, discount and min_amount as number", `"1570.0000"`, "json.Number", "once per run"} {
+		if !strings.Contains(n[0], want) {
+			t.Errorf("note %q lacks %s", n[0], want)
+		}
+	}
+	// Another instance notes again (no global state), even for a refused
+	// request; a huge User-Agent is quoted shortened.
+	k2 := newKEnv(t)
+	wantStatus(t, k2.do(req("GET", "/khipu/v3/banks", "", "User-Agent: swagger-codegen/2.4 "+strings.Repeat("x", 100000))), 401)
+	n = notes(k2)
+	if len(n) != 1 || len(n[0]) > 1500 || !strings.Contains(n[0], "swagger-codegen/2.4 xxx") {
+		t.Errorf("second instance notes = %d, first %d bytes", len(n), len(n[0]))
+	}
 }
