@@ -135,7 +135,9 @@ func TestLinkBase(t *testing.T) {
 }
 
 // Golden responses of the API (§6, §8): deterministic ids (seed 1) and
-// times (the synctest clock starts at 2000-01-01T00:00:00Z).
+// times (the synctest clock starts at 2000-01-01T00:00:00Z). They pin the
+// exact bytes (key order included); TestProductionShapes holds the same
+// states to the recorded production shapes, which -update never rewrites.
 func TestGoldenResponses(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		k := newKEnv(t)
@@ -163,6 +165,10 @@ func TestGoldenResponses(t *testing.T) {
 		golden(t, "v3_payment_done.json", k.v3("GET", "/khipu/v3/payments/"+id, "").Body.Bytes())
 		rec = k.v2("GET", "/khipu/api/2.0/payments", url.Values{"notification_token": {k.stored(id).Token}})
 		golden(t, "v2_payment_by_token.json", rec.Body.Bytes())
+
+		wantBody(t, k.v2("POST", "/khipu/api/2.0/payments/"+id+"/refunds", nil), 200, `{"message":"Reembolso realizado"}`)
+		golden(t, "v2_payment_refunded.json", k.v2("GET", "/khipu/api/2.0/payments/"+id, nil).Body.Bytes())
+		golden(t, "v3_payment_refunded.json", k.v3("GET", "/khipu/v3/payments/"+id, "").Body.Bytes())
 	})
 }
 
