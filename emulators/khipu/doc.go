@@ -60,8 +60,9 @@
 //   - Status details rejected-by-payer and marked-as-abuse; 3.0 webhook
 //     events other than conciliation.
 //   - Settlement to the merchant's bank and confirm_timeout_date effects;
-//     dashboards, API key rotation; predict beyond the max-amount check;
-//     rate limits.
+//     dashboards, API key rotation; rate limits. predict knows no payer
+//     history: every payer is new to every receiver (the scenario point
+//     predict gives the other results).
 //
 // # Choices where the specification leaves room, and deviations
 //
@@ -98,6 +99,15 @@
 //     configured receiver runs at the first CreateTransfer (an Invalid
 //     error), not at startup: New does not see PayU's configuration.
 //     IsConfiguredReceiver lets the composition root check it at startup.
+//   - Issue 11 (docs/khipu-decisions.md has the evidence): a payment
+//     nobody has paid shows payment_method "not_available"; amounts stay
+//     JSON strings in 3.0 although the OpenAPI document says number, and
+//     the journal says so once per instance to a generated client
+//     (openapi-generator, swagger-codegen User-Agent); predict always
+//     carries cool_down_date (null unless new_destinatary_cool_down) and
+//     new_destinatary_max_amount = 100000 capped by max_amount; dates are
+//     also accepted with a space before the zone and as " UTC"/" GMT"
+//     (Ruby's Time#to_s).
 //   - The receipt shows the conciliation time in America/Santiago when the
 //     time-zone database is available (the sandbox binary embeds it), else
 //     UTC−3.
