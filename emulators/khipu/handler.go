@@ -670,8 +670,8 @@ func (s *Service) handlePredict(cl *call) error {
 	}
 	if res.Result == predictNewCoolDown {
 		coolDown := defaultCoolDown
-		if d, ok := scenarios.Param[time.Duration](plan, "cool_down"); ok {
-			coolDown = d
+		if d, ok := scenarios.Param[ScenarioCoolDown](plan, "cool_down"); ok {
+			coolDown = time.Duration(d)
 		}
 		date := formatTime(s.now().Add(coolDown))
 		res.CoolDownDate = &date

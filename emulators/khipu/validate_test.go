@@ -361,6 +361,9 @@ rules:
 			{"rules:\n  - {provider: khipu, on: predict, then: {cool_down: soon}}\n", "then.cool_down"},
 			{"rules:\n  - {provider: khipu, on: predict, when: {subject: x}, then: {outcome: ok}}\n", "subject"},
 			{"rules:\n  - {provider: khipu, on: predict, then: {auto: true}}\n", "auto"},
+			{"rules:\n  - {provider: khipu, on: predict, then: {cool_down: -1h}}\n", "out of range"},
+			{"rules:\n  - {provider: khipu, on: predict, then: {cool_down: 8761h}}\n", "out of range"},
+			{"rules:\n  - {provider: khipu, on: predict, then: {cool_down: [1h]}}\n", "then.cool_down"},
 		} {
 			_, err := scenarios.Load("p.yaml", []byte(tt.yaml), scenarios.Default)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {

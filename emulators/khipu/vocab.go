@@ -113,6 +113,27 @@ func (u *ScenarioUncertain) UnmarshalYAML(n *yaml.Node) error {
 	return nil
 }
 
+// maxCoolDown bounds the predict point's cool_down (a year keeps
+// cool_down_date a four-digit-year date).
+const maxCoolDown = 365 * 24 * time.Hour
+
+// ScenarioCoolDown is the predict point's cool_down: how far ahead of now
+// cool_down_date lies, a duration from 0 to 8760h.
+type ScenarioCoolDown time.Duration
+
+// UnmarshalYAML accepts a duration such as 2h or 90m.
+func (c *ScenarioCoolDown) UnmarshalYAML(n *yaml.Node) error {
+	d, err := time.ParseDuration(n.Value)
+	if n.Kind != yaml.ScalarNode || err != nil {
+		return errors.New("expected a duration such as 24h or 90m")
+	}
+	if d < 0 || d > maxCoolDown {
+		return fmt.Errorf("%s is out of range: expected 0 to 8760h", n.Value)
+	}
+	*c = ScenarioCoolDown(d)
+	return nil
+}
+
 func init() {
 	fields := map[string]scenarios.FieldType{
 		"api": scenarios.String, "receiver_id": scenarios.Decimal, "payment_id": scenarios.String,
@@ -151,7 +172,7 @@ func init() {
 		{Name: PointPredict, Kind: scenarios.RequestPoint, Fields: predictFields,
 			Outcomes: predictResults, Shared: []string{"outcome"},
 			Extra: map[string]scenarios.KeySpec{
-				"cool_down": scenarios.Key[time.Duration]("new_destinatary_cool_down: cool_down_date = now + this (default 24h)"),
+				"cool_down": scenarios.Key[ScenarioCoolDown]("new_destinatary_cool_down: cool_down_date = now + this (default 24h)"),
 			},
 			Help: "a GET /v3/predict request, after authentication and validation (outcome = the result)"},
 	}})
