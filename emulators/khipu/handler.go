@@ -85,6 +85,9 @@ const maxNotedAgent = 200
 // sends them as strings ("1570.0000"), and so does the sandbox; a client
 // generated with a float64 or number field fails on both (§4.3).
 func (s *Service) noteGeneratedClient(userAgent string) {
+	if userAgent == "" || s.openAPINoted.Load() {
+		return // the common case costs one atomic load
+	}
 	lower := strings.ToLower(userAgent)
 	generator := ""
 	for _, g := range generatorAgents {
