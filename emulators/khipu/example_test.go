@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/paysandbox/sandbox/emulators/khipu"
+	"github.com/paysandbox/sandbox/scenarios"
 )
 
 // A shop (or a load generator) signs an API 2.0 request exactly as the
@@ -44,4 +45,26 @@ func ExampleSignCommand() {
 	// string to sign: GET&https%3A%2F%2Fkhipu.com%2Fapi%2F2.0%2Fbanks
 	// signature:      f75356d6cb173105bf113b8bb6ed1c0c8ee5121c3821cd1bfdc5bfc23c98f21a
 	// Authorization:  1234:f75356d6cb173105bf113b8bb6ed1c0c8ee5121c3821cd1bfdc5bfc23c98f21a
+}
+
+// A scenario makes GET /v3/predict answer a result the amount rules never
+// give: here a payer whose bank is still cooling down a new destinatary
+// for two hours (cool_down_date = now + 2h).
+func ExampleScenarioCoolDown() {
+	s, err := scenarios.Load("khipu-predict.yaml", []byte(`
+name: khipu-predict
+rules:
+  - provider: khipu
+    on: predict
+    when: { payer_email: { suffix: "@cooling.example" } }
+    then: { outcome: new_destinatary_cool_down, cool_down: 2h }
+`), scenarios.Default)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	then := s.Rules[0].Then
+	fmt.Println(then.Outcome, time.Duration(then.Params["cool_down"].(khipu.ScenarioCoolDown)))
+	// Output:
+	// new_destinatary_cool_down 2h0m0s
 }

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paysandbox/sandbox/scenarios"
 )
 
 func FuzzDecodeJSONInput(f *testing.F) {
@@ -139,6 +141,34 @@ func FuzzAPIRequests(f *testing.F) {
 		rec := k.do(r)
 		if rec.Code >= 500 {
 			t.Fatalf("%s %s %q: %d %s", method, target, body, rec.Code, rec.Body)
+		}
+	})
+}
+
+// FuzzPredictCoolDown loads arbitrary cool_down values of a predict rule:
+// never a panic, and an accepted value is a duration from 0 to 8760h.
+func FuzzPredictCoolDown(f *testing.F) {
+	for _, s := range []string{"24h", "90m", "0", "-1h", "8760h", "8761h", "1e9h", "[1h]", "{a: b}", "9223372036854775807ns", `"2h"`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, value string) {
+		if strings.ContainsAny(value, "\n\r") {
+			return
+		}
+		yaml := "rules:\n  - {provider: khipu, on: predict, then: {outcome: new_destinatary_cool_down, cool_down: " + value + "}}\n"
+		s, err := scenarios.Load("fuzz.yaml", []byte(yaml), scenarios.Default)
+		if err != nil {
+			return
+		}
+		if len(s.Rules) != 1 {
+			t.Fatalf("%q: %d rules", value, len(s.Rules))
+		}
+		d, ok := s.Rules[0].Then.Params["cool_down"].(ScenarioCoolDown)
+		if !ok {
+			return // a value that closes the mapping early, such as "1h, x: y"
+		}
+		if time.Duration(d) < 0 || time.Duration(d) > maxCoolDown {
+			t.Fatalf("%q accepted as %v", value, time.Duration(d))
 		}
 	})
 }
