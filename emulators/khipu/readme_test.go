@@ -93,7 +93,7 @@ func TestReadmeAmountExamples(t *testing.T) {
 		if out, err := cmd.CombinedOutput(); err != nil {
 			t.Fatalf("the README's Go example does not build: %v\n%s", err, out)
 		}
-		want := readmeBlock(t, readme, "It prints, for a pending payment of 1570 CLP:")
+		want := readmeBlock(t, readme, "It prints, for a pending payment of 1570 CLP")
 		if got := run(t, pending, bin); got != want {
 			t.Errorf("the README's Go example prints\n%s\nthe README says\n%s", got, want)
 		}
