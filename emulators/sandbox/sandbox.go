@@ -24,6 +24,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/callback"
 	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/localca"
 	"github.com/paysandbox/sandbox/emulators/internal/platform"
 	"github.com/paysandbox/sandbox/emulators/internal/random"
 	"github.com/paysandbox/sandbox/emulators/khipu"
@@ -65,6 +66,10 @@ type Sandbox struct {
 
 	e     *echo.Echo
 	hosts map[string]string // lower-case host → provider name
+
+	caMu  sync.Mutex
+	ca    *localca.CA     // loaded or created on first use (TLS, proxy, /_sandbox/ca.pem)
+	certs *localca.Issuer // leaf certificates of ca
 
 	stopping  chan struct{} // closed when shutdown begins: ends held requests and event streams
 	stopOnce  sync.Once
