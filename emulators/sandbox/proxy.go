@@ -6,6 +6,7 @@ import (
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -154,7 +155,7 @@ func (s *Sandbox) NewProxy(opt ProxyOptions) *Proxy {
 	if opt.MaxTunnels <= 0 {
 		opt.MaxTunnels = DefaultMaxTunnels
 	}
-	srv := &http.Server{}
+	srv := &http.Server{ErrorLog: slog.NewLogLogger(s.log.Handler(), slog.LevelDebug)}
 	if opt.NewServer != nil {
 		srv = opt.NewServer(s.Handler())
 	}
