@@ -97,7 +97,9 @@ func LoadOrCreate(dataDir string, opt Options) (*CA, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(dir, 0o700); err != nil {
+	// The directory is readable so that another user (an app container
+	// sharing the volume) can read ca.pem; the key file itself is 0600.
+	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
 	// The key first: a certificate without its key is an error above, a
