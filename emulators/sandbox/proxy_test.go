@@ -409,3 +409,26 @@ func TestProxyPHPCurl(t *testing.T) {
 		t.Fatalf("php: %v\n%s", err, out)
 	}
 }
+
+// TestProxyJava checks that Java's verifier accepts the sandbox's
+// certificates: the README's keytool -importcert step, then an unchanged
+// HttpsURLConnection through the proxy.
+func TestProxyJava(t *testing.T) {
+	java := requireTool(t, "java", "apt-get install default-jdk-headless")
+	keytool := requireTool(t, "keytool", "apt-get install default-jdk-headless")
+	r := newProxyRig(t, sandbox.ProxyOptions{})
+	store := filepath.Join(t.TempDir(), "trust.p12")
+	if out, err := exec.Command(keytool, "-importcert", "-noprompt", "-keystore", store, "-storetype", "PKCS12",
+		"-storepass", "changeit", "-alias", "paysandbox", "-file", r.caFile).CombinedOutput(); err != nil {
+		t.Fatalf("keytool: %v\n%s", err, out)
+	}
+	port := r.srv.Listener.Addr().(*net.TCPAddr).Port
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, java, "-Djavax.net.ssl.trustStore="+store, "-Djavax.net.ssl.trustStorePassword=changeit",
+		"-Dhttps.proxyHost=127.0.0.1", fmt.Sprint("-Dhttps.proxyPort=", port), filepath.Join("testdata", "client", "Fetch.java"))
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.HasPrefix(string(out), "200\n") || !bytes.Contains(out, []byte("DemoBank")) {
+		t.Fatalf("java: %v\n%s", err, out)
+	}
+}
