@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -431,4 +432,59 @@ func TestProxyJava(t *testing.T) {
 	if err != nil || !strings.HasPrefix(string(out), "200\n") || !bytes.Contains(out, []byte("DemoBank")) {
 		t.Fatalf("java: %v\n%s", err, out)
 	}
+}
+
+// FuzzProxyRequest feeds proxy-mode requests with arbitrary targets: every
+// refusal is a bounded JSON 403 naming the hosts served, and nothing
+// panics or reaches another host.
+func FuzzProxyRequest(f *testing.F) {
+	for _, s := range []string{
+		"CONNECT example.com:443", "CONNECT khipu.com:443", "CONNECT khipu.com:80", "CONNECT [::1]:443",
+		"GET http://example.com/", "GET http://khipu.com/api/2.0/banks", "GET https://apis.hambit.co:443/ping",
+		"GET http://127.0.0.1:8080/healthz", "GET /healthz", "OPTIONS *", "CONNECT %41:443",
+	} {
+		f.Add(s)
+	}
+	dir := f.TempDir()
+	sb := newSandbox(f, func(c *sandbox.Config) { c.DataDir = dir }, sandbox.Options{})
+	p := sb.NewProxy(sandbox.ProxyOptions{})
+	f.Cleanup(func() { p.Shutdown(context.Background()) })
+	names := sb.ServerNames()
+	f.Fuzz(func(t *testing.T, line string) {
+		method, target, ok := strings.Cut(line, " ")
+		if !ok {
+			return
+		}
+		req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(method + " " + target + " HTTP/1.1\r\nHost: " + strings.TrimPrefix(target, "http://") + "\r\n\r\n")))
+		if err != nil {
+			return
+		}
+		proxied := req.Method == http.MethodConnect || req.URL.IsAbs()
+		host := req.URL.Hostname()
+		if req.Method == http.MethodConnect {
+			host = req.Host
+			if h, _, err := net.SplitHostPort(req.Host); err == nil {
+				host = h
+			}
+		}
+		served := slices.Contains(names, strings.ToLower(strings.TrimSuffix(host, ".")))
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, req)
+		refused := strings.Contains(rec.Body.String(), "not a forwarding proxy")
+		if proxied && !served && (!refused || rec.Code != http.StatusForbidden) {
+			t.Fatalf("%s %s (host %q) was not refused: %d %q", req.Method, target, host, rec.Code, rec.Body)
+		}
+		if refused {
+			var body struct{ Error struct{ Kind, Message string } }
+			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error.Kind != "forbidden" || !strings.Contains(body.Error.Message, "payment-api.khipu.com") {
+				t.Fatalf("refusal body %q", rec.Body)
+			}
+			if rec.Body.Len() > 1024 {
+				t.Fatalf("refusal of %d bytes grows with the input", rec.Body.Len())
+			}
+		}
+		if req.Method == http.MethodConnect && rec.Code == http.StatusOK {
+			t.Fatalf("CONNECT %q answered 200 without a tunnel", target)
+		}
+	})
 }
