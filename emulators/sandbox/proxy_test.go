@@ -475,7 +475,9 @@ func FuzzProxyRequest(f *testing.F) {
 			t.Fatalf("%s %s (host %q) was not refused: %d %q", req.Method, target, host, rec.Code, rec.Body)
 		}
 		if refused {
-			var body struct{ Error struct{ Kind, Message string } }
+			var body struct {
+				Error struct{ Kind, Message string }
+			}
 			if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error.Kind != "forbidden" || !strings.Contains(body.Error.Message, "payment-api.khipu.com") {
 				t.Fatalf("refusal body %q", rec.Body)
 			}
