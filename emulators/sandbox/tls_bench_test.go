@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -31,6 +32,27 @@ func BenchmarkKhipuCreateHTTP(b *testing.B) {
 			for b.Loop() {
 				create()
 			}
+		})
+	}
+}
+
+// BenchmarkKhipuCreateHTTPParallel is BenchmarkKhipuCreateHTTP with
+// GOMAXPROCS clients at once (-cpu sets how many), each on its own kept-alive
+// connection: throughput when the handshake-free TLS record work competes
+// for the CPUs.
+//
+//	go test -run=^$ -bench=KhipuCreateHTTPParallel ./emulators/sandbox/
+func BenchmarkKhipuCreateHTTPParallel(b *testing.B) {
+	for _, mode := range []string{"plain", "tls", "proxy"} {
+		b.Run(mode, func(b *testing.B) {
+			create := createClient(b, mode)
+			b.SetParallelism(4)
+			b.ReportAllocs()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					create()
+				}
+			})
 		})
 	}
 }
@@ -97,22 +119,24 @@ func createClient(b *testing.B, mode string) func() {
 		endpoint = "https://khipu.com/api/2.0/payments"
 	}
 	b.Cleanup(srv.Close)
+	tr.MaxIdleConnsPerHost = 64
 	c := &http.Client{Transport: tr}
-	i := 0
+	var n atomic.Int64
 	return func() {
-		i++
+		i := n.Add(1)
 		p := url.Values{"subject": {"Bench"}, "amount": {"1000"}, "currency": {"CLP"}, "transaction_id": {fmt.Sprint("B-", i)}}
 		req, _ := http.NewRequest("POST", endpoint, strings.NewReader(p.Encode()))
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Authorization", khipu.SignRequest(khipu.DefaultSecret, khipu.DefaultReceiverID, "POST", endpoint, p))
 		res, err := c.Do(req)
 		if err != nil {
-			b.Fatal(err)
+			b.Error(err)
+			return
 		}
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
 		if res.StatusCode != http.StatusOK {
-			b.Fatalf("%s create: %d %s", mode, res.StatusCode, body)
+			b.Errorf("%s create: %d %s", mode, res.StatusCode, body)
 		}
 	}
 }
