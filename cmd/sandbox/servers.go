@@ -61,6 +61,7 @@ func listen(cfg sandbox.Config, sb *sandbox.Sandbox, log *slog.Logger) (*servers
 		return nil, listenError(cfg.Addr, err)
 	}
 	s.mainLn = ln
+	sb.SetHTTPAddr(ln.Addr())
 	if tlsConf != nil {
 		tln, err := net.Listen("tcp", cfg.TLSAddr)
 		if err != nil {

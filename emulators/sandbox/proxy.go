@@ -160,6 +160,13 @@ func (s *Sandbox) NewProxy(opt ProxyOptions) *Proxy {
 		srv = opt.NewServer(s.Handler())
 	}
 	srv.Handler = s.Handler()
+	connContext := srv.ConnContext
+	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		if connContext != nil {
+			ctx = connContext(ctx, c)
+		}
+		return context.WithValue(ctx, tunnelKey{}, true)
+	}
 	p := &Proxy{
 		s: s, next: s.Handler(), tunnels: srv,
 		queue: newConnQueue(),
@@ -169,6 +176,12 @@ func (s *Sandbox) NewProxy(opt ProxyOptions) *Proxy {
 	go func() { p.serve <- srv.Serve(p.queue) }()
 	return p
 }
+
+type tunnelKey struct{}
+
+// inTunnel reports whether a request came through a CONNECT tunnel (its
+// connection's local address is then the plain listener's).
+func inTunnel(ctx context.Context) bool { return ctx.Value(tunnelKey{}) != nil }
 
 // Shutdown stops accepting tunnels and ends the open ones gracefully (in
 // the manner of http.Server.Shutdown).

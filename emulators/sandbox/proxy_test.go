@@ -490,3 +490,52 @@ func FuzzProxyRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestDemoShopOnTheHTTPSListener: the demo shop opened over HTTPS calls the
+// APIs over TLS, so the payer link keeps https, and registers its
+// callbacks on the plain listener.
+func TestDemoShopOnTheHTTPSListener(t *testing.T) {
+	dir := t.TempDir()
+	sb := newSandbox(t, func(c *sandbox.Config) { c.DataDir = dir }, sandbox.Options{})
+	plain := httptest.NewServer(sb.Handler())
+	t.Cleanup(plain.Close)
+	sb.SetHTTPAddr(plain.Listener.Addr())
+	conf, err := sb.TLSConfig()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secure := httptest.NewUnstartedServer(sb.Handler())
+	secure.Listener = tls.NewListener(secure.Listener, conf)
+	secure.Start()
+	t.Cleanup(func() { sb.BeginShutdown(); secure.Close() })
+	base := "https://" + secure.Listener.Addr().String()
+
+	pem, _ := sb.CAPEM()
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(pem)
+	c := &http.Client{
+		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	res, err := c.PostForm(base+"/_sandbox/demo/checkout", url.Values{"product": {"coffee"}, "method": {"khipu"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	loc := res.Header.Get("Location")
+	if res.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, base+"/khipu/payment/") {
+		t.Fatalf("checkout over HTTPS = %d, Location %q, want the payer page under %s", res.StatusCode, loc, base)
+	}
+	id := loc[strings.LastIndex(loc, "/")+1:]
+	var obj struct {
+		Data struct {
+			NotifyURL string `json:"notify_url"`
+		}
+	}
+	if code := apiJSON(t, "GET", plain.URL+"/_sandbox/api/objects/khipu/"+id, "", &obj); code != 200 {
+		t.Fatalf("object %s: %d", id, code)
+	}
+	if want := plain.URL + "/_sandbox/demo/callbacks/khipu"; obj.Data.NotifyURL != want {
+		t.Errorf("notify_url = %q, want the plain listener's %q", obj.Data.NotifyURL, want)
+	}
+}
