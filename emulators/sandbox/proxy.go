@@ -146,7 +146,7 @@ type Proxy struct {
 	queue   *connQueue
 	tunnels *http.Server
 	slots   chan struct{}
-	serve   chan error
+	served  chan struct{} // closed when the tunnel server's Serve returns
 }
 
 // NewProxy returns the proxy-mode handler for the main listener. Call
@@ -169,11 +169,14 @@ func (s *Sandbox) NewProxy(opt ProxyOptions) *Proxy {
 	}
 	p := &Proxy{
 		s: s, next: s.Handler(), tunnels: srv,
-		queue: newConnQueue(),
-		slots: make(chan struct{}, opt.MaxTunnels),
-		serve: make(chan error, 1),
+		queue:  newConnQueue(),
+		slots:  make(chan struct{}, opt.MaxTunnels),
+		served: make(chan struct{}),
 	}
-	go func() { p.serve <- srv.Serve(p.queue) }()
+	go func() {
+		defer close(p.served)
+		srv.Serve(p.queue) // returns http.ErrServerClosed after Shutdown
+	}()
 	return p
 }
 
@@ -187,7 +190,7 @@ func inTunnel(ctx context.Context) bool { return ctx.Value(tunnelKey{}) != nil }
 // the manner of http.Server.Shutdown).
 func (p *Proxy) Shutdown(ctx context.Context) error {
 	err := p.tunnels.Shutdown(ctx)
-	<-p.serve
+	<-p.served
 	return err
 }
 

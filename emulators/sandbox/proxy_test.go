@@ -539,3 +539,29 @@ func TestDemoShopOnTheHTTPSListener(t *testing.T) {
 		t.Errorf("notify_url = %q, want the plain listener's %q", obj.Data.NotifyURL, want)
 	}
 }
+
+func TestProxyShutdownEndsIdleTunnels(t *testing.T) {
+	r := newProxyRig(t, sandbox.ProxyOptions{})
+	c := r.client()
+	res, err := c.Get("https://apis.hambit.co/ping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close()
+	if n := r.proxy.Tunnels(); n != 1 {
+		t.Fatalf("Tunnels() = %d with one kept-alive connection", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := r.proxy.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	if n := r.proxy.Tunnels(); n != 0 {
+		t.Errorf("Tunnels() = %d after Shutdown", n)
+	}
+	// A CONNECT after the shutdown is not served.
+	if _, err := c.Get("https://khipu.com/healthz"); err == nil {
+		t.Error("a tunnel was served after Shutdown")
+	}
+}
