@@ -66,6 +66,14 @@ var settings = []setting{
 			c.MaxObjects = n
 			return nil
 		}},
+	{flag: "data-dir", key: "data_dir", usage: "directory the sandbox keeps its state in (the local CA under ca/; default $XDG_DATA_HOME/paysandbox or ~/.local/share/paysandbox)",
+		apply: func(c *sandbox.Config, v string) error { c.DataDir = v; return nil }},
+	{flag: "tls-addr", key: "tls_addr", usage: "HTTPS listen address, certificates from the local CA (default: none; e.g. 127.0.0.1:8443)",
+		apply: func(c *sandbox.Config, v string) error { c.TLSAddr = v; return nil }},
+	{flag: "tls-ca-cert", key: "tls_ca_cert", usage: "CA certificate (PEM) to mint certificates with instead of the local CA; with --tls-ca-key",
+		apply: func(c *sandbox.Config, v string) error { c.TLSCACert = v; return nil }},
+	{flag: "tls-ca-key", key: "tls_ca_key", usage: "private key (PEM) of --tls-ca-cert",
+		apply: func(c *sandbox.Config, v string) error { c.TLSCAKey = v; return nil }},
 	{flag: "seed", key: "seed", usage: "make ids, tokens and probability draws deterministic",
 		apply: func(c *sandbox.Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)
@@ -81,7 +89,13 @@ var settings = []setting{
 // flag > SANDBOX_* environment > --config file > built-in defaults, and
 // validates it once.
 func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (sandbox.Config, error) {
-	fs := flag.NewFlagSet("sandbox serve", flag.ContinueOnError)
+	return parseConfigFor("serve", args, getenv, stderr, nil)
+}
+
+// parseConfigFor is parseConfig for another command that reads the same
+// configuration (sandbox ca); extra adds that command's own flags.
+func parseConfigFor(cmd string, args []string, getenv func(string) string, stderr io.Writer, extra func(*flag.FlagSet)) (sandbox.Config, error) {
+	fs := flag.NewFlagSet("sandbox "+cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	configPath := fs.String("config", "", "configuration file (YAML); env SANDBOX_CONFIG")
 	values := map[string]*string{}
@@ -93,15 +107,18 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 			values[s.flag] = fs.String(s.flag, "", s.usage+"; env "+s.env())
 		}
 	}
+	if extra != nil {
+		extra(fs)
+	}
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: sandbox [serve] [flags]")
+		fmt.Fprintf(stderr, "usage: sandbox %s [flags]\n", cmd)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
 		return sandbox.Config{}, err
 	}
 	if fs.NArg() > 0 {
-		return sandbox.Config{}, fmt.Errorf("unexpected argument %q (see sandbox serve -h)", fs.Arg(0))
+		return sandbox.Config{}, fmt.Errorf("unexpected argument %q (see sandbox "+cmd+" -h)", fs.Arg(0))
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
@@ -143,6 +160,9 @@ func parseConfig(args []string, getenv func(string) string, stderr io.Writer) (s
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, err
+	}
+	if cfg.DataDir == "" {
+		cfg.DataDir = sandbox.DefaultDataDir(getenv)
 	}
 	return cfg, nil
 }

@@ -5,6 +5,7 @@
 //	sandbox scenarios check FILE…  check scenario files (--builtins: the embedded ones)
 //	sandbox scenarios list         list the built-in scenarios
 //	sandbox sign khipu|hambit|payu print a provider's string to sign and signature
+//	sandbox ca [--out FILE]        print the local CA certificate (created on first use)
 //	sandbox healthcheck            exit 0 when a sandbox answers on --addr, 1 otherwise
 //	sandbox load MODE              measure throughput, latency and memory on loopback
 //	sandbox version                print the version
@@ -98,6 +99,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return signCmd(args, stdout)
 	case "healthcheck":
 		return healthcheck(ctx, args, getenv, stderr)
+	case "ca":
+		return caCmd(args, getenv, stdout, stderr)
 	case "load":
 		return loadCmd(ctx, args, stdout, stderr)
 	case "version":
@@ -115,6 +118,7 @@ const usage = `usage:
   sandbox scenarios check FILE...  check scenario files; --builtins checks the embedded ones
   sandbox scenarios list           list the built-in scenarios
   sandbox sign khipu|hambit|payu   print a provider's string to sign and signature (-h for each)
+  sandbox ca [--out FILE]          print (or write) the CA certificate clients trust for HTTPS and proxy mode
   sandbox healthcheck [--addr A]   exit 0 when a sandbox answers /healthz, 1 otherwise
   sandbox load [flags] MODE        measure throughput and latency on loopback (sandbox load -h)
   sandbox version                  print the version
@@ -131,19 +135,14 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	ln, err := net.Listen("tcp", cfg.Addr)
+	srv, err := listen(cfg, sb, log)
 	if err != nil {
 		sb.Close(context.Background())
-		return listenError(cfg.Addr, err)
+		return err
 	}
-	srv := &http.Server{
-		Handler:           sb.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	errc := make(chan error, 2)
+	srv.serve(errc)
+	ln := srv.mainLn
 
 	base := sb.LinkBaseFor(ln.Addr())
 	for _, d := range sb.Describe(base) {
@@ -160,14 +159,24 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	}
 	log.Info("sandbox started", "version", version, "scenario", sb.Scenarios().Active(),
 		"dashboard", base+"/_sandbox/", "demo", base+"/_sandbox/demo")
+	if srv.tls != nil {
+		log.Info("HTTPS listener", "url", "https://"+srv.tlsLn.Addr().String(), "names", strings.Join(sb.ServerNames(), " "))
+	}
+	log.Info("proxy mode", "HTTPS_PROXY", "http://"+ln.Addr().String(), "CA", base+"/_sandbox/ca.pem")
 	fmt.Fprintf(stdout, "sandbox ready on http://%s\n", ln.Addr())
+	if srv.tls != nil {
+		fmt.Fprintf(stdout, "sandbox ready on https://%s\n", srv.tlsLn.Addr())
+	}
 	if ready != nil {
 		ready(ln.Addr())
 	}
 
 	select {
 	case err := <-errc:
-		sb.Close(context.Background())
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		srv.shutdown(sctx)
+		sb.Close(sctx)
 		return err
 	case <-ctx.Done():
 	}
@@ -175,7 +184,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
 	sb.BeginShutdown()
-	if err := srv.Shutdown(sctx); err != nil {
+	if err := srv.shutdown(sctx); err != nil {
 		log.Warn("HTTP shutdown incomplete", "err", err)
 	}
 	if err := sb.Close(sctx); err != nil {
@@ -325,4 +334,31 @@ func signCmd(args []string, stdout io.Writer) error {
 		return payu.SignCommand(args[1:], stdout)
 	}
 	return fmt.Errorf("sign: unknown provider %q (khipu, hambit, payu)", args[0])
+}
+
+// caCmd prints the CA certificate (PEM) that HTTPS and proxy mode use,
+// creating the local CA in the data directory on first use, or writes it
+// to --out. It reads the same configuration as serve (--data-dir,
+// --tls-ca-cert, --config, SANDBOX_*).
+func caCmd(args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var out string
+	cfg, err := parseConfigFor("ca", args, getenv, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&out, "out", "", "write the certificate to this file instead of printing it")
+	})
+	if err != nil {
+		return err
+	}
+	pem, fp, err := sandbox.LoadCA(cfg)
+	if err != nil {
+		return err
+	}
+	if out == "" {
+		_, err := stdout.Write(pem)
+		return err
+	}
+	if err := os.WriteFile(out, pem, 0o644); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: paysandbox CA certificate, SHA-256 %s\n", out, fp)
+	return nil
 }

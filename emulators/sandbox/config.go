@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
+	"runtime"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -21,19 +23,29 @@ import (
 // layout (DESIGN.md, Configuration file), after flags and SANDBOX_*
 // variables have been applied on top of it.
 type Config struct {
-	Addr         string        `yaml:"addr"`
-	PublicURL    string        `yaml:"public_url"`
-	LogLevel     string        `yaml:"log_level"`
-	TimeScale    float64       `yaml:"time_scale"`
-	AdminToken   string        `yaml:"admin_token"`
-	DebugHeaders bool          `yaml:"debug_headers"`
-	Scenario     string        `yaml:"scenario"`
-	ScenariosDir string        `yaml:"scenarios_dir"`
-	Seed         *int64        `yaml:"seed"`
-	MaxObjects   int           `yaml:"max_objects"`
-	Khipu        khipu.Config  `yaml:"khipu"`
-	Hambit       hambit.Config `yaml:"hambit"`
-	PayU         payu.Config   `yaml:"payu"`
+	Addr         string  `yaml:"addr"`
+	PublicURL    string  `yaml:"public_url"`
+	LogLevel     string  `yaml:"log_level"`
+	TimeScale    float64 `yaml:"time_scale"`
+	AdminToken   string  `yaml:"admin_token"`
+	DebugHeaders bool    `yaml:"debug_headers"`
+	Scenario     string  `yaml:"scenario"`
+	ScenariosDir string  `yaml:"scenarios_dir"`
+	Seed         *int64  `yaml:"seed"`
+	MaxObjects   int     `yaml:"max_objects"`
+	// DataDir keeps state across restarts (the local CA under ca/); "" =
+	// none, and the CA cannot be created. The command fills in
+	// DefaultDataDir.
+	DataDir string `yaml:"data_dir"`
+	// TLSAddr is the HTTPS listener's address ("" = none).
+	TLSAddr string `yaml:"tls_addr"`
+	// TLSCACert and TLSCAKey name a CA of the user's (PEM) used instead of
+	// the one kept in DataDir.
+	TLSCACert string        `yaml:"tls_ca_cert"`
+	TLSCAKey  string        `yaml:"tls_ca_key"`
+	Khipu     khipu.Config  `yaml:"khipu"`
+	Hambit    hambit.Config `yaml:"hambit"`
+	PayU      payu.Config   `yaml:"payu"`
 }
 
 // DefaultAddr is where the sandbox listens with no configuration.
@@ -99,6 +111,14 @@ func (c *Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
 		bad("addr", "%q is not host:port (e.g. 127.0.0.1:8080 or :8080)", c.Addr)
 	}
+	if c.TLSAddr != "" {
+		if _, _, err := net.SplitHostPort(c.TLSAddr); err != nil {
+			bad("tls_addr", "%q is not host:port (e.g. 127.0.0.1:8443 or :443)", c.TLSAddr)
+		}
+	}
+	if (c.TLSCACert == "") != (c.TLSCAKey == "") {
+		bad("tls_ca_cert", "tls_ca_cert and tls_ca_key go together (the CA certificate and its private key, PEM)")
+	}
 	if c.PublicURL != "" {
 		u, err := url.Parse(c.PublicURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -126,6 +146,28 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// DefaultDataDir is where the sandbox keeps its state when no data
+// directory is configured: $XDG_DATA_HOME/paysandbox, else
+// ~/.local/share/paysandbox on Unix-like systems, else the user's
+// configuration directory (macOS Application Support, Windows AppData).
+// It returns "" when the environment names no home.
+func DefaultDataDir(getenv func(string) string) string {
+	if d := getenv("XDG_DATA_HOME"); d != "" && filepath.IsAbs(d) {
+		return filepath.Join(d, "paysandbox")
+	}
+	switch runtime.GOOS {
+	case "windows", "darwin", "ios", "plan9":
+		if d, err := os.UserConfigDir(); err == nil {
+			return filepath.Join(d, "paysandbox")
+		}
+		return ""
+	}
+	if home := getenv("HOME"); home != "" {
+		return filepath.Join(home, ".local", "share", "paysandbox")
+	}
+	return ""
 }
 
 // ParseLevel maps a log level name to slog's.

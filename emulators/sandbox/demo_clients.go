@@ -3,6 +3,8 @@ package sandbox
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -87,15 +89,35 @@ func (m *demo) ctxFor(r *http.Request) demoCtx {
 		return dc
 	}
 	addr := local.String()
-	if u, err := url.Parse(link); err == nil && u.Host != "" {
+	u, err := url.Parse(link)
+	if err == nil && u.Host != "" {
 		dc.apiBase = "http://" + u.Host
 	}
 	dc.hookBase = "http://" + addr
-	dc.client.Transport = &http.Transport{Proxy: nil, DisableKeepAlives: true,
+	tr := &http.Transport{Proxy: nil, DisableKeepAlives: true,
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "tcp", addr)
 		}}
+	dc.client.Transport = tr
+	if r.TLS != nil && !inTunnel(r.Context()) && u != nil && u.Host != "" {
+		// The HTTPS listener: the shop calls it over TLS (so that the links
+		// handed to the browser keep https), trusting the sandbox's CA, and
+		// registers its callbacks on the plain listener when there is one.
+		if pem, err := m.s.CAPEM(); err == nil {
+			pool := x509.NewCertPool()
+			pool.AppendCertsFromPEM(pem)
+			tr.TLSClientConfig = &tls.Config{RootCAs: pool, ServerName: u.Hostname()}
+			dc.apiBase = "https://" + u.Host
+		}
+		dc.hookBase = "https://" + addr
+		if plain := m.s.httpAddr.Load(); plain != nil {
+			if _, port, err := net.SplitHostPort(*plain); err == nil {
+				ip, _, _ := net.SplitHostPort(addr)
+				dc.hookBase = "http://" + net.JoinHostPort(ip, port)
+			}
+		}
+	}
 	return dc
 }
 

@@ -24,6 +24,7 @@ func (s *Sandbox) routes() *echo.Echo {
 
 	e.GET("/healthz", s.handleHealth)
 	e.HEAD("/healthz", s.handleHealth)
+	e.GET("/_sandbox/ca.pem", s.handleCAPEM)
 
 	for _, p := range s.providers {
 		name := p.Name()

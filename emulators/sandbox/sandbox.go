@@ -15,6 +15,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -24,6 +25,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/callback"
 	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/localca"
 	"github.com/paysandbox/sandbox/emulators/internal/platform"
 	"github.com/paysandbox/sandbox/emulators/internal/random"
 	"github.com/paysandbox/sandbox/emulators/khipu"
@@ -65,6 +67,12 @@ type Sandbox struct {
 
 	e     *echo.Echo
 	hosts map[string]string // lower-case host → provider name
+
+	httpAddr atomic.Pointer[string] // the plain listener's address (SetHTTPAddr)
+
+	caMu  sync.Mutex
+	ca    *localca.CA     // loaded or created on first use (TLS, proxy, /_sandbox/ca.pem)
+	certs *localca.Issuer // leaf certificates of ca
 
 	stopping  chan struct{} // closed when shutdown begins: ends held requests and event streams
 	stopOnce  sync.Once
@@ -206,6 +214,14 @@ func (s *Sandbox) LinkBaseFor(addr net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// SetHTTPAddr tells the sandbox where its plain-HTTP listener is, so that
+// the demo shop opened on the HTTPS listener registers its callbacks there
+// (the callback client does not trust the sandbox's CA).
+func (s *Sandbox) SetHTTPAddr(addr net.Addr) {
+	a := addr.String()
+	s.httpAddr.Store(&a)
 }
 
 // BeginShutdown ends held requests (scenario timeouts) and event streams so

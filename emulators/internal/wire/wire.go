@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net"
 	"net/http"
 	"path"
 	"strings"
@@ -232,16 +233,31 @@ func RequestInfo(c echo.Context) Info {
 
 // LinkBase is the base of every URL handed out for an object created by this
 // request (DESIGN.md, Link base): publicURL without a trailing "/" when set,
-// else scheme://Host of the request ("https" only on TLS).
+// else scheme://host the client used: "https" on a TLS connection (the
+// HTTPS listener, a proxy CONNECT tunnel), the Host it sent (for a proxy
+// request in absolute form, the URL's host) without the scheme's default
+// port, and the address it reached when it sent no Host (HTTP/1.0).
 func LinkBase(r *http.Request, publicURL string) string {
 	if publicURL != "" {
 		return strings.TrimRight(publicURL, "/")
 	}
-	scheme := "http"
+	scheme, defaultPort := "http", "80"
 	if r.TLS != nil {
-		scheme = "https"
+		scheme, defaultPort = "https", "443"
 	}
-	return scheme + "://" + r.Host
+	host := r.Host
+	if host == "" {
+		if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+			host = a.String()
+		}
+	}
+	if h, port, err := net.SplitHostPort(host); err == nil && port == defaultPort {
+		host = h
+		if strings.Contains(h, ":") {
+			host = "[" + h + "]"
+		}
+	}
+	return scheme + "://" + strings.ToLower(host)
 }
 
 // IsHostRouted is a convenience for RequestInfo(c).HostRouted.

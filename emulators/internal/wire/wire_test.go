@@ -1,8 +1,12 @@
 package wire_test
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
 	"io/fs"
+	"net"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -50,12 +54,41 @@ func TestCheckJSONDepth(t *testing.T) {
 }
 
 func TestLinkBase(t *testing.T) {
-	r := httptest.NewRequest("GET", "http://sandbox:8080/khipu/api/2.0/banks", nil)
-	if got := wire.LinkBase(r, ""); got != "http://sandbox:8080" {
-		t.Errorf("LinkBase = %q", got)
-	}
-	if got := wire.LinkBase(r, "https://pay.example/"); got != "https://pay.example" {
-		t.Errorf("LinkBase with public URL = %q", got)
+	local := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 8080}
+	for _, tc := range []struct {
+		name, target, host string
+		tls                bool
+		public, want       string
+	}{
+		{"plain", "http://sandbox:8080/khipu/api/2.0/banks", "", false, "", "http://sandbox:8080"},
+		{"public URL wins", "http://sandbox:8080/x", "", true, "https://pay.example/", "https://pay.example"},
+		{"HTTPS listener", "/x", "127.0.0.1:8443", true, "", "https://127.0.0.1:8443"},
+		{"CONNECT tunnel", "/v3/payments", "payment-api.khipu.com", true, "", "https://payment-api.khipu.com"},
+		{"tunnel, default port sent", "/v3/payments", "payment-api.khipu.com:443", true, "", "https://payment-api.khipu.com"},
+		{"absolute-form proxy request", "http://khipu.com/api/2.0/payments", "", false, "", "http://khipu.com"},
+		{"http default port", "/x", "Khipu.COM:80", false, "", "http://khipu.com"},
+		{"443 on plain http is kept", "/x", "khipu.com:443", false, "", "http://khipu.com:443"},
+		{"IPv6 default port", "/x", "[::1]:443", true, "", "https://[::1]"},
+		{"no Host (HTTP/1.0)", "/x", "-", false, "", "http://127.0.0.1:8080"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", tc.target, nil)
+			switch tc.host {
+			case "":
+			case "-":
+				r.Host = ""
+				r = r.WithContext(context.WithValue(r.Context(), http.LocalAddrContextKey, net.Addr(local)))
+			default:
+				r.Host = tc.host
+			}
+			r.TLS = nil
+			if tc.tls {
+				r.TLS = &tls.ConnectionState{}
+			}
+			if got := wire.LinkBase(r, tc.public); got != tc.want {
+				t.Errorf("LinkBase = %q, want %q", got, tc.want)
+			}
+		})
 	}
 }
 
