@@ -32,7 +32,7 @@ func (t FieldType) String() string {
 }
 
 // PointKind groups decision points by when they are taken, which decides
-// the shared `then` keys they accept (DESIGN.md, Scenario vocabulary).
+// the shared `then` keys they accept (docs/design.md, Scenario vocabulary).
 type PointKind int
 
 const (

@@ -81,8 +81,8 @@ type Condition struct {
 	re       *regexp.Regexp
 }
 
-// Then is what a matching rule does. Shared keys (DESIGN.md, Scenario
-// vocabulary) have fields; provider-specific keys are in Params.
+// Then is what a matching rule does. Shared keys
+// (docs/design.md, Scenario vocabulary) have fields; provider-specific keys are in Params.
 //
 //	outcome:        the point's result (each provider lists its values)
 //	delay:          wait before the outcome or the callback applies (sandbox time, scaled)
@@ -97,8 +97,9 @@ type Condition struct {
 //	timeout:        per-attempt callback HTTP timeout (wall-clock)
 //	fail_attempts:  the first N attempts of the callback fail without being
 //	                sent (journaled as a simulated network failure), so the
-//	                merchant sees the retries; a paysandbox addition to the
-//	                vocabulary of DESIGN.md, used by the flaky-callbacks built-in
+//	                merchant sees the retries; a paysandbox addition to
+//	                (docs/design.md, Scenario vocabulary); the
+//	                flaky-callbacks built-in uses it
 type Then struct {
 	Outcome       string
 	Delay         *time.Duration

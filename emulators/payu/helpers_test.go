@@ -261,7 +261,7 @@ func form(t testing.TB, body []byte) url.Values {
 }
 
 // fakeTransfers is a test double of the Khipu emulator that follows the
-// contract of DESIGN.md: CreateTransfer validates bank and minimum,
+// contract of docs/design.md: CreateTransfer validates bank and minimum,
 // ActOnTransfer drives the payment, and TransferSettled is called once
 // with done or expired, after the state change, with no lock held.
 type fakeTransfers struct {

@@ -14,7 +14,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
 )
 
-// routes builds the whole HTTP surface (DESIGN.md, URL surface).
+// routes builds the whole HTTP surface (docs/design.md, URL surface).
 func (s *Sandbox) routes() *echo.Echo {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
@@ -121,7 +121,7 @@ func (s *Sandbox) handleHealth(c echo.Context) error {
 }
 
 // apiError is the error body of the admin API and of every path outside
-// the providers (DESIGN.md, Errors outside the provider operations).
+// the providers (docs/design.md, Errors outside the provider operations).
 type apiError struct {
 	Error apiErrorBody `json:"error"`
 }

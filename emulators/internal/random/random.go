@@ -1,6 +1,6 @@
 // Package random is the one source of every random value the sandbox hands
 // out: ids, tokens, nonces, authorization codes and scenario probability
-// draws (DESIGN.md, Randomness and --seed).
+// draws (docs/design.md, Randomness and --seed).
 //
 // Every Source is a ChaCha8 stream (math/rand/v2's cryptographically strong
 // generator), which costs no system call per value. Without a seed its key

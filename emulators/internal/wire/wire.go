@@ -231,7 +231,7 @@ func RequestInfo(c echo.Context) Info {
 }
 
 // LinkBase is the base of every URL handed out for an object created by this
-// request (DESIGN.md, Link base): publicURL without a trailing "/" when set,
+// request (docs/design.md, Link base): publicURL without a trailing "/" when set,
 // else scheme://Host of the request ("https" only on TLS).
 func LinkBase(r *http.Request, publicURL string) string {
 	if publicURL != "" {
