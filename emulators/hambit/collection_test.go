@@ -54,7 +54,7 @@ func TestCreateCollectionResponse(t *testing.T) {
 				e := newTestEnv(t, nil, sandboxtest.Options{})
 				atDocInstant(t, e)
 				r := replayVector1(t, e, tc.sign)
-				golden(t, "create_collection_vector1.json", indent(t, []byte(r.raw)))
+				sandboxtest.Golden(t, "create_collection_vector1.json", indent(t, []byte(r.raw)))
 
 				var d struct {
 					CashierURL            string          `json:"cashierUrl"`

@@ -3,13 +3,11 @@ package payu
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,8 +20,6 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 )
-
-var update = flag.Bool("update", false, "update golden files under testdata/golden")
 
 const (
 	paymentsPath = "/payu/payments-api/4.0/service.cgi"
@@ -142,28 +138,6 @@ func readFile(t testing.TB, path string) string {
 		t.Fatal(err)
 	}
 	return string(b)
-}
-
-// golden compares got with testdata/golden/name (rewritten under -update).
-func golden(t testing.TB, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("golden %s: %v (run go test -update)", path, err)
-	}
-	if string(want) != string(got) {
-		t.Errorf("golden %s differs:\n got: %s\nwant: %s", path, got, want)
-	}
 }
 
 // payment is a JSON card payment request with the given overrides.

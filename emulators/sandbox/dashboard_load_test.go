@@ -81,6 +81,9 @@ func timed(t testing.TB, h http.Handler, target string) (string, time.Duration) 
 var rows = regexp.MustCompile(`<tr data-key="`)
 
 func TestDashboardWith10000Objects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: creates 10,000 objects, then drives Chromium")
+	}
 	sb := dashSandbox(t, nil, sandbox.Options{})
 	h := sb.Handler()
 	start := time.Now()
