@@ -30,7 +30,7 @@ func (p Problem) String() string {
 	var b strings.Builder
 	b.WriteString(p.File)
 	if p.Line > 0 {
-		b.WriteString(":" + itoa(p.Line))
+		b.WriteString(":" + strconv.Itoa(p.Line))
 	}
 	b.WriteString(": ")
 	if p.Rule != "" {

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -245,7 +246,7 @@ func strictCheck(n *yaml.Node, t reflect.Type, path string) []problem {
 		}
 		var probs []problem
 		for i, item := range n.Content {
-			probs = append(probs, strictCheck(item, t.Elem(), path+"["+itoa(i)+"]")...)
+			probs = append(probs, strictCheck(item, t.Elem(), path+"["+strconv.Itoa(i)+"]")...)
 		}
 		return probs
 	case reflect.Map:

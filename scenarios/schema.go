@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/paysandbox/sandbox/emulators"
@@ -62,7 +63,7 @@ type Rule struct {
 
 // Label names the rule in messages: rules[2] "large transfers fail".
 func (r *Rule) Label() string {
-	l := "rules[" + itoa(r.Index) + "]"
+	l := "rules[" + strconv.Itoa(r.Index) + "]"
 	if r.Name != "" {
 		l += " " + quote(r.Name)
 	}
@@ -168,28 +169,6 @@ func (t Then) TimeoutOr(d time.Duration) time.Duration {
 		return *t.Timeout
 	}
 	return d
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	neg := i < 0
-	if neg {
-		i = -i
-	}
-	var b [20]byte
-	p := len(b)
-	for i > 0 {
-		p--
-		b[p] = byte('0' + i%10)
-		i /= 10
-	}
-	if neg {
-		p--
-		b[p] = '-'
-	}
-	return string(b[p:])
 }
 
 func quote(s string) string { return `"` + s + `"` }

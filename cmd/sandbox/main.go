@@ -281,6 +281,7 @@ func scenariosCmd(args []string, stdout, stderr io.Writer) error {
 		files = append(files, file{p, data, err})
 	}
 	if len(files) == 0 {
+		//lint:ignore ST1005 a usage line ends with FILE... like the other usage lines
 		return errors.New("usage: sandbox scenarios check [--builtins] FILE...")
 	}
 	bad := 0

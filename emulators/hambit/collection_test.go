@@ -21,7 +21,7 @@ var docInstant = time.UnixMilli(1713319809342)
 // and makes the service's wall clock agree, so the literal vectors replay.
 func atDocInstant(t *testing.T, e *testEnv) {
 	t.Helper()
-	if err := e.Clock.Advance(docInstant.Sub(time.Now())); err != nil {
+	if err := e.Clock.Advance(time.Until(docInstant)); err != nil {
 		t.Fatal(err)
 	}
 	e.svc.wallNow = func() time.Time { return docInstant }

@@ -142,6 +142,7 @@ func TestDashboardWith10000Objects(t *testing.T) {
 	t.Logf("GET /_sandbox/journal: %v, %d bytes", d, len(body))
 	checkPage(t, "journal", body)
 	body, d = timed(t, h, "/_sandbox/journal?limit=100")
+	t.Logf("GET /_sandbox/journal?limit=100: %v, %d bytes", d, len(body))
 	checkPage(t, "journal, 100 a page", body)
 
 	// The same in a browser: load, page to the end, filter.

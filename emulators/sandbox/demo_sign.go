@@ -136,10 +136,7 @@ func payuConfirmationValue(value string) (string, error) {
 		return "", err
 	}
 	s := d.Round(2, emulators.HalfEven).String()
-	if strings.HasSuffix(s, "0") {
-		s = s[:len(s)-1]
-	}
-	return s, nil
+	return strings.TrimSuffix(s, "0"), nil
 }
 
 // payuResponseValue renders a response page's TX_VALUE for its signature:

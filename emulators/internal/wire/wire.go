@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -100,25 +101,11 @@ func Body(c echo.Context) []byte {
 func HumanBytes(n int64) string {
 	switch {
 	case n >= 1<<20 && n%(1<<20) == 0:
-		return itoa(n>>20) + " MiB"
+		return strconv.FormatInt(n>>20, 10) + " MiB"
 	case n >= 1<<10 && n%(1<<10) == 0:
-		return itoa(n>>10) + " KiB"
+		return strconv.FormatInt(n>>10, 10) + " KiB"
 	}
-	return itoa(n) + " bytes"
-}
-
-func itoa(n int64) string {
-	var b [20]byte
-	i := len(b)
-	if n == 0 {
-		return "0"
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
+	return strconv.FormatInt(n, 10) + " bytes"
 }
 
 // MarshalJSON encodes v compactly without HTML escaping (payment APIs write
@@ -194,7 +181,7 @@ func CheckJSONDepth(b []byte, max int) error {
 		case '{', '[':
 			depth++
 			if depth > max {
-				return errors.New("JSON nesting deeper than " + itoa(int64(max)))
+				return errors.New("JSON nesting deeper than " + strconv.Itoa(max))
 			}
 		case '}', ']':
 			depth--
