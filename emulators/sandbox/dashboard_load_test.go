@@ -4,9 +4,6 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
-	"github.com/chromedp/chromedp"
-	"github.com/paysandbox/sandbox/emulators/hambit"
-	"github.com/paysandbox/sandbox/emulators/khipu"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/paysandbox/sandbox/emulators/hambit"
+	"github.com/paysandbox/sandbox/emulators/khipu"
 
 	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 	"github.com/paysandbox/sandbox/emulators/sandbox"

@@ -64,6 +64,7 @@ type Sandbox struct {
 	providers []provider
 
 	e     *echo.Echo
+	dash  *dashboard        // the dashboard's pages and templates
 	hosts map[string]string // lower-case host → provider name
 
 	stopping  chan struct{} // closed when shutdown begins: ends held requests and event streams
@@ -147,7 +148,9 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Sandbox, error) {
 			s.hosts[h] = p.name
 		}
 	}
-	s.e = s.routes()
+	if s.e, err = s.routes(); err != nil {
+		return fail(err)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s.watchStop = cancel
