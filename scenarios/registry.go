@@ -38,16 +38,13 @@ type PointKind int
 
 const (
 	// RequestPoint is decided at an API request after authentication and
-	// validation: outcome, delay, response_delay, error, fault.
+	// validation. (The shared keys each kind takes are in thenKeys.)
 	RequestPoint PointKind = iota
-	// PayerPoint is decided when the object is created and stored with it:
-	// outcome, delay, auto, response_delay.
+	// PayerPoint is decided when the object is created and stored with it.
 	PayerPoint
-	// CallbackPoint is decided once per callback event: skip, delay,
-	// duplicate, bad_signature, retry, timeout, fail_attempts.
+	// CallbackPoint is decided once per callback event.
 	CallbackPoint
-	// InternalPoint is a provider-internal step (verification, review):
-	// outcome, delay.
+	// InternalPoint is a provider-internal step (verification, review).
 	InternalPoint
 )
 
@@ -55,16 +52,14 @@ func (k PointKind) String() string {
 	return [...]string{"request", "payer", "callback", "internal"}[k]
 }
 
-var sharedKeys = map[PointKind][]string{
-	RequestPoint:  {"outcome", "delay", "response_delay", "error", "fault"},
-	PayerPoint:    {"outcome", "delay", "auto", "response_delay"},
-	CallbackPoint: {"skip", "delay", "duplicate", "bad_signature", "retry", "timeout", "fail_attempts"},
-	InternalPoint: {"outcome", "delay"},
-}
-
 // allShared is every shared key, to tell "not here" from "unknown".
-var allShared = []string{"outcome", "delay", "response_delay", "auto", "error", "fault",
-	"skip", "duplicate", "bad_signature", "retry", "timeout", "fail_attempts"}
+var allShared = func() []string {
+	out := make([]string, len(thenKeys))
+	for i, k := range thenKeys {
+		out[i] = k.name
+	}
+	return out
+}()
 
 // PointSpec is one decision point of a provider.
 type PointSpec struct {
