@@ -54,20 +54,27 @@
 //
 // # Effects (then)
 //
-// Shared keys, whose use depends on the kind of decision point:
+// Shared keys, whose use depends on the kind of decision point: request
+// points (R) are taken at an API request after authentication and
+// validation, payer points (P) when the object is created (the plan is
+// stored with it), callback points (C) once per callback event, internal
+// points (I) at a provider-internal step such as verification or review.
+// This table is thenKeys (thenkeys.go), the same table the loader checks
+// with; TestThenKeysDocumented fails when they differ.
 //
-//	request points (taken at an API request after authentication and validation):
-//	  outcome, delay, response_delay (hold the HTTP answer; wall-clock),
-//	  error (answer with the provider's error envelope; nothing is created),
-//	  fault: timeout | reset | malformed (nothing is created)
-//	payer points (decided when the object is created; stored with it):
-//	  outcome, delay, auto: true (a robot payer applies the outcome after the
-//	  delay, default 2s, with no browser)
-//	callback points (once per callback event):
-//	  skip: true, delay, duplicate: N, bad_signature: wrong | missing,
-//	  retry: [intervals], timeout (per attempt, wall-clock),
-//	  fail_attempts: N (the first N attempts fail without being sent)
-//	internal points (verification, review): outcome, delay
+//	key            R P C I  meaning
+//	outcome        x x . x  the point's result; each provider lists its outcomes
+//	delay          x x x x  wait before the outcome or the callback applies (sandbox clock, scaled)
+//	response_delay x x . .  hold the HTTP answer (API call or page); wall-clock
+//	auto           . x . .  true: a robot payer applies the outcome after the delay (default 2s), no browser
+//	error          x . . .  answer with the provider's error envelope; nothing is created
+//	fault          x . . .  timeout | reset | malformed: break the answer; nothing is created
+//	skip           . . x .  true: the callback is not delivered (journaled as skipped)
+//	duplicate      . . x .  N extra copies of the first attempt, 1s apart
+//	bad_signature  . . x .  wrong | missing: sign with a wrong key, or not at all
+//	retry          . . x .  [intervals] between attempts after a failure; replaces the configured ones
+//	timeout        . . x .  per-attempt HTTP timeout; wall-clock
+//	fail_attempts  . . x .  N: the first N attempts fail without being sent (a paysandbox addition)
 //
 // Providers add their own keys (Khipu payer, corrupt_token; Hambit
 // processing_after, amount_format; PayU responseCode, settle, signature …),

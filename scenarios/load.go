@@ -30,7 +30,7 @@ func (p Problem) String() string {
 	var b strings.Builder
 	b.WriteString(p.File)
 	if p.Line > 0 {
-		b.WriteString(":" + itoa(p.Line))
+		b.WriteString(":" + strconv.Itoa(p.Line))
 	}
 	b.WriteString(": ")
 	if p.Rule != "" {
@@ -378,7 +378,7 @@ func (l *loader) loadThen(n *yaml.Node, prov *ProviderSpec, pt *PointSpec) Then 
 		l.errorf(n.Line, "then: expected a mapping, got %s", describeNode(n))
 		return t
 	}
-	allowed := append([]string(nil), sharedKeys[pt.Kind]...)
+	allowed := sharedKeysOf(pt.Kind)
 	if pt.Shared != nil {
 		allowed = append(allowed[:0], pt.Shared...)
 	}
@@ -392,7 +392,7 @@ func (l *loader) loadThen(n *yaml.Node, prov *ProviderSpec, pt *PointSpec) Then 
 		allowed = append(allowed, k)
 	}
 	allowedSorted := sortedStrings(allowed)
-	var errNode, faultNode *yaml.Node
+	c := &thenCtx{t: &t, prov: prov, pt: pt}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
 		key := k.Value
@@ -418,81 +418,12 @@ func (l *loader) loadThen(n *yaml.Node, prov *ProviderSpec, pt *PointSpec) Then 
 			}
 			continue
 		}
-		switch key {
-		case "outcome":
-			t.Outcome = l.str(v, "then.outcome")
-			if t.Outcome != "" && !contains(pt.Outcomes, t.Outcome) {
-				msg := fmt.Sprintf("then.outcome: unknown outcome %q for %s %s; outcomes: %s", t.Outcome, prov.Name, pt.Name, strings.Join(pt.Outcomes, ", "))
-				if s := suggest(t.Outcome, pt.Outcomes); s != "" {
-					msg += fmt.Sprintf(" (did you mean %q?)", s)
-				}
-				l.errorf(v.Line, "%s", msg)
-			}
-		case "delay":
-			if d, ok := l.duration(v, "then.delay"); ok {
-				t.Delay = &d
-			}
-		case "response_delay":
-			t.ResponseDelay, _ = l.duration(v, "then.response_delay")
-		case "timeout":
-			if d, ok := l.duration(v, "then.timeout"); ok {
-				if d == 0 {
-					l.errorf(v.Line, "then.timeout: must be more than 0")
-				}
-				t.Timeout = &d
-			}
-		case "auto":
-			t.Auto = l.boolean(v, "then.auto")
-		case "skip":
-			t.Skip = l.boolean(v, "then.skip")
-		case "duplicate":
-			d, err := strconv.Atoi(v.Value)
-			if v.Kind != yaml.ScalarNode || err != nil || d < 0 || d > 100 {
-				l.errorf(v.Line, "then.duplicate: expected a whole number from 0 to 100, got %s", describeNode(v))
-			}
-			t.Duplicate = d
-		case "fail_attempts":
-			d, err := strconv.Atoi(v.Value)
-			if v.Kind != yaml.ScalarNode || err != nil || d < 0 || d > 100 {
-				l.errorf(v.Line, "then.fail_attempts: expected a whole number from 0 to 100, got %s", describeNode(v))
-			}
-			t.FailAttempts = d
-		case "bad_signature":
-			t.BadSignature = l.str(v, "then.bad_signature")
-			if t.BadSignature != "wrong" && t.BadSignature != "missing" {
-				l.errorf(v.Line, "then.bad_signature: expected wrong or missing, got %s", describeNode(v))
-			}
-		case "fault":
-			faultNode = v
-			t.Fault = l.str(v, "then.fault")
-			if t.Fault != "timeout" && t.Fault != "reset" && t.Fault != "malformed" {
-				l.errorf(v.Line, "then.fault: expected timeout, reset or malformed, got %s", describeNode(v))
-			}
-		case "retry":
-			t.RetrySet = true
-			if v.Kind != yaml.SequenceNode {
-				l.errorf(v.Line, "then.retry: expected a list of intervals such as [1s, 5s, 30s], got %s", describeNode(v))
-				continue
-			}
-			for _, item := range v.Content {
-				if d, ok := l.duration(item, "then.retry"); ok {
-					t.Retry = append(t.Retry, d)
-				}
-			}
-		case "error":
-			errNode = v
-			val, probs := pt.Error.decode(v)
-			for j := range probs {
-				probs[j].msg = "then.error: " + probs[j].msg
-			}
-			l.add(probs)
-			if len(probs) == 0 {
-				t.Error = val
-			}
+		if spec, ok := thenKeyByName(key); ok {
+			spec.load(l, v, c)
 		}
 	}
-	if errNode != nil && faultNode != nil {
-		l.errorf(faultNode.Line, "then: error and fault exclude each other (one answers with an error, the other breaks the connection)")
+	if c.errNode != nil && c.faultNd != nil {
+		l.errorf(c.faultNd.Line, "then: error and fault exclude each other (one answers with an error, the other breaks the connection)")
 	}
 	if t.Auto && pt.Kind != PayerPoint {
 		l.errorf(n.Line, "then.auto: only payer points take a robot payer")

@@ -113,3 +113,29 @@ func FuzzLoad(f *testing.F) {
 		}
 	})
 }
+
+// TestThenKeysDocumented checks that the table of shared `then` keys in
+// doc.go is thenKeys, the table the loader works from.
+func TestThenKeysDocumented(t *testing.T) {
+	src, err := os.ReadFile("doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got strings.Builder
+	in := false
+	for line := range strings.Lines(string(src)) {
+		row, isRow := strings.CutPrefix(line, "//\t")
+		switch {
+		case isRow && strings.HasPrefix(row, "key "):
+			in = true
+		case in && !isRow:
+			in = false
+		}
+		if in {
+			got.WriteString(row)
+		}
+	}
+	if want := scenarios.ThenKeysTable(); got.String() != want {
+		t.Errorf("doc.go's table of then keys differs from thenKeys; it should read:\n%s\ngot:\n%s", want, got.String())
+	}
+}

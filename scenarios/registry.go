@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -32,21 +33,18 @@ func (t FieldType) String() string {
 }
 
 // PointKind groups decision points by when they are taken, which decides
-// the shared `then` keys they accept (DESIGN.md, Scenario vocabulary).
+// the shared `then` keys they accept (docs/design.md, Scenario vocabulary).
 type PointKind int
 
 const (
 	// RequestPoint is decided at an API request after authentication and
-	// validation: outcome, delay, response_delay, error, fault.
+	// validation. (The shared keys each kind takes are in thenKeys.)
 	RequestPoint PointKind = iota
-	// PayerPoint is decided when the object is created and stored with it:
-	// outcome, delay, auto, response_delay.
+	// PayerPoint is decided when the object is created and stored with it.
 	PayerPoint
-	// CallbackPoint is decided once per callback event: skip, delay,
-	// duplicate, bad_signature, retry, timeout, fail_attempts.
+	// CallbackPoint is decided once per callback event.
 	CallbackPoint
-	// InternalPoint is a provider-internal step (verification, review):
-	// outcome, delay.
+	// InternalPoint is a provider-internal step (verification, review).
 	InternalPoint
 )
 
@@ -54,16 +52,14 @@ func (k PointKind) String() string {
 	return [...]string{"request", "payer", "callback", "internal"}[k]
 }
 
-var sharedKeys = map[PointKind][]string{
-	RequestPoint:  {"outcome", "delay", "response_delay", "error", "fault"},
-	PayerPoint:    {"outcome", "delay", "auto", "response_delay"},
-	CallbackPoint: {"skip", "delay", "duplicate", "bad_signature", "retry", "timeout", "fail_attempts"},
-	InternalPoint: {"outcome", "delay"},
-}
-
 // allShared is every shared key, to tell "not here" from "unknown".
-var allShared = []string{"outcome", "delay", "response_delay", "auto", "error", "fault",
-	"skip", "duplicate", "bad_signature", "retry", "timeout", "fail_attempts"}
+var allShared = func() []string {
+	out := make([]string, len(thenKeys))
+	for i, k := range thenKeys {
+		out[i] = k.name
+	}
+	return out
+}()
 
 // PointSpec is one decision point of a provider.
 type PointSpec struct {
@@ -245,7 +241,7 @@ func strictCheck(n *yaml.Node, t reflect.Type, path string) []problem {
 		}
 		var probs []problem
 		for i, item := range n.Content {
-			probs = append(probs, strictCheck(item, t.Elem(), path+"["+itoa(i)+"]")...)
+			probs = append(probs, strictCheck(item, t.Elem(), path+"["+strconv.Itoa(i)+"]")...)
 		}
 		return probs
 	case reflect.Map:

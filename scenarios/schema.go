@@ -2,6 +2,7 @@ package scenarios
 
 import (
 	"regexp"
+	"strconv"
 	"time"
 
 	"github.com/paysandbox/sandbox/emulators"
@@ -62,7 +63,7 @@ type Rule struct {
 
 // Label names the rule in messages: rules[2] "large transfers fail".
 func (r *Rule) Label() string {
-	l := "rules[" + itoa(r.Index) + "]"
+	l := "rules[" + strconv.Itoa(r.Index) + "]"
 	if r.Name != "" {
 		l += " " + quote(r.Name)
 	}
@@ -81,8 +82,8 @@ type Condition struct {
 	re       *regexp.Regexp
 }
 
-// Then is what a matching rule does. Shared keys (DESIGN.md, Scenario
-// vocabulary) have fields; provider-specific keys are in Params.
+// Then is what a matching rule does. Shared keys
+// (docs/design.md, Scenario vocabulary) have fields; provider-specific keys are in Params.
 //
 //	outcome:        the point's result (each provider lists its values)
 //	delay:          wait before the outcome or the callback applies (sandbox time, scaled)
@@ -97,8 +98,9 @@ type Condition struct {
 //	timeout:        per-attempt callback HTTP timeout (wall-clock)
 //	fail_attempts:  the first N attempts of the callback fail without being
 //	                sent (journaled as a simulated network failure), so the
-//	                merchant sees the retries; a paysandbox addition to the
-//	                vocabulary of DESIGN.md, used by the flaky-callbacks built-in
+//	                merchant sees the retries; a paysandbox addition to
+//	                (docs/design.md, Scenario vocabulary); the
+//	                flaky-callbacks built-in uses it
 type Then struct {
 	Outcome       string
 	Delay         *time.Duration
@@ -167,28 +169,6 @@ func (t Then) TimeoutOr(d time.Duration) time.Duration {
 		return *t.Timeout
 	}
 	return d
-}
-
-func itoa(i int) string {
-	if i == 0 {
-		return "0"
-	}
-	neg := i < 0
-	if neg {
-		i = -i
-	}
-	var b [20]byte
-	p := len(b)
-	for i > 0 {
-		p--
-		b[p] = byte('0' + i%10)
-		i /= 10
-	}
-	if neg {
-		p--
-		b[p] = '-'
-	}
-	return string(b[p:])
 }
 
 func quote(s string) string { return `"` + s + `"` }

@@ -23,7 +23,7 @@ import (
 	"time"
 )
 
-// The load command measures the budgets of DESIGN.md against a sandbox on
+// The load command measures the budgets of docs/design.md against a sandbox on
 // this machine: it generates correctly signed traffic (fresh nonces and
 // timestamps where a provider wants them) at a given concurrency for a
 // bounded time, only on the loopback interface, and prints throughput and

@@ -212,7 +212,7 @@ func doJSONWith(client *http.Client, req *http.Request, out any) error {
 }
 
 // loadStore fills the sandbox with N Khipu payments and reports its memory
-// and the lookup latency with 1,000 and with N payments stored (DESIGN.md:
+// and the lookup latency with 1,000 and with N payments stored (docs/design.md:
 // 100,000 stored payments < 150 MB RSS, lookups constant time).
 func loadStore(ctx context.Context, o loadOptions, child *spawned, stdout io.Writer) error {
 	n := o.n

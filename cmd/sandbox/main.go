@@ -50,8 +50,8 @@ func (e exitError) Error() string { return fmt.Sprintf("exit status %d", e.code)
 
 // gcPercent is the garbage collector's target unless GOGC says otherwise: a
 // sandbox keeps many small objects for a long time, and 75 (the heap may
-// grow to 1.75× what is live, not 2×) keeps its memory within the DESIGN.md
-// budgets while costing little throughput (README, Benchmarks).
+// grow to 1.75× what is live, not 2×) keeps its memory within the budgets
+// of docs/design.md while costing little throughput (README, Benchmarks).
 const gcPercent = 75
 
 func main() {
@@ -290,6 +290,7 @@ func scenariosCmd(args []string, stdout, stderr io.Writer) error {
 		files = append(files, file{p, data, err})
 	}
 	if len(files) == 0 {
+		//lint:ignore ST1005 a usage line ends with FILE... like the other usage lines
 		return errors.New("usage: sandbox scenarios check [--builtins] FILE...")
 	}
 	bad := 0

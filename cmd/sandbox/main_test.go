@@ -225,6 +225,9 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 // TestShippedBinary builds the binary exactly as docker/Dockerfile does
 // (static, stripped, version from ldflags) and runs it as a user would.
 func TestShippedBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: building the static binary takes minutes on a busy 2-core machine")
+	}
 	bin := filepath.Join(t.TempDir(), "sandbox")
 	build := exec.Command("go", "build", "-trimpath", "-ldflags", "-s -w -X main.version=v0.0.0-test", "-o", bin, ".")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")

@@ -6,7 +6,7 @@ import (
 )
 
 // The example merchant's signer against Khipu's published vectors
-// (providers/khipu.md §5.5 (a) and (c)).
+// (docs/khipu.md §5.5 (a) and (c)).
 func TestSignVectors(t *testing.T) {
 	tests := []struct {
 		secret, method, url string

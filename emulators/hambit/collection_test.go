@@ -21,7 +21,7 @@ var docInstant = time.UnixMilli(1713319809342)
 // and makes the service's wall clock agree, so the literal vectors replay.
 func atDocInstant(t *testing.T, e *testEnv) {
 	t.Helper()
-	if err := e.Clock.Advance(docInstant.Sub(time.Now())); err != nil {
+	if err := e.Clock.Advance(time.Until(docInstant)); err != nil {
 		t.Fatal(err)
 	}
 	e.svc.wallNow = func() time.Time { return docInstant }
@@ -54,7 +54,7 @@ func TestCreateCollectionResponse(t *testing.T) {
 				e := newTestEnv(t, nil, sandboxtest.Options{})
 				atDocInstant(t, e)
 				r := replayVector1(t, e, tc.sign)
-				golden(t, "create_collection_vector1.json", indent(t, []byte(r.raw)))
+				sandboxtest.Golden(t, "create_collection_vector1.json", indent(t, []byte(r.raw)))
 
 				var d struct {
 					CashierURL            string          `json:"cashierUrl"`

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 )
 
@@ -93,7 +94,7 @@ func FuzzAPI(f *testing.F) {
 		}
 		req := sandboxtest.Request(method, "/hambit/api/v3/"+path, string(body))
 		if sign {
-			if h, err := NewHeaders(DefaultAccessKey, DefaultSecretKey, body, time.Now(), newUUID()); err == nil {
+			if h, err := NewHeaders(DefaultAccessKey, DefaultSecretKey, body, time.Now(), uuid.NewString()); err == nil {
 				for k, v := range h {
 					req.Header[k] = v
 				}

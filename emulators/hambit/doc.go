@@ -6,7 +6,7 @@
 // authentication (HMAC-SHA1 headers, IP whitelist, timestamp window, nonce
 // replay), envelope, codes and order-id formats.
 //
-// The normative specification is providers/hambit.md of the project; its
+// The normative specification is docs/hambit.md of the project; its
 // sources are the Chile page https://docs.hambit.co/chile.html (CL), the
 // Brazil, Mexico, Vietnam, Philippines, India and QR pages for paths, the
 // connectivity-test page for /ping, and the WooCommerce gateway

@@ -12,7 +12,7 @@ import (
 // cashierLifetime is how long a cashier accepts payment (spec §8).
 const cashierLifetime = 30 * time.Minute
 
-// defaultAutoDelay is the robot payer's default wait (DESIGN.md, auto).
+// defaultAutoDelay is the robot payer's default wait (docs/design.md, Scenario vocabulary: auto).
 const defaultAutoDelay = 2 * time.Second
 
 // requestAttrs returns the scenario attributes of a request: its top-level

@@ -157,14 +157,6 @@ func cloneOrder(o order) order {
 	return o
 }
 
-// final reports whether the order reached a final status.
-func (o *order) final() bool {
-	if o.Kind == kindCollection {
-		return o.Status == statusPaid || o.Status == statusFailed
-	}
-	return o.Status == statusRejected || o.Status == statusSuccess || o.Status == statusFailed
-}
-
 // cashierOpen reports whether the payer may still pay on the page.
 func (o *order) cashierOpen(now time.Time) bool {
 	return o.Status == statusPending && !o.Closed && now.Before(o.ExpiresAt)

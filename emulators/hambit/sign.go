@@ -3,7 +3,6 @@ package hambit
 import (
 	"bytes"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/json"
@@ -16,6 +15,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/google/uuid"
 )
 
 // Hambit signs a request with Base64(HMAC-SHA1(secret_key, s)) where s joins
@@ -316,7 +317,7 @@ func SignRequest(accessKey, secretKey string, body []byte, timestamp, nonce stri
 // nonce is replaced by a random UUID v4.
 func NewHeaders(accessKey, secretKey string, body []byte, now time.Time, nonce string) (http.Header, error) {
 	if nonce == "" {
-		nonce = newUUID()
+		nonce = uuid.NewString()
 	}
 	ts := strconv.FormatInt(now.UnixMilli(), 10)
 	sign, err := SignRequest(accessKey, secretKey, body, ts, nonce)
@@ -329,16 +330,6 @@ func NewHeaders(accessKey, secretKey string, body []byte, now time.Time, nonce s
 		"nonce":      {nonce},
 		"sign":       {sign},
 	}, nil
-}
-
-// newUUID returns a random UUID v4 from crypto/rand (the client helper's
-// nonce; the sandbox's own nonces come from its seeded source).
-func newUUID() string {
-	var b [16]byte
-	rand.Read(b[:])
-	b[6] = (b[6] & 0x0f) | 0x40
-	b[8] = (b[8] & 0x3f) | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
 }
 
 // headerSafe percent-encodes the bytes of s outside printable ASCII, so a

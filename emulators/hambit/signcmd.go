@@ -8,6 +8,8 @@ import (
 	"os"
 	"strconv"
 	"time"
+
+	"github.com/google/uuid"
 )
 
 // SignCommand implements `sandbox sign hambit …` (spec §5.7): it prints
@@ -71,7 +73,7 @@ Flags:
 		return fmt.Errorf("sign hambit: -timestamp %q: expected 13 digits of epoch milliseconds", *timestamp)
 	}
 	if *nonce == "" {
-		*nonce = newUUID()
+		*nonce = uuid.NewString()
 	} else if !nonceRE.MatchString(*nonce) {
 		return fmt.Errorf("sign hambit: -nonce %q: expected a UUID (8-4-4-4-12 hex digits)", *nonce)
 	}

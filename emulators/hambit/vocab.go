@@ -9,7 +9,7 @@ import (
 	"github.com/paysandbox/sandbox/scenarios"
 )
 
-// Scenario vocabulary of Hambit (providers/hambit.md §11).
+// Scenario vocabulary of Hambit (docs/hambit.md §11).
 
 // Decision points.
 const (

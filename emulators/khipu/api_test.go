@@ -8,6 +8,8 @@ import (
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 )
 
 // K-RT-01: every v2/v3 route with and without a trailing slash; the real
@@ -141,9 +143,9 @@ func TestLinkBase(t *testing.T) {
 func TestGoldenResponses(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		k := newKEnv(t)
-		golden(t, "v2_banks.json", k.v2("GET", "/khipu/api/2.0/banks", nil).Body.Bytes())
-		golden(t, "v3_banks.json", k.v3("GET", "/khipu/v3/banks", "").Body.Bytes())
-		golden(t, "payment_methods.json", k.v2("GET", "/khipu/api/2.0/merchants/123456/paymentMethods", nil).Body.Bytes())
+		sandboxtest.Golden(t, "v2_banks.json", k.v2("GET", "/khipu/api/2.0/banks", nil).Body.Bytes())
+		sandboxtest.Golden(t, "v3_banks.json", k.v3("GET", "/khipu/v3/banks", "").Body.Bytes())
+		sandboxtest.Golden(t, "payment_methods.json", k.v2("GET", "/khipu/api/2.0/merchants/123456/paymentMethods", nil).Body.Bytes())
 
 		vec := loadSignatureVectors(t)[1].Params // §5.5 (b): the PHP create
 		params := url.Values{}
@@ -151,24 +153,24 @@ func TestGoldenResponses(t *testing.T) {
 			params.Set(key, v)
 		}
 		rec := k.v2("POST", "/khipu/api/2.0/payments", params)
-		golden(t, "v2_create.json", rec.Body.Bytes())
+		sandboxtest.Golden(t, "v2_create.json", rec.Body.Bytes())
 		id := decodeMap(t, rec.Body.Bytes())["payment_id"].(string)
-		golden(t, "v2_payment_pending.json", k.v2("GET", "/khipu/api/2.0/payments/"+id, nil).Body.Bytes())
-		golden(t, "v3_payment_pending.json", k.v3("GET", "/khipu/v3/payments/"+id, "").Body.Bytes())
+		sandboxtest.Golden(t, "v2_payment_pending.json", k.v2("GET", "/khipu/api/2.0/payments/"+id, nil).Body.Bytes())
+		sandboxtest.Golden(t, "v3_payment_pending.json", k.v3("GET", "/khipu/v3/payments/"+id, "").Body.Bytes())
 
 		if _, err := k.svc.Act(t.Context(), id, "pay", []byte(`{"email":"pagador@example.com"}`)); err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(2 * time.Second) // verify.simplified_delay
 		k.advance(0)
-		golden(t, "v2_payment_done.json", k.v2("GET", "/khipu/api/2.0/payments/"+id, nil).Body.Bytes())
-		golden(t, "v3_payment_done.json", k.v3("GET", "/khipu/v3/payments/"+id, "").Body.Bytes())
+		sandboxtest.Golden(t, "v2_payment_done.json", k.v2("GET", "/khipu/api/2.0/payments/"+id, nil).Body.Bytes())
+		sandboxtest.Golden(t, "v3_payment_done.json", k.v3("GET", "/khipu/v3/payments/"+id, "").Body.Bytes())
 		rec = k.v2("GET", "/khipu/api/2.0/payments", url.Values{"notification_token": {k.stored(id).Token}})
-		golden(t, "v2_payment_by_token.json", rec.Body.Bytes())
+		sandboxtest.Golden(t, "v2_payment_by_token.json", rec.Body.Bytes())
 
 		wantBody(t, k.v2("POST", "/khipu/api/2.0/payments/"+id+"/refunds", nil), 200, `{"message":"Reembolso realizado"}`)
-		golden(t, "v2_payment_refunded.json", k.v2("GET", "/khipu/api/2.0/payments/"+id, nil).Body.Bytes())
-		golden(t, "v3_payment_refunded.json", k.v3("GET", "/khipu/v3/payments/"+id, "").Body.Bytes())
+		sandboxtest.Golden(t, "v2_payment_refunded.json", k.v2("GET", "/khipu/api/2.0/payments/"+id, nil).Body.Bytes())
+		sandboxtest.Golden(t, "v3_payment_refunded.json", k.v3("GET", "/khipu/v3/payments/"+id, "").Body.Bytes())
 	})
 }
 

@@ -13,8 +13,8 @@ import (
 	"github.com/paysandbox/sandbox/emulators"
 )
 
-// Config is the khipu: section of the configuration file (§3; DESIGN.md,
-// Configuration file). Lists given in the file replace the defaults.
+// Config is the khipu: section of the configuration file (§3;
+// docs/design.md, Configuration file). Lists given in the file replace the defaults.
 type Config struct {
 	// Hosts are the real Khipu hosts routed to the production tree (§2.1).
 	Hosts []string `yaml:"hosts"`

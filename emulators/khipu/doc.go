@@ -1,5 +1,5 @@
 // Package khipu emulates Khipu, the Chilean bank-transfer payment provider,
-// to the normative specification providers/khipu.md (section numbers below
+// to the normative specification docs/khipu.md (section numbers below
 // refer to it).
 //
 // # APIs emulated

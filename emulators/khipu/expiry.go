@@ -11,7 +11,7 @@ import (
 // expiries holds every stored payment's expires_date (a deadline on the
 // sandbox clock) behind a single clock timer set for the earliest one, instead
 // of a timer per payment: a sandbox holding 100,000 payments keeps 100,000
-// small entries rather than 100,000 timers and closures (DESIGN.md budgets).
+// small entries rather than 100,000 timers and closures (docs/design.md, Budgets).
 // When the timer fires, every entry that became due is handed to onExpiry in
 // order, and the timer is set for the next one.
 type expiries struct {

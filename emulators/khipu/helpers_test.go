@@ -3,24 +3,16 @@ package khipu
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/labstack/echo/v4"
-
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
-	"github.com/paysandbox/sandbox/emulators/internal/wire"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/golden")
 
 // testHost is the Host of requests in tests (the client's view of the sandbox).
 const testHost = "127.0.0.1:8080"
@@ -67,47 +59,7 @@ func newKEnv(t testing.TB, opts ...envOption) *kenv {
 		t.Fatalf("New: %v", err)
 	}
 	t.Cleanup(svc.Close)
-	return &kenv{t: t, env: env, svc: svc, h: serveLikeSandbox(env.Journal, svc, cfg.Hosts)}
-}
-
-// serveLikeSandbox mounts the service as emulators/sandbox does: the
-// group /khipu with the journal middleware, and host routing for the
-// configured hosts (the path is prefixed and wire.Info records it).
-func serveLikeSandbox(jr *journal.Journal, svc *Service, hosts []string) *echo.Echo {
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	hostSet := map[string]bool{}
-	for _, h := range hosts {
-		hostSet[strings.ToLower(h)] = true
-	}
-	e.Pre(func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			r := c.Request()
-			info := wire.Info{OriginalPath: r.URL.Path}
-			host := strings.ToLower(r.Host)
-			if i := strings.LastIndex(host, ":"); i >= 0 {
-				host = host[:i]
-			}
-			if hostSet[host] && !strings.HasPrefix(r.URL.Path, "/khipu/") && !strings.HasPrefix(r.URL.Path, "/_sandbox") {
-				info.HostRouted = true
-				r.URL.Path = "/khipu" + r.URL.Path
-				if r.URL.RawPath != "" {
-					r.URL.RawPath = "/khipu" + r.URL.RawPath
-				}
-			}
-			wire.SetInfo(c, info)
-			return next(c)
-		}
-	})
-	stop := make(chan struct{})
-	g := e.Group("/khipu", wire.Journal(jr, provider), func(next echo.HandlerFunc) echo.HandlerFunc {
-		return func(c echo.Context) error {
-			wire.SetStopping(c, stop)
-			return next(c)
-		}
-	})
-	svc.Register(g)
-	return e
+	return &kenv{t: t, env: env, svc: svc, h: env.Mount(provider, svc.Register, cfg.Hosts...)}
 }
 
 // req builds a request as a client on testHost sends it (origin-form path).
@@ -235,28 +187,6 @@ func wantBody(t testing.TB, rec *httptest.ResponseRecorder, status int, want str
 	t.Helper()
 	if rec.Code != status || rec.Body.String() != want {
 		t.Fatalf("got %d %s\nwant %d %s", rec.Code, rec.Body, status, want)
-	}
-}
-
-// golden compares got with testdata/golden/name (rewritten with -update).
-func golden(t testing.TB, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("golden %s: %v (run go test -update to create it)", name, err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("%s differs from the golden file:\ngot:  %s\nwant: %s", name, got, want)
 	}
 }
 

@@ -137,7 +137,7 @@ type payerTransfer struct {
 // vocabularies (API, status, detail, history states and causes) are small
 // codes, and the creation entry of the history is implied by CreatedAt.
 // 100,000 stored payments then cost a few hundred bytes each and little
-// garbage-collector work (DESIGN.md budgets). stored and payment convert
+// garbage-collector work (docs/design.md, Budgets). stored and payment convert
 // exactly, except that times come back in UTC without a monotonic reading
 // (the same instants); TestStoredPaymentRoundTrip holds them to that.
 type storedPayment struct {

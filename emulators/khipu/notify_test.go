@@ -202,7 +202,7 @@ func TestNotificationTimeout(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(svc.Close)
-		k := &kenv{t: t, env: env, svc: svc, h: serveLikeSandbox(env.Journal, svc, nil)}
+		k := &kenv{t: t, env: env, svc: svc, h: env.Mount(provider, svc.Register)}
 		k.notifyPayment("1.3", nil)
 		start := <-bt.calls
 		time.Sleep(31 * time.Second)

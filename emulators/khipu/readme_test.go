@@ -2,6 +2,7 @@ package khipu
 
 import (
 	"bytes"
+	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 	"net/url"
 	"os"
 	"os/exec"
@@ -108,14 +109,9 @@ func TestReadmeAmountExamples(t *testing.T) {
 	})
 
 	t.Run("typescript", func(t *testing.T) {
+		sandboxtest.NPMPackage(t, clientDir, "emulators/khipu/"+clientDir, "typescript")
+		node := sandboxtest.Node(t)
 		tsc := filepath.Join(clientDir, "node_modules", "typescript", "bin", "tsc")
-		if _, err := os.Stat(tsc); err != nil {
-			t.Fatalf("typescript is not installed (%v): run `%s` from the repository root (bash .ci/run does)", err, npmInstall)
-		}
-		node, err := exec.LookPath("node")
-		if err != nil {
-			t.Fatalf("node is not installed: the README's TypeScript example needs Node.js and `%s`", npmInstall)
-		}
 		tsc, _ = filepath.Abs(tsc)
 		dir := t.TempDir()
 		write := func(name, text string) {

@@ -9,9 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -22,15 +20,13 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/platform"
 	"github.com/paysandbox/sandbox/emulators/internal/random"
+	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 	"github.com/paysandbox/sandbox/scenarios"
 	"github.com/paysandbox/sandbox/web"
 )
 
 // clientDir holds the npm project of the real-client test.
 const clientDir = "testdata/client"
-
-// npmInstall is the command that installs the real client (bash .ci/run does).
-const npmInstall = "npm install --prefix emulators/khipu/testdata/client --no-audit --no-fund"
 
 // realDeps builds the core from its constructors with a real HTTP client
 // for notifications (the npm test needs real listeners, so no synctest).
@@ -65,13 +61,11 @@ func realDeps(t *testing.T, scenarioYAML string) platform.Deps {
 // (scenario auto, tiny time scale) → notification 1.3 received by a local
 // merchant → get by token → refund → get → delete.
 func TestRealClientFiKhipu(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(clientDir, "node_modules", "fi-khipu", "package.json")); err != nil {
-		t.Fatalf("the npm client is not installed (%v): run `%s` from the repository root (bash .ci/run does)", err, npmInstall)
+	if testing.Short() {
+		t.Skip("-short: the real-client test runs Node.js on a real listener")
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatalf("node is not installed: the real-client test needs Node.js and `%s`", npmInstall)
-	}
+	node := sandboxtest.Node(t)
+	sandboxtest.NPMPackage(t, clientDir, "emulators/khipu/"+clientDir, "fi-khipu")
 	deps := realDeps(t, `name: cli-robot
 rules:
   - {provider: khipu, on: pay, when: {transaction_id: T-1}, then: {auto: true}}
@@ -81,7 +75,7 @@ rules:
 		t.Fatal(err)
 	}
 	t.Cleanup(svc.Close)
-	srv := httptest.NewServer(serveLikeSandbox(deps.Journal, svc, nil))
+	srv := httptest.NewServer(sandboxtest.Mount(deps.Journal, nil, provider, svc.Register))
 	defer srv.Close()
 
 	type notification struct {

@@ -30,7 +30,7 @@ const provider = "khipu"
 // no expires_date (§6.2: observed 24 h).
 const defaultExpiry = 24 * time.Hour
 
-// defaultAutoDelay is the robot payer's default delay (DESIGN.md, Scenario vocabulary).
+// defaultAutoDelay is the robot payer's default delay (docs/design.md, Scenario vocabulary).
 const defaultAutoDelay = 2 * time.Second
 
 // Service is the Khipu emulator: API 2.0 and 3.0 over one payment store,
@@ -188,7 +188,7 @@ func (s *Service) createPayment(np newPayment) Payment {
 	}
 	p.History = []admin.Change{{Time: now, From: "", To: statusPending, Cause: np.cause, Note: creationNote(np.api)}}
 	if !np.internal {
-		// Payer points are decided when the object is created (DESIGN.md);
+		// Payer points are decided when the object is created (docs/design.md, Scenario vocabulary);
 		// payments for PayU never consult pay (§13.4).
 		plan := s.deps.Scenarios.DecideFunc(np.scenario, provider, PointPay, func() scenarios.Attrs { return attrs(&p, np.api) })
 		if plan.Matched {

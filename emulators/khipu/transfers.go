@@ -10,8 +10,8 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 )
 
-// The bank-transfer interface PayU pays through (§13.4; DESIGN.md "PayU
-// and Khipu: the bank-transfer interface").
+// The bank-transfer interface PayU pays through (§13.4;
+// docs/design.md, "PayU and Khipu: the bank-transfer interface").
 
 var _ emulators.BankTransfers = (*Service)(nil)
 

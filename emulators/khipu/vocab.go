@@ -10,7 +10,7 @@ import (
 	"github.com/paysandbox/sandbox/scenarios"
 )
 
-// Scenario vocabulary of Khipu (providers/khipu.md §14).
+// Scenario vocabulary of Khipu (docs/khipu.md §14).
 
 // Decision points.
 const (

@@ -9,7 +9,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators"
 )
 
-// Config is the payu: section of the configuration file (providers/payu.md
+// Config is the payu: section of the configuration file (docs/payu.md
 // §5 and the dotted names of the spec, e.g. payu.webpay.token_ttl).
 type Config struct {
 	Hosts           []string   `yaml:"hosts"`

@@ -23,9 +23,7 @@ func (e *env) waitCallbacks(n int) []journal.Entry {
 // recomputeSign is the merchant's own check of a confirmation (not the package's helper).
 func recomputeSign(apiKey string, v url.Values) string {
 	value := v.Get("value")
-	if strings.HasSuffix(value, "0") {
-		value = value[:len(value)-1]
-	}
+	value = strings.TrimSuffix(value, "0")
 	s := apiKey + "~" + v.Get("merchant_id") + "~" + v.Get("reference_sale") + "~" + value + "~" + v.Get("currency") + "~" + v.Get("state_pol")
 	h := md5.Sum([]byte(s))
 	return hex.EncodeToString(h[:])

@@ -11,10 +11,9 @@ import (
 	"time"
 
 	"github.com/beevik/etree"
-	"github.com/labstack/echo/v4"
 
 	"github.com/paysandbox/sandbox/emulators"
-	"github.com/paysandbox/sandbox/emulators/internal/wire"
+	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 )
 
 // fixture stores an approved payment transaction with the given ids, as
@@ -164,11 +163,11 @@ func TestSeedExamples(t *testing.T) {
 					if code2 != "SUCCESS" || state2 == "" || rec2.Header().Get("X-Sandbox-Signature") != "mismatch" {
 						t.Errorf("lenient: %v %s", rec2.Header(), rec2.Body)
 					}
-					golden(t, "seed/"+filepath.Base(tc.file)+".lenient", rec2.Body.Bytes())
+					sandboxtest.Golden(t, "seed/"+filepath.Base(tc.file)+".lenient", rec2.Body.Bytes())
 				} else if code != "SUCCESS" || state != tc.state {
 					t.Fatalf("got %s %q state %q, want SUCCESS state %q:\n%s", code, errText, state, tc.state, rec.Body)
 				}
-				golden(t, "seed/"+filepath.Base(tc.file), rec.Body.Bytes())
+				sandboxtest.Golden(t, "seed/"+filepath.Base(tc.file), rec.Body.Bytes())
 			})
 		})
 	}
@@ -317,20 +316,7 @@ func TestNegotiation(t *testing.T) {
 // handed-out URLs keep the prefixed form.
 func TestHostRouting(t *testing.T) {
 	e := newEnv(t, envOpt{})
-	ec := echo.New()
-	ec.Pre(func(next echo.HandlerFunc) echo.HandlerFunc { // what the sandbox's host router does
-		return func(c echo.Context) error {
-			r := c.Request()
-			info := wire.Info{OriginalPath: r.URL.Path}
-			if strings.EqualFold(strings.Split(r.Host, ":")[0], "sandbox.api.payulatam.com") && !strings.HasPrefix(r.URL.Path, "/payu/") {
-				info.HostRouted = true
-				r.URL.Path = "/payu" + r.URL.Path
-			}
-			wire.SetInfo(c, info)
-			return next(c)
-		}
-	})
-	e.svc.Register(ec.Group("/payu", wire.Journal(e.Journal, provider)))
+	ec := e.Mount(provider, e.svc.Register, "sandbox.api.payulatam.com") // host routing as the sandbox does it
 	do := func(method, path, body string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
 		req.Host = "sandbox.api.payulatam.com"

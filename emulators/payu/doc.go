@@ -2,7 +2,7 @@
 // Queries (reports) API 4.0 in JSON and XML, the confirmation page POST, the
 // response page redirect, an emulated WebPay Plus page (TRANSBANK_DEBIT) and
 // KHIPU payments through the Khipu emulator. The normative specification is
-// providers/payu.md of the project; its sources are the PayU developer pages
+// docs/payu.md of the project; its sources are the PayU developer pages
 // (https://developers.payulatam.com/latam/pt/docs/integrations/api-integration/payments-api-chile.html,
 // …/getting-started/test-your-solution.html, …/response-codes-and-variables.html,
 // …/api-integration/refunds-api.html, …/api-integration/queries-api.html,
@@ -41,7 +41,7 @@
 // their methods (PSE, cash, Boleto; Chile's MULTICAJA), USD or multi-currency
 // processing, CANCELLATION and CREDIT, chargebacks, antifraud questionnaires,
 // 3-D Secure, device fingerprinting, e-mails, the management panel, the
-// confirmation sender IP allow-list, Accept-Language (providers/payu.md §18).
+// confirmation sender IP allow-list, Accept-Language (docs/payu.md §18).
 //
 // # Deviations and decisions beyond the spec
 //

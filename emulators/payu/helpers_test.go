@@ -3,13 +3,11 @@ package payu
 import (
 	"context"
 	"encoding/json"
-	"flag"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -22,8 +20,6 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 )
-
-var update = flag.Bool("update", false, "update golden files under testdata/golden")
 
 const (
 	paymentsPath = "/payu/payments-api/4.0/service.cgi"
@@ -144,28 +140,6 @@ func readFile(t testing.TB, path string) string {
 	return string(b)
 }
 
-// golden compares got with testdata/golden/name (rewritten under -update).
-func golden(t testing.TB, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", "golden", name)
-	if *update {
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("golden %s: %v (run go test -update)", path, err)
-	}
-	if string(want) != string(got) {
-		t.Errorf("golden %s differs:\n got: %s\nwant: %s", path, got, want)
-	}
-}
-
 // payment is a JSON card payment request with the given overrides.
 type payReq struct {
 	ref, value, currency, method, typ, name, number, cvv, expiry, email, notify, lang, sig, extra, accountID string
@@ -261,7 +235,7 @@ func form(t testing.TB, body []byte) url.Values {
 }
 
 // fakeTransfers is a test double of the Khipu emulator that follows the
-// contract of DESIGN.md: CreateTransfer validates bank and minimum,
+// contract of docs/design.md: CreateTransfer validates bank and minimum,
 // ActOnTransfer drives the payment, and TransferSettled is called once
 // with done or expired, after the state change, with no lock held.
 type fakeTransfers struct {

@@ -23,7 +23,7 @@ func (s *Service) attrsOf(o Order, t Transaction) scenarios.Attrs {
 }
 
 // createTransfer asks the Khipu emulator for the payment behind a KHIPU
-// transaction (§7.7, DESIGN.md "PayU and Khipu: the bank-transfer interface").
+// transaction (§7.7; docs/design.md, "PayU and Khipu: the bank-transfer interface").
 func (s *Service) createTransfer(cl *call, o Order, t Transaction) (emulators.Transfer, error) {
 	if s.transfers == nil {
 		return emulators.Transfer{}, apiErr("Sandbox: KHIPU is not available (the Khipu emulator is not wired)")

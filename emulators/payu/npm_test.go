@@ -2,11 +2,12 @@ package payu
 
 import (
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 )
 
 // PAYU check 15: the npm client payu-latam-node@0.1.2 pings the emulator on
@@ -14,13 +15,11 @@ import (
 // npm install --prefix emulators/payu/testdata/client.
 func TestNPMClientPing(t *testing.T) {
 	dir, _ := filepath.Abs(filepath.Join("testdata", "client"))
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "payu-latam-node", "package.json")); err != nil {
-		t.Fatalf("payu-latam-node is not installed: run `npm install --prefix emulators/payu/testdata/client` (from the repository root): %v", err)
+	if testing.Short() {
+		t.Skip("-short: the npm client test runs Node.js on a real listener")
 	}
-	node, err := exec.LookPath("node")
-	if err != nil {
-		t.Fatal("node is not installed (Debian package nodejs)")
-	}
+	node := sandboxtest.Node(t)
+	sandboxtest.NPMPackage(t, dir, "emulators/payu/testdata/client", "payu-latam-node")
 	e := newEnv(t, envOpt{})
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()

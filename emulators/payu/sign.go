@@ -189,7 +189,7 @@ func checkOrderSignature(mode, apiKey string, merchantID int64, ref, literal, cu
 }
 
 // headerSafe percent-encodes the bytes of s outside printable ASCII, for
-// the X-Sandbox-String-To-Sign header (DESIGN.md, Sandbox headers).
+// the X-Sandbox-String-To-Sign header (docs/design.md, Sandbox headers).
 func headerSafe(s string) string {
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {

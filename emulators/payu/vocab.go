@@ -7,7 +7,7 @@ import (
 	"github.com/paysandbox/sandbox/scenarios"
 )
 
-// Scenario vocabulary of PayU (providers/payu.md §14).
+// Scenario vocabulary of PayU (docs/payu.md §14).
 
 // Decision points.
 const (

@@ -22,7 +22,7 @@ import (
 	"github.com/paysandbox/sandbox/scenarios"
 )
 
-// adminRoutes registers the admin API (DESIGN.md, Admin API).
+// adminRoutes registers the admin API (docs/design.md, Admin API).
 func (s *Sandbox) adminRoutes(g *echo.Group) {
 	g.GET("/info", s.handleInfo)
 	g.GET("/objects", s.handleObjects)

@@ -16,7 +16,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators/sandbox"
 )
 
-// BenchmarkKhipuCreate is the DESIGN.md hot path through the whole sandbox
+// BenchmarkKhipuCreate is the docs/design.md hot path through the whole sandbox
 // (routing, journal, signature, validation, scenario decision, store,
 // rendering), without the network:
 //

@@ -20,7 +20,7 @@ import (
 )
 
 // Config is the whole sandbox configuration: the configuration file's
-// layout (DESIGN.md, Configuration file), after flags and SANDBOX_*
+// layout (docs/design.md, Configuration file), after flags and SANDBOX_*
 // variables have been applied on top of it.
 type Config struct {
 	Addr         string  `yaml:"addr"`

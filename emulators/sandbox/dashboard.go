@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -28,8 +29,7 @@ import (
 // without the script (it posts to a page endpoint that redirects back).
 type dashboard struct {
 	s    *Sandbox
-	tmpl *template.Template
-	err  error // a template that does not parse: every page answers it
+	tmpl *template.Template // parsed once, when the routes are built
 	// hasAccounts names the providers that list their accounts as objects
 	// (fixed by the configuration, learnt at start).
 	hasAccounts map[string]bool
@@ -39,9 +39,13 @@ type dashboard struct {
 // (/_sandbox/demo), served from package web. Every page is behind the admin
 // token when one is set (requirePageToken); the demo shop's callback
 // endpoints are not, as they are a merchant's and check signatures instead.
-func (s *Sandbox) pageRoutes(e *echo.Echo) {
-	d := &dashboard{s: s, hasAccounts: map[string]bool{}}
-	d.tmpl, d.err = web.Pages(web.FS(), "sandbox", pageFuncs)
+func (s *Sandbox) pageRoutes(e *echo.Echo) error {
+	tmpl, err := web.Pages(web.FS(), "sandbox", pageFuncs)
+	if err != nil {
+		return fmt.Errorf("dashboard templates: %w", err)
+	}
+	d := &dashboard{s: s, tmpl: tmpl, hasAccounts: map[string]bool{}}
+	s.dash = d
 	for _, p := range s.providers {
 		if _, n := p.Objects(admin.Query{Kind: accountKind, Limit: 1}); n > 0 {
 			d.hasAccounts[p.Name()] = true
@@ -50,23 +54,25 @@ func (s *Sandbox) pageRoutes(e *echo.Echo) {
 	if static, err := web.Static(web.FS(), "sandbox"); err == nil {
 		e.StaticFS("/_sandbox/static", static)
 	}
-	tok := s.requirePageToken
+	// Every page handler runs behind pageGuard, then the token check.
+	guard, tok := d.pageGuard(), s.requirePageToken
 	e.GET("/_sandbox", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/_sandbox/") })
-	e.GET("/_sandbox/", d.objectsPage, tok)
-	e.GET("/_sandbox/objects/:provider/:id", d.objectPage, tok)
-	e.POST("/_sandbox/objects/:provider/:id/actions/:action", d.actionForm, tok)
-	e.GET("/_sandbox/journal", d.journalPage, tok)
-	e.GET("/_sandbox/journal/:id", d.entryPage, tok)
-	e.POST("/_sandbox/callbacks/:id/resend", d.resendForm, tok)
-	e.GET("/_sandbox/scenarios", d.scenariosPage, tok)
-	e.POST("/_sandbox/scenarios", d.uploadForm, tok)
-	e.POST("/_sandbox/scenarios/active", d.activateForm, tok)
-	e.GET("/_sandbox/accounts", d.accountsPage, tok)
-	e.GET("/_sandbox/clock", d.clockPage, tok)
-	e.POST("/_sandbox/clock/advance", d.advanceForm, tok)
-	e.POST("/_sandbox/reset", d.resetForm, tok)
-	newDemo(s, d).routes(e)
-	e.RouteNotFound("/_sandbox/*", d.notFound)
+	e.GET("/_sandbox/", d.objectsPage, guard, tok)
+	e.GET("/_sandbox/objects/:provider/:id", d.objectPage, guard, tok)
+	e.POST("/_sandbox/objects/:provider/:id/actions/:action", d.actionForm, guard, tok)
+	e.GET("/_sandbox/journal", d.journalPage, guard, tok)
+	e.GET("/_sandbox/journal/:id", d.entryPage, guard, tok)
+	e.POST("/_sandbox/callbacks/:id/resend", d.resendForm, guard, tok)
+	e.GET("/_sandbox/scenarios", d.scenariosPage, guard, tok)
+	e.POST("/_sandbox/scenarios", d.uploadForm, guard, tok)
+	e.POST("/_sandbox/scenarios/active", d.activateForm, guard, tok)
+	e.GET("/_sandbox/accounts", d.accountsPage, guard, tok)
+	e.GET("/_sandbox/clock", d.clockPage, guard, tok)
+	e.POST("/_sandbox/clock/advance", d.advanceForm, guard, tok)
+	e.POST("/_sandbox/reset", d.resetForm, guard, tok)
+	newDemo(s, d).routes(e, guard)
+	e.RouteNotFound("/_sandbox/*", d.notFound, guard)
+	return nil
 }
 
 // page is what every template receives.
@@ -91,9 +97,6 @@ type page struct {
 
 // render executes one template of the sandbox set.
 func (d *dashboard) render(c echo.Context, status int, name string, p *page) error {
-	if d.err != nil {
-		return d.err
-	}
 	s := d.s
 	p.Now, p.Offset, p.Scale = s.clock.Now(), s.clock.Offset(), s.clock.TimeScale()
 	p.Scenario, p.Version, p.LastID = s.scen.Active(), s.opt.Version, s.journal.Stats().LastID

@@ -4,9 +4,6 @@ import (
 	"crypto/md5"
 	"encoding/hex"
 	"fmt"
-	"github.com/chromedp/chromedp"
-	"github.com/paysandbox/sandbox/emulators/hambit"
-	"github.com/paysandbox/sandbox/emulators/khipu"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -14,6 +11,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/paysandbox/sandbox/emulators/hambit"
+	"github.com/paysandbox/sandbox/emulators/khipu"
 
 	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 	"github.com/paysandbox/sandbox/emulators/sandbox"
@@ -81,6 +82,9 @@ func timed(t testing.TB, h http.Handler, target string) (string, time.Duration) 
 var rows = regexp.MustCompile(`<tr data-key="`)
 
 func TestDashboardWith10000Objects(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: creates 10,000 objects, then drives Chromium")
+	}
 	sb := dashSandbox(t, nil, sandbox.Options{})
 	h := sb.Handler()
 	start := time.Now()
@@ -139,6 +143,7 @@ func TestDashboardWith10000Objects(t *testing.T) {
 	t.Logf("GET /_sandbox/journal: %v, %d bytes", d, len(body))
 	checkPage(t, "journal", body)
 	body, d = timed(t, h, "/_sandbox/journal?limit=100")
+	t.Logf("GET /_sandbox/journal?limit=100: %v, %d bytes", d, len(body))
 	checkPage(t, "journal, 100 a page", body)
 
 	// The same in a browser: load, page to the end, filter.

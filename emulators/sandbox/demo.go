@@ -142,15 +142,15 @@ func newDemo(s *Sandbox, d *dashboard) *demo {
 	return &demo{s: s, d: d, rand: random.New(s.cfg.Seed, "demo"), orders: map[string]*demoOrder{}}
 }
 
-func (m *demo) routes(e *echo.Echo) {
+func (m *demo) routes(e *echo.Echo, guard echo.MiddlewareFunc) {
 	tok := m.s.requirePageToken
-	e.GET("/_sandbox/demo", m.shopPage, tok)
+	e.GET("/_sandbox/demo", m.shopPage, guard, tok)
 	e.GET("/_sandbox/demo/", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/_sandbox/demo") })
-	e.POST("/_sandbox/demo/checkout", m.checkout, tok)
-	e.GET("/_sandbox/demo/orders/:id", m.orderPage, tok)
-	e.GET("/_sandbox/demo/orders/:id/status", m.orderStatus, tok)
+	e.POST("/_sandbox/demo/checkout", m.checkout, guard, tok)
+	e.GET("/_sandbox/demo/orders/:id", m.orderPage, guard, tok)
+	e.GET("/_sandbox/demo/orders/:id/status", m.orderStatus, guard, tok)
 	// Callback endpoints are a merchant's: no admin token, signatures instead.
-	e.POST("/_sandbox/demo/callbacks/:provider", m.callback)
+	e.POST("/_sandbox/demo/callbacks/:provider", m.callback, guard)
 	go m.followResets()
 }
 

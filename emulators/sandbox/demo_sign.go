@@ -19,7 +19,7 @@ import (
 // The demo shop signs its requests with the providers' client helpers
 // (khipu.SignRequest, hambit.NewHeaders, payu.OrderSignature), and verifies
 // the callbacks it receives with its own code, written from the providers'
-// published rules (providers/*.md) the way a shop's integration would:
+// published rules (docs/*.md) the way a shop's integration would:
 // an independent second implementation of each check.
 
 // khipuVerifyWebhook checks a notification API 3.0 signature header
@@ -136,10 +136,7 @@ func payuConfirmationValue(value string) (string, error) {
 		return "", err
 	}
 	s := d.Round(2, emulators.HalfEven).String()
-	if strings.HasSuffix(s, "0") {
-		s = s[:len(s)-1]
-	}
-	return s, nil
+	return strings.TrimSuffix(s, "0"), nil
 }
 
 // payuResponseValue renders a response page's TX_VALUE for its signature:

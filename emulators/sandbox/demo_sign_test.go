@@ -8,7 +8,7 @@ import (
 )
 
 // The demo shop verifies callbacks with its own code, as a merchant does;
-// these are the providers' published vectors (providers/*.md), so the
+// these are the providers' published vectors (docs/*.md), so the
 // shop's verifiers are a second, independent implementation of each rule.
 
 // TestDemoKhipuWebhookVector checks the shop's verifier of Khipu's
@@ -17,7 +17,7 @@ func TestDemoKhipuWebhookVector(t *testing.T) {
 	// khipu.md §13.2: the notification API 3.0 vector.
 	body := []byte(`{"payment_id":"gqzdy6chjne9","receiver_id":1234,"subject":"Compra de prueba","amount":"1570.00","discount":"0.00","currency":"CLP","transaction_id":"ORD-1"}`)
 	if !khipuVerifyWebhook("abc123", "t=1711965600393,s=SlHWGYAqXzBrddxxmNVQDP25phhNyHmVwq2uwGgHmCg=", body) {
-		t.Error("the §13.2 webhook vector does not verify")
+		t.Error("the khipu.md §13.2 webhook vector does not verify")
 	}
 	if khipuVerifyWebhook("abc123", "t=1711965600394,s=SlHWGYAqXzBrddxxmNVQDP25phhNyHmVwq2uwGgHmCg=", body) ||
 		khipuVerifyWebhook("abc124", "t=1711965600393,s=SlHWGYAqXzBrddxxmNVQDP25phhNyHmVwq2uwGgHmCg=", body) ||

@@ -15,10 +15,10 @@ import (
 	"github.com/paysandbox/sandbox/emulators/sandbox"
 )
 
-// Khipu via PayU through the real Khipu emulator (providers/payu.md §7.7,
-// conformance check 11; DESIGN.md "PayU and Khipu: the bank-transfer
-// interface"): a PayU KHIPU charge is paid by a payer at DemoBank on the
-// Khipu pages, PayU approves it when Khipu reports done, and the
+// Khipu via PayU through the real Khipu emulator (payu.md §7.7,
+// conformance check 11;
+// docs/design.md, "PayU and Khipu: the bank-transfer interface"): a PayU
+// KHIPU charge is paid by a payer at DemoBank on the Khipu pages, PayU approves it when Khipu reports done, and the
 // confirmation POST carries a sign this test recomputes itself.
 
 const (
@@ -139,7 +139,7 @@ func (r *rig) payAtDemoBank(bankURL, coords string) string {
 }
 
 // confirmationSign recomputes the confirmation's sign from the posted
-// fields (providers/payu.md §10): value with two decimals, then one trailing
+// fields (payu.md §10): value with two decimals, then one trailing
 // zero dropped when the second decimal is 0.
 func confirmationSign(f url.Values) string {
 	v := f.Get("value")

@@ -8,6 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
+	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 	"io"
 	"net"
 	"net/http"
@@ -26,22 +27,6 @@ import (
 	"github.com/paysandbox/sandbox/emulators/khipu"
 	"github.com/paysandbox/sandbox/emulators/sandbox"
 )
-
-// requireTool returns the path of an external program, skipping the test
-// (naming the install step) when it is missing, or failing when
-// SANDBOX_REQUIRE_ALL=1 says every test must run.
-func requireTool(t *testing.T, name, install string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("SANDBOX_REQUIRE_ALL") == "1" {
-		t.Fatalf("%s is not installed (SANDBOX_REQUIRE_ALL=1): %s", name, install)
-	}
-	t.Skipf("%s is not installed: %s", name, install)
-	return ""
-}
 
 // proxyRig is a sandbox whose main listener runs in proxy mode, with its
 // CA written to caFile.
@@ -329,7 +314,7 @@ func TestServerNames(t *testing.T) {
 }
 
 func TestProxyCurl(t *testing.T) {
-	curl := requireTool(t, "curl", "apt-get install curl")
+	curl := sandboxtest.Tool(t, "curl", "apt-get install curl")
 	r := newProxyRig(t, sandbox.ProxyOptions{})
 	out, err := exec.Command(curl, "-sS", "--proxy", r.srv.URL, "--cacert", r.caFile,
 		"https://payment-api.khipu.com/v3/banks", "-H", "x-api-key: "+khipu.DefaultAPIKey).CombinedOutput()
@@ -347,15 +332,10 @@ func TestProxyCurl(t *testing.T) {
 }
 
 func TestProxyNodeKhipuClient(t *testing.T) {
-	node := requireTool(t, "node", "apt-get install nodejs npm")
+	node := sandboxtest.Tool(t, "node", "apt-get install nodejs npm")
 	dir, _ := filepath.Abs(filepath.Join("testdata", "client"))
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "khipu-client", "package.json")); err != nil {
-		msg := "the npm packages are not installed: npm ci --prefix emulators/sandbox/testdata/client (bash .ci/run does it)"
-		if os.Getenv("SANDBOX_REQUIRE_ALL") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	sandboxtest.NPMPackage(t, dir, "emulators/sandbox/testdata/client", "khipu-client")
+	sandboxtest.NPMPackage(t, dir, "emulators/sandbox/testdata/client", "global-agent")
 	r := newProxyRig(t, sandbox.ProxyOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -394,13 +374,9 @@ func TestProxyNodeKhipuClient(t *testing.T) {
 }
 
 func TestProxyPHPCurl(t *testing.T) {
-	php := requireTool(t, "php", "apt-get install php-cli php-curl")
+	php := sandboxtest.Tool(t, "php", "apt-get install php-cli php-curl")
 	if out, _ := exec.Command(php, "-m").Output(); !bytes.Contains(out, []byte("curl")) {
-		msg := "PHP's curl extension is missing: apt-get install php-curl"
-		if os.Getenv("SANDBOX_REQUIRE_ALL") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		sandboxtest.Missing(t, "PHP's curl extension", "apt-get install php-curl")
 	}
 	r := newProxyRig(t, sandbox.ProxyOptions{})
 	cmd := exec.Command(php, "-d", "curl.cainfo="+r.caFile, filepath.Join("testdata", "client", "curl.php"))
@@ -415,8 +391,8 @@ func TestProxyPHPCurl(t *testing.T) {
 // certificates: the README's keytool -importcert step, then an unchanged
 // HttpsURLConnection through the proxy.
 func TestProxyJava(t *testing.T) {
-	java := requireTool(t, "java", "apt-get install default-jdk-headless")
-	keytool := requireTool(t, "keytool", "apt-get install default-jdk-headless")
+	java := sandboxtest.Tool(t, "java", "apt-get install default-jdk-headless")
+	keytool := sandboxtest.Tool(t, "keytool", "apt-get install default-jdk-headless")
 	r := newProxyRig(t, sandbox.ProxyOptions{})
 	store := filepath.Join(t.TempDir(), "trust.p12")
 	if out, err := exec.Command(keytool, "-importcert", "-noprompt", "-keystore", store, "-storetype", "PKCS12",

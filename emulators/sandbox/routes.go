@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -11,11 +12,13 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
 )
 
-// routes builds the whole HTTP surface (DESIGN.md, URL surface).
-func (s *Sandbox) routes() *echo.Echo {
+// routes builds the whole HTTP surface (docs/design.md, URL surface). It
+// fails when the dashboard's templates do not parse.
+func (s *Sandbox) routes() (*echo.Echo, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.renderError
@@ -32,9 +35,43 @@ func (s *Sandbox) routes() *echo.Echo {
 		p.Register(g)
 	}
 
-	s.adminRoutes(e.Group("/_sandbox/api", s.requireToken))
-	s.pageRoutes(e)
-	return e
+	s.adminRoutes(e.Group("/_sandbox/api", s.recoverPanics(), s.requireToken))
+	if err := s.pageRoutes(e); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+// recoverPanics guards the sandbox's own routes (admin API, dashboard, demo
+// shop) as wire.Recover guards the providers': a panic is logged with its
+// stack, journaled as a note and returned as an internal error, which
+// renderError writes in the admin JSON shape (pages use pageGuard).
+func (s *Sandbox) recoverPanics() echo.MiddlewareFunc {
+	return wire.RecoverWith(s.log, func(c echo.Context, v any) {
+		r := c.Request()
+		c.Set(keyPanicked, true)
+		s.journal.Add(journal.Entry{Kind: journal.KindNote,
+			Summary: fmt.Sprintf("panic in %s %s: %v (answered 500)", r.Method, r.URL.Path, v)})
+	})
+}
+
+// keyPanicked marks a request whose handler panicked.
+const keyPanicked = "sandbox.panicked"
+
+// pageGuard is recoverPanics for the dashboard and the demo shop: the
+// internal error of a panic is answered as an HTML error page.
+func (d *dashboard) pageGuard() echo.MiddlewareFunc {
+	recoverPanics := d.s.recoverPanics()
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		h := recoverPanics(next)
+		return func(c echo.Context) error {
+			err := h(c)
+			if err != nil && c.Get(keyPanicked) != nil && !c.Response().Committed {
+				return d.errorPage(c, err)
+			}
+			return err
+		}
+	}
 }
 
 // hostRouter sends requests addressed to a provider's real host (khipu.com,
@@ -122,7 +159,7 @@ func (s *Sandbox) handleHealth(c echo.Context) error {
 }
 
 // apiError is the error body of the admin API and of every path outside
-// the providers (DESIGN.md, Errors outside the provider operations).
+// the providers (docs/design.md, Errors outside the provider operations).
 type apiError struct {
 	Error apiErrorBody `json:"error"`
 }

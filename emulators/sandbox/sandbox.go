@@ -66,6 +66,7 @@ type Sandbox struct {
 	providers []provider
 
 	e     *echo.Echo
+	dash  *dashboard        // the dashboard's pages and templates
 	hosts map[string]string // lower-case host → provider name
 
 	httpAddr atomic.Pointer[string] // the plain listener's address (SetHTTPAddr)
@@ -155,7 +156,9 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Sandbox, error) {
 			s.hosts[h] = p.name
 		}
 	}
-	s.e = s.routes()
+	if s.e, err = s.routes(); err != nil {
+		return fail(err)
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	s.watchStop = cancel

@@ -16,7 +16,7 @@ import (
 )
 
 // BenchmarkDeliveriesBurst schedules b.N deliveries for the same instant to
-// a receiver on loopback and reports the delivery rate (DESIGN.md budget:
+// a receiver on loopback and reports the delivery rate (docs/design.md budget:
 // more than 5,000 deliveries/s) and how late the first attempts started
 // behind the burst (a queue: the last one waits for all before it).
 //

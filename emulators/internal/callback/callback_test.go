@@ -1,3 +1,5 @@
+//lint:file-ignore SA1008 Hambit sends and checks its headers lower-case on the wire (access_key, nonce, …), so the tests index http.Header by the exact wire spelling
+
 package callback_test
 
 import (

@@ -2,7 +2,7 @@
 // admin API can move forward, with timers that fire when either real time or
 // an advance reaches them.
 //
-// Two kinds of duration are scheduled on it (DESIGN.md, Time): waits
+// Two kinds of duration are scheduled on it (docs/design.md, Time): waits
 // (scenario delays, retry intervals, verification delays), which the time
 // scale multiplies, and deadlines (expiry dates, capture and void windows),
 // which it never touches. Wall-clock durations (HTTP timeouts, response

@@ -1,7 +1,7 @@
 // Package journal keeps a bounded record of what the sandbox did: API
 // exchanges with their signature diagnostics, state transitions, callback
 // attempts, timers, payer-page steps, in-process hooks and notes
-// (DESIGN.md, Journal and events).
+// (docs/design.md, Journal and events).
 //
 // The journal is a ring: it holds at most Capacity entries and about
 // MaxBytes of bodies, dropping the oldest first, so a sandbox under load for
@@ -49,7 +49,7 @@ const (
 	VerdictTolerated = "tolerated"
 )
 
-// Callback attempt outcomes (DESIGN.md, Callback delivery).
+// Callback attempt outcomes (docs/design.md, Callback delivery).
 const (
 	OutcomeAcknowledged = "acknowledged"
 	OutcomeFailed       = "failed"

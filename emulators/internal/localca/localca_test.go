@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,22 +13,6 @@ import (
 	"testing"
 	"time"
 )
-
-// requireTool returns the path of an external program, skipping the test
-// (with the install step) when it is missing, or failing when
-// SANDBOX_REQUIRE_ALL=1 says every test must run.
-func requireTool(t *testing.T, name, install string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("SANDBOX_REQUIRE_ALL") == "1" {
-		t.Fatalf("%s is not installed (SANDBOX_REQUIRE_ALL=1): %s", name, install)
-	}
-	t.Skipf("%s is not installed: %s", name, install)
-	return ""
-}
 
 func TestLoadOrCreateKeepsTheCAAcrossRestarts(t *testing.T) {
 	dir := t.TempDir()
@@ -153,7 +138,7 @@ func TestLeafVerifiesForItsNameOnly(t *testing.T) {
 }
 
 func TestOpenSSLVerifiesTheLeaf(t *testing.T) {
-	openssl := requireTool(t, "openssl", "apt-get install openssl")
+	openssl := sandboxtest.Tool(t, "openssl", "apt-get install openssl")
 	dir := t.TempDir()
 	ca, err := LoadOrCreate(dir, Options{})
 	if err != nil {

@@ -1,6 +1,6 @@
 // Package random is the one source of every random value the sandbox hands
 // out: ids, tokens, nonces, authorization codes and scenario probability
-// draws (DESIGN.md, Randomness and --seed).
+// draws (docs/design.md, Randomness and --seed).
 //
 // Every Source is a ChaCha8 stream (math/rand/v2's cryptographically strong
 // generator), which costs no system call per value. Without a seed its key
@@ -15,9 +15,10 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
-	"fmt"
 	mrand "math/rand/v2"
 	"sync"
+
+	"github.com/google/uuid"
 )
 
 // Source produces random bytes and values. It is safe for concurrent use.
@@ -121,11 +122,12 @@ const (
 	LowerHexChars = "0123456789abcdef"
 )
 
-// UUID returns a random (version 4) UUID in its lower-case 8-4-4-4-12 form.
+// UUID returns a random (version 4) UUID in its lower-case 8-4-4-4-12 form,
+// drawn from s (so it is deterministic under --seed).
 func (s *Source) UUID() string {
-	var b [16]byte
-	s.Read(b[:])
-	b[6] = (b[6] & 0x0f) | 0x40
-	b[8] = (b[8] & 0x3f) | 0x80
-	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+	u, err := uuid.NewRandomFromReader(s)
+	if err != nil { // the source never fails: chacha8 and crypto/rand do not
+		panic("random: " + err.Error())
+	}
+	return u.String()
 }

@@ -50,3 +50,14 @@ func TestFormats(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkUUID measures a seeded UUID, drawn for every PayU transaction and
+// Hambit callback nonce.
+func BenchmarkUUID(b *testing.B) {
+	seed := int64(1)
+	s := random.New(&seed, "payu")
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = s.UUID()
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -126,17 +127,52 @@ func (e *Env) Close() {
 // Echo returns a server with the provider's routes mounted under /name the
 // way the sandbox mounts them (journal middleware, shutdown signal).
 func (e *Env) Echo(name string, register func(g *echo.Group)) *echo.Echo {
+	return e.Mount(name, register)
+}
+
+// Mount is Echo plus host routing as emulators/sandbox does it: a request
+// whose Host (case-insensitive, port ignored) is one of hosts and whose path
+// is not already under /name or /_sandbox reaches /name+path, and
+// wire.Info records that it was host-routed.
+func (e *Env) Mount(name string, register func(g *echo.Group), hosts ...string) *echo.Echo {
+	return Mount(e.Journal, e.stopping, name, register, hosts...)
+}
+
+// Mount serves register under /name with the journal jr and the shutdown
+// channel stopping, as Env.Mount does, for tests that build their core
+// without an Env (real listeners and a real HTTP client).
+func Mount(jr *journal.Journal, stopping <-chan struct{}, name string, register func(g *echo.Group), hosts ...string) *echo.Echo {
+	hostSet := map[string]bool{}
+	for _, h := range hosts {
+		hostSet[strings.ToLower(h)] = true
+	}
+	prefix := "/" + name
 	ec := echo.New()
 	ec.HideBanner, ec.HidePort = true, true
 	ec.Pre(func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			wire.SetInfo(c, wire.Info{OriginalPath: c.Request().URL.Path, OriginalRawPath: c.Request().URL.EscapedPath()})
+			r := c.Request()
+			path := r.URL.Path
+			info := wire.Info{OriginalPath: path, OriginalRawPath: r.URL.EscapedPath()}
+			host := strings.ToLower(r.Host)
+			if h, _, err := net.SplitHostPort(host); err == nil {
+				host = h
+			}
+			mounted := path == prefix || strings.HasPrefix(path, prefix+"/") || strings.HasPrefix(path, "/_sandbox")
+			if hostSet[host] && !mounted {
+				info.HostRouted = true
+				r.URL.Path = prefix + path
+				if r.URL.RawPath != "" {
+					r.URL.RawPath = prefix + r.URL.RawPath
+				}
+			}
+			wire.SetInfo(c, info)
 			return next(c)
 		}
 	})
-	g := ec.Group("/"+name, wire.Journal(e.Journal, name), func(next echo.HandlerFunc) echo.HandlerFunc {
+	g := ec.Group(prefix, wire.Journal(jr, name), func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
-			wire.SetStopping(c, e.stopping)
+			wire.SetStopping(c, stopping)
 			return next(c)
 		}
 	})

@@ -7,7 +7,7 @@ import (
 	"github.com/labstack/echo/v4"
 )
 
-// Network faults a scenario can inject (DESIGN.md, Scenario vocabulary).
+// Network faults a scenario can inject (docs/design.md, Scenario vocabulary).
 const (
 	FaultTimeout   = "timeout"   // accept the request and never answer
 	FaultReset     = "reset"     // close the connection with no answer

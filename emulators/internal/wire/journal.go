@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 	"unsafe"
 
@@ -87,7 +88,7 @@ func Journal(jr *journal.Journal, provider string) echo.MiddlewareFunc {
 			if x.Error == "" && res.Status >= 400 {
 				x.Error = res.Header().Get("X-Sandbox-Error-Detail")
 			}
-			summary := req.Method + " " + info.OriginalPath + " → " + itoa(int64(res.Status))
+			summary := req.Method + " " + info.OriginalPath + " → " + strconv.Itoa(res.Status)
 			if note.Operation != "" {
 				summary = note.Operation + ": " + summary
 			}

@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -101,25 +102,11 @@ func Body(c echo.Context) []byte {
 func HumanBytes(n int64) string {
 	switch {
 	case n >= 1<<20 && n%(1<<20) == 0:
-		return itoa(n>>20) + " MiB"
+		return strconv.FormatInt(n>>20, 10) + " MiB"
 	case n >= 1<<10 && n%(1<<10) == 0:
-		return itoa(n>>10) + " KiB"
+		return strconv.FormatInt(n>>10, 10) + " KiB"
 	}
-	return itoa(n) + " bytes"
-}
-
-func itoa(n int64) string {
-	var b [20]byte
-	i := len(b)
-	if n == 0 {
-		return "0"
-	}
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
+	return strconv.FormatInt(n, 10) + " bytes"
 }
 
 // MarshalJSON encodes v compactly without HTML escaping (payment APIs write
@@ -195,7 +182,7 @@ func CheckJSONDepth(b []byte, max int) error {
 		case '{', '[':
 			depth++
 			if depth > max {
-				return errors.New("JSON nesting deeper than " + itoa(int64(max)))
+				return errors.New("JSON nesting deeper than " + strconv.Itoa(max))
 			}
 		case '}', ']':
 			depth--
@@ -232,7 +219,7 @@ func RequestInfo(c echo.Context) Info {
 }
 
 // LinkBase is the base of every URL handed out for an object created by this
-// request (DESIGN.md, Link base): publicURL without a trailing "/" when set,
+// request (docs/design.md, Link base): publicURL without a trailing "/" when set,
 // else scheme://host the client used: "https" on a TLS connection (the
 // HTTPS listener, a proxy CONNECT tunnel), the Host it sent (for a proxy
 // request in absolute form, the URL's host) without the scheme's default

@@ -1,5 +1,5 @@
 // Pings the PayU emulator with the npm client payu-latam-node@0.1.2
-// (providers/payu.md conformance check 15). Usage: node ping.js BASE_URL
+// (docs/payu.md conformance check 15). Usage: node ping.js BASE_URL
 // where BASE_URL is e.g. http://127.0.0.1:8080. Prints the answer's code.
 'use strict';
 const base = process.argv[2];

@@ -1,0 +1,4 @@
+package scenarios
+
+// ThenKeysTable exposes thenKeysTable to the external tests.
+var ThenKeysTable = thenKeysTable

@@ -1,0 +1,175 @@
+package scenarios
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// thenKey is one shared `then` key: the one place that says its name, the
+// kinds of decision point that accept it, how it is documented and how it
+// is loaded and checked. sharedKeys, allShared, loadThen and the table in
+// doc.go all come from thenKeys (TestThenKeysDocumented keeps doc.go in
+// step).
+type thenKey struct {
+	name  string
+	kinds []PointKind
+	doc   string // one line of the documentation table
+	load  func(l *loader, v *yaml.Node, c *thenCtx)
+}
+
+// thenCtx is the state of one `then` mapping while it is loaded.
+type thenCtx struct {
+	t                *Then
+	prov             *ProviderSpec
+	pt               *PointSpec
+	errNode, faultNd *yaml.Node // to refuse error and fault together
+}
+
+// The kinds of decision point, for the table below.
+var (
+	anyOutcomePoint = []PointKind{RequestPoint, PayerPoint, InternalPoint}
+	delayPoints     = []PointKind{RequestPoint, PayerPoint, CallbackPoint, InternalPoint}
+	answerPoints    = []PointKind{RequestPoint, PayerPoint}
+	requestOnly     = []PointKind{RequestPoint}
+	payerOnly       = []PointKind{PayerPoint}
+	callbackOnly    = []PointKind{CallbackPoint}
+)
+
+// thenKeys are the shared `then` keys (docs/design.md, Scenario vocabulary),
+// in documentation order.
+var thenKeys = []thenKey{
+	{"outcome", anyOutcomePoint, "the point's result; each provider lists its outcomes", loadOutcome},
+	{"delay", delayPoints, "wait before the outcome or the callback applies (sandbox clock, scaled)", func(l *loader, v *yaml.Node, c *thenCtx) {
+		if d, ok := l.duration(v, "then.delay"); ok {
+			c.t.Delay = &d
+		}
+	}},
+	{"response_delay", answerPoints, "hold the HTTP answer (API call or page); wall-clock", func(l *loader, v *yaml.Node, c *thenCtx) {
+		c.t.ResponseDelay, _ = l.duration(v, "then.response_delay")
+	}},
+	{"auto", payerOnly, "true: a robot payer applies the outcome after the delay (default 2s), no browser", func(l *loader, v *yaml.Node, c *thenCtx) {
+		c.t.Auto = l.boolean(v, "then.auto")
+	}},
+	{"error", requestOnly, "answer with the provider's error envelope; nothing is created", loadError},
+	{"fault", requestOnly, "timeout | reset | malformed: break the answer; nothing is created", func(l *loader, v *yaml.Node, c *thenCtx) {
+		c.faultNd = v
+		c.t.Fault = l.str(v, "then.fault")
+		if c.t.Fault != "timeout" && c.t.Fault != "reset" && c.t.Fault != "malformed" {
+			l.errorf(v.Line, "then.fault: expected timeout, reset or malformed, got %s", describeNode(v))
+		}
+	}},
+	{"skip", callbackOnly, "true: the callback is not delivered (journaled as skipped)", func(l *loader, v *yaml.Node, c *thenCtx) {
+		c.t.Skip = l.boolean(v, "then.skip")
+	}},
+	{"duplicate", callbackOnly, "N extra copies of the first attempt, 1s apart", func(l *loader, v *yaml.Node, c *thenCtx) {
+		c.t.Duplicate = l.count(v, "then.duplicate")
+	}},
+	{"bad_signature", callbackOnly, "wrong | missing: sign with a wrong key, or not at all", func(l *loader, v *yaml.Node, c *thenCtx) {
+		c.t.BadSignature = l.str(v, "then.bad_signature")
+		if c.t.BadSignature != "wrong" && c.t.BadSignature != "missing" {
+			l.errorf(v.Line, "then.bad_signature: expected wrong or missing, got %s", describeNode(v))
+		}
+	}},
+	{"retry", callbackOnly, "[intervals] between attempts after a failure; replaces the configured ones", loadRetry},
+	{"timeout", callbackOnly, "per-attempt HTTP timeout; wall-clock", func(l *loader, v *yaml.Node, c *thenCtx) {
+		if d, ok := l.duration(v, "then.timeout"); ok {
+			if d == 0 {
+				l.errorf(v.Line, "then.timeout: must be more than 0")
+			}
+			c.t.Timeout = &d
+		}
+	}},
+	{"fail_attempts", callbackOnly, "N: the first N attempts fail without being sent (a paysandbox addition)", func(l *loader, v *yaml.Node, c *thenCtx) {
+		c.t.FailAttempts = l.count(v, "then.fail_attempts")
+	}},
+}
+
+func loadOutcome(l *loader, v *yaml.Node, c *thenCtx) {
+	c.t.Outcome = l.str(v, "then.outcome")
+	pt := c.pt
+	if c.t.Outcome != "" && !contains(pt.Outcomes, c.t.Outcome) {
+		msg := fmt.Sprintf("then.outcome: unknown outcome %q for %s %s; outcomes: %s", c.t.Outcome, c.prov.Name, pt.Name, strings.Join(pt.Outcomes, ", "))
+		if s := suggest(c.t.Outcome, pt.Outcomes); s != "" {
+			msg += fmt.Sprintf(" (did you mean %q?)", s)
+		}
+		l.errorf(v.Line, "%s", msg)
+	}
+}
+
+func loadError(l *loader, v *yaml.Node, c *thenCtx) {
+	c.errNode = v
+	val, probs := c.pt.Error.decode(v)
+	for j := range probs {
+		probs[j].msg = "then.error: " + probs[j].msg
+	}
+	l.add(probs)
+	if len(probs) == 0 {
+		c.t.Error = val
+	}
+}
+
+func loadRetry(l *loader, v *yaml.Node, c *thenCtx) {
+	c.t.RetrySet = true
+	if v.Kind != yaml.SequenceNode {
+		l.errorf(v.Line, "then.retry: expected a list of intervals such as [1s, 5s, 30s], got %s", describeNode(v))
+		return
+	}
+	for _, item := range v.Content {
+		if d, ok := l.duration(item, "then.retry"); ok {
+			c.t.Retry = append(c.t.Retry, d)
+		}
+	}
+}
+
+// count reads a whole number from 0 to 100.
+func (l *loader) count(v *yaml.Node, where string) int {
+	d, err := strconv.Atoi(v.Value)
+	if v.Kind != yaml.ScalarNode || err != nil || d < 0 || d > 100 {
+		l.errorf(v.Line, "%s: expected a whole number from 0 to 100, got %s", where, describeNode(v))
+	}
+	return d
+}
+
+// thenKeyByName returns the shared key called name.
+func thenKeyByName(name string) (thenKey, bool) {
+	i := slices.IndexFunc(thenKeys, func(k thenKey) bool { return k.name == name })
+	if i < 0 {
+		return thenKey{}, false
+	}
+	return thenKeys[i], true
+}
+
+// sharedKeysOf lists the shared keys a kind of point accepts, in table order.
+func sharedKeysOf(kind PointKind) []string {
+	var out []string
+	for _, k := range thenKeys {
+		if slices.Contains(k.kinds, kind) {
+			out = append(out, k.name)
+		}
+	}
+	return out
+}
+
+// thenKeysTable renders thenKeys as the table of doc.go (without the
+// comment markers): one row a key, an x under each kind of point that takes
+// it (R request, P payer, C callback, I internal), its meaning.
+func thenKeysTable() string {
+	var b strings.Builder
+	b.WriteString("key            R P C I  meaning\n")
+	for _, k := range thenKeys {
+		fmt.Fprintf(&b, "%-15s", k.name)
+		for _, kind := range []PointKind{RequestPoint, PayerPoint, CallbackPoint, InternalPoint} {
+			mark := ". "
+			if slices.Contains(k.kinds, kind) {
+				mark = "x "
+			}
+			b.WriteString(mark)
+		}
+		b.WriteString(" " + k.doc + "\n")
+	}
+	return b.String()
+}
