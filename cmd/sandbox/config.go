@@ -66,6 +66,16 @@ var settings = []setting{
 			c.MaxObjects = n
 			return nil
 		}},
+	{flag: "allowed-hosts", key: "allowed_hosts", usage: "extra Host names the admin API and dashboard answer, comma-separated (Docker service names; .suffix for subdomains)",
+		apply: func(c *sandbox.Config, v string) error {
+			c.AllowedHosts = nil
+			for _, h := range strings.Split(v, ",") {
+				if h = strings.TrimSpace(h); h != "" {
+					c.AllowedHosts = append(c.AllowedHosts, h)
+				}
+			}
+			return nil
+		}},
 	{flag: "seed", key: "seed", usage: "make ids, tokens and probability draws deterministic",
 		apply: func(c *sandbox.Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)

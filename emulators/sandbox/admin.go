@@ -45,8 +45,8 @@ func (s *Sandbox) adminRoutes(g *echo.Group) {
 }
 
 // requireToken enforces --admin-token when one is set: "Authorization:
-// Bearer TOKEN", or a token query parameter (EventSource cannot send
-// headers), or the dashboard's cookie.
+// Bearer TOKEN", or the dashboard's cookie, or — on the event stream only,
+// since EventSource cannot send headers — a token query parameter.
 func (s *Sandbox) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if s.cfg.AdminToken == "" || s.tokenOK(c) {
@@ -62,7 +62,7 @@ func (s *Sandbox) tokenOK(c echo.Context) bool {
 	var got string
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
 		got = strings.TrimPrefix(h, "Bearer ")
-	} else if t := r.URL.Query().Get("token"); t != "" {
+	} else if t := r.URL.Query().Get("token"); t != "" && eventStream(r.URL.Path) {
 		got = t
 	} else if ck, err := r.Cookie("sandbox_token"); err == nil {
 		got = ck.Value
@@ -78,8 +78,15 @@ func (s *Sandbox) requirePageToken(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if t := c.QueryParam("token"); t != "" && subtle.ConstantTimeCompare([]byte(t), []byte(s.cfg.AdminToken)) == 1 {
+			// The login form's one use of a query token: set the cookie and
+			// send the browser to the same page without it (no token in
+			// the history, the address bar or a Referer).
 			c.SetCookie(&http.Cookie{Name: "sandbox_token", Value: t, Path: "/_sandbox", HttpOnly: true, SameSite: http.SameSiteStrictMode})
-			return next(c)
+			u := *c.Request().URL
+			q := u.Query()
+			q.Del("token")
+			u.RawQuery, u.Scheme, u.Host = q.Encode(), "", ""
+			return c.Redirect(http.StatusSeeOther, u.RequestURI())
 		}
 		if s.tokenOK(c) {
 			return next(c)
@@ -88,6 +95,12 @@ func (s *Sandbox) requirePageToken(next echo.HandlerFunc) echo.HandlerFunc {
 			`<body style="font-family:system-ui;margin:3rem"><h1>Admin token needed</h1><p>This sandbox was started with <code>--admin-token</code>.</p>`+
 			`<form method="get"><label>Token <input name="token" type="password" autofocus></label> <button>Open the dashboard</button></form></body></html>`)
 	}
+}
+
+// eventStream reports whether path is an event stream, the one admin path
+// that accepts the token as a query parameter.
+func eventStream(path string) bool {
+	return path == "/_sandbox/api/events" || strings.HasSuffix(path, "/events")
 }
 
 func (s *Sandbox) provider(name string) (provider, error) {

@@ -21,16 +21,19 @@ import (
 // layout (DESIGN.md, Configuration file), after flags and SANDBOX_*
 // variables have been applied on top of it.
 type Config struct {
-	Addr         string        `yaml:"addr"`
-	PublicURL    string        `yaml:"public_url"`
-	LogLevel     string        `yaml:"log_level"`
-	TimeScale    float64       `yaml:"time_scale"`
-	AdminToken   string        `yaml:"admin_token"`
-	DebugHeaders bool          `yaml:"debug_headers"`
-	Scenario     string        `yaml:"scenario"`
-	ScenariosDir string        `yaml:"scenarios_dir"`
-	Seed         *int64        `yaml:"seed"`
-	MaxObjects   int           `yaml:"max_objects"`
+	Addr         string  `yaml:"addr"`
+	PublicURL    string  `yaml:"public_url"`
+	LogLevel     string  `yaml:"log_level"`
+	TimeScale    float64 `yaml:"time_scale"`
+	AdminToken   string  `yaml:"admin_token"`
+	DebugHeaders bool    `yaml:"debug_headers"`
+	Scenario     string  `yaml:"scenario"`
+	ScenariosDir string  `yaml:"scenarios_dir"`
+	Seed         *int64  `yaml:"seed"`
+	MaxObjects   int     `yaml:"max_objects"`
+	// AllowedHosts are extra Host names the admin API and dashboard answer
+	// (Docker service names); ".example.test" allows every subdomain.
+	AllowedHosts []string      `yaml:"allowed_hosts"`
 	Khipu        khipu.Config  `yaml:"khipu"`
 	Hambit       hambit.Config `yaml:"hambit"`
 	PayU         payu.Config   `yaml:"payu"`

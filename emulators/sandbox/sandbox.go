@@ -8,6 +8,7 @@ package sandbox
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -63,8 +64,9 @@ type Sandbox struct {
 	// providers in display order
 	providers []provider
 
-	e     *echo.Echo
-	hosts map[string]string // lower-case host → provider name
+	e       *echo.Echo
+	hosts   map[string]string // lower-case host → provider name
+	csrfKey [32]byte          // signs the dashboard's CSRF tokens (guard.go)
 
 	stopping  chan struct{} // closed when shutdown begins: ends held requests and event streams
 	stopOnce  sync.Once
@@ -134,6 +136,7 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Sandbox, error) {
 	s.khipu.SetTransferListener(s.payu)
 	s.providers = []provider{s.khipu, s.hambit, s.payu}
 
+	rand.Read(s.csrfKey[:])
 	s.hosts = map[string]string{}
 	for _, p := range []struct {
 		name  string
