@@ -145,6 +145,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 
+	sb.AddListener(ln.Addr())
 	base := sb.LinkBaseFor(ln.Addr())
 	for _, d := range sb.Describe(base) {
 		for _, u := range d.BaseURLs {
