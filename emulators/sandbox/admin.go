@@ -35,6 +35,7 @@ func (s *Sandbox) adminRoutes(g *echo.Group) {
 	g.GET("/scenarios", s.handleScenarios)
 	g.PUT("/scenarios/active", s.handleSetActive)
 	g.POST("/scenarios", s.handleUpload)
+	g.DELETE("/scenarios/:name", s.handleDeleteScenario)
 	g.GET("/clock", s.handleClock)
 	g.POST("/clock/advance", s.handleAdvance)
 	g.POST("/reset", s.handleReset)
@@ -328,6 +329,9 @@ func (s *Sandbox) handleUpload(c echo.Context) error {
 	}
 	sc, err := s.scen.Upload(data)
 	if err != nil {
+		if e := scenarioError(err); e != nil {
+			return e
+		}
 		probs := uploadProblems(err)
 		lines := make([]string, len(probs))
 		for i, p := range probs {
@@ -341,6 +345,30 @@ func (s *Sandbox) handleUpload(c echo.Context) error {
 		}
 	}
 	return c.NoContent(http.StatusCreated)
+}
+
+// scenarioError maps the engine's conflict, limit and not-found errors to
+// the admin API's kinds (nil for problems of the text).
+func scenarioError(err error) error {
+	switch {
+	case errors.Is(err, scenarios.ErrConflict), errors.Is(err, scenarios.ErrLimit):
+		return &emulators.Error{Kind: emulators.Conflict, Msg: err.Error()}
+	case errors.Is(err, scenarios.ErrNotFound):
+		return &emulators.Error{Kind: emulators.NotFound, Msg: err.Error()}
+	}
+	return nil
+}
+
+// handleDeleteScenario serves DELETE /scenarios/{name}: an uploaded
+// scenario is forgotten (built-ins and files cannot be deleted).
+func (s *Sandbox) handleDeleteScenario(c echo.Context) error {
+	if err := s.scen.Delete(c.Param("name")); err != nil {
+		if e := scenarioError(err); e != nil {
+			return e
+		}
+		return err
+	}
+	return s.handleScenarios(c)
 }
 
 type clockAnswer struct {
