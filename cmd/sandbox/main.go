@@ -136,12 +136,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		sb.Close(context.Background())
 		return listenError(cfg.Addr, err)
 	}
-	srv := &http.Server{
-		Handler:           sb.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
+	srv := sb.NewServer() // header, idle and size limits; per-route deadlines (README, Security)
+	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bufio"
 	"cmp"
 	"crypto/subtle"
 	"encoding/json"
@@ -248,11 +249,36 @@ func (s *Sandbox) listJournal(c echo.Context, kinds ...journal.Kind) error {
 		}
 	}
 	f.Match = entryMatch(c.QueryParam("verdict"), c.QueryParam("outcome"), c.QueryParam("delivery"))
-	entries := s.journal.List(f)
-	if entries == nil {
-		entries = []journal.Entry{}
+	return streamEntries(c, s.journal.List(f), s.journal.Stats())
+}
+
+// streamEntries writes {"entries":[…],"stats":…} one entry at a time, so
+// that the answer is never built whole in memory: a client that asks for a
+// thousand entries and reads nothing holds the entries (shared with the
+// journal) and one encoded entry, not the whole answer (issue #13). The
+// bytes are those c.JSON would write for an entriesPage.
+func streamEntries(c echo.Context, entries []journal.Entry, stats journal.Stats) error {
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	w.WriteHeader(http.StatusOK)
+	if c.Request().Method == http.MethodHead {
+		return nil
 	}
-	return c.JSON(http.StatusOK, entriesPage{Entries: entries, Stats: s.journal.Stats()})
+	bw := bufio.NewWriterSize(w, 32<<10)
+	bw.WriteString(`{"entries":[`)
+	enc := json.NewEncoder(bw)
+	for i := range entries {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		if err := enc.Encode(&entries[i]); err != nil {
+			return nil // the client went away, or an entry cannot be encoded: the answer is cut
+		}
+	}
+	bw.WriteString(`],"stats":`)
+	enc.Encode(stats)
+	bw.WriteString("}\n")
+	return bw.Flush()
 }
 
 // entryMatch selects journal entries by a request's signature verdict, a
@@ -493,6 +519,7 @@ func (s *Sandbox) handleEvents(c echo.Context) error {
 	w.Header().Set("X-Accel-Buffering", "no")
 	sub := s.journal.Subscribe(1024)
 	defer sub.Close()
+	http.NewResponseController(w.Writer).SetWriteDeadline(time.Now().Add(StreamWriteTimeout))
 	w.WriteHeader(http.StatusOK)
 	// A reconnecting EventSource sends Last-Event-ID: it wins over the
 	// ?since= of the original URL, so a reconnect does not replay twice.
@@ -528,6 +555,7 @@ func (s *Sandbox) handleEvents(c echo.Context) error {
 				return nil
 			}
 		case <-keep.C:
+			http.NewResponseController(w.Writer).SetWriteDeadline(time.Now().Add(StreamWriteTimeout))
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
 				return nil
 			}
@@ -545,6 +573,9 @@ func writeEvent(w *echo.Response, ev journal.Event) error {
 	if err != nil {
 		return err
 	}
+	// A reader that stops reading is cut after StreamWriteTimeout: it
+	// cannot pin the stream's buffers for ever.
+	http.NewResponseController(w.Writer).SetWriteDeadline(time.Now().Add(StreamWriteTimeout))
 	if ev.ID != 0 {
 		fmt.Fprintf(w, "id: %d\n", ev.ID)
 	}

@@ -21,6 +21,7 @@ func (s *Sandbox) routes() *echo.Echo {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.renderError
 	e.Pre(s.hostRouter)
+	e.Pre(s.deadlines)
 	e.Use(s.requestLog())
 	e.Use(s.guard) // the /_sandbox tree: hosts, cross-site writes, forms, panics
 
