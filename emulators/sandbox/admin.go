@@ -102,7 +102,7 @@ func (s *Sandbox) requirePageToken(next echo.HandlerFunc) echo.HandlerFunc {
 // eventStream reports whether path is an event stream, the one admin path
 // that accepts the token as a query parameter.
 func eventStream(path string) bool {
-	return path == "/_sandbox/api/events" || strings.HasSuffix(path, "/events")
+	return path == "/_sandbox/api/events"
 }
 
 func (s *Sandbox) provider(name string) (provider, error) {

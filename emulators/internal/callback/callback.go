@@ -162,6 +162,7 @@ type delivery struct {
 	state    string         // "", superseded, cancelled, done
 	pending  int            // scheduled + queued + running jobs
 	done     bool           // counted in finished (eviction order)
+	lane     string         // merchant host: its concurrency lane (laneKey)
 }
 
 type job struct {
@@ -401,7 +402,7 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 // newDelivery registers a delivery; d.mu is held.
 func (d *Dispatcher) newDelivery(del Delivery) *delivery {
 	d.seq++
-	dl := &delivery{id: fmt.Sprintf("cb%07d", d.seq), d: del}
+	dl := &delivery{id: fmt.Sprintf("cb%07d", d.seq), d: del, lane: laneKey(del.URL)}
 	d.deliveries[dl.id] = dl
 	return dl
 }
@@ -526,7 +527,7 @@ func (d *Dispatcher) scheduleLocked(dl *delivery, w time.Duration, j job) {
 func (d *Dispatcher) enqueueLocked(j job) {
 	j.del.pending++
 	d.active.Add(1)
-	key := laneKey(j.del.d.URL)
+	key := j.del.lane
 	d.qmu.Lock()
 	l := d.lanes[key]
 	if l == nil {

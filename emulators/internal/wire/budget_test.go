@@ -2,10 +2,13 @@ package wire
 
 import (
 	"context"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/labstack/echo/v4"
 )
 
 // The body budget grants in order, makes a large body wait while others
@@ -54,4 +57,38 @@ func TestDebugValueCap(t *testing.T) {
 	if DebugValue("short") != "short" {
 		t.Error("a short value was changed")
 	}
+}
+
+// FuzzParseForm: the bounded form reader never panics, never returns more
+// fields than the body has separators, and refuses what it cannot read
+// rather than returning a partial form.
+func FuzzParseForm(f *testing.F) {
+	f.Add("application/x-www-form-urlencoded", "provider=payu&csrf=00")
+	f.Add("application/x-www-form-urlencoded", "a=%zz&b=1")
+	f.Add("multipart/form-data; boundary=B", "--B\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--B--\r\n")
+	f.Add("multipart/form-data", "x")
+	f.Add("text/plain", "a=b")
+	f.Fuzz(func(t *testing.T, ct, body string) {
+		e := echo.New()
+		req := httptest.NewRequest("POST", "/x?q=1", strings.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		c := e.NewContext(req, httptest.NewRecorder())
+		err := ParseForm(c, 4<<10)
+		if err != nil {
+			return
+		}
+		if req.PostForm == nil || req.Form == nil || req.MultipartForm == nil {
+			t.Fatal("a parsed form left a nil map: FormValue would parse again")
+		}
+		n := 0
+		for _, v := range req.PostForm {
+			n += len(v)
+		}
+		if n > len(body)+1 {
+			t.Fatalf("%d values from %d bytes", n, len(body))
+		}
+		if len(body) > 4<<10 && (strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/")) {
+			t.Fatalf("a %d-byte form was accepted over the 4 KiB limit", len(body))
+		}
+	})
 }
