@@ -86,7 +86,12 @@
 // ci-approve-all, ci-reject-all, slow-bank, flaky-callbacks,
 // provider-outage), the files of --scenarios DIR (re-read when they change;
 // a broken edit keeps the last good version and is reported), uploads
-// through the admin API, and the file given to --scenario. A request picks
+// through the admin API, and the file given to --scenario. Uploads are
+// bounded (MaxUploads, MaxUploadBytes), can be deleted (Engine.Delete), and
+// an upload named like a built-in is refused (ErrConflict) unless its file
+// says `replace: true` at the top level. Regex conditions are at most
+// MaxRegex bytes and match the first MaxRegexWork/len(pattern) bytes of a
+// field, so a decision costs a bounded time whatever a request carries. A request picks
 // one with the X-Sandbox-Scenario header (an unknown name is an error, never
 // a silent default); without it the active scenario applies. The scenario
 // that decided an object's creation stays attached to the object for all

@@ -277,8 +277,27 @@ func (e *Engine) ResetCounters() {
 	e.mu.Unlock()
 }
 
+// Limits of uploaded scenarios (issue #13): what uploads may hold in all,
+// so that uploads cannot grow the sandbox's memory without bound.
+const (
+	MaxUploads     = 32
+	MaxUploadBytes = 4 << 20
+)
+
+// Upload errors that are not problems of the text: ErrConflict (the name
+// belongs to a built-in and the upload does not say replace: true, or a
+// delete of a scenario that is not an upload) and ErrLimit (too many
+// uploads or too many bytes in all).
+var (
+	ErrConflict = errors.New("conflict")
+	ErrLimit    = errors.New("limit")
+	ErrNotFound = errors.New("not found")
+)
+
 // Upload adds (or replaces) a scenario from YAML text. The text must name
-// the scenario. Problems come back as a *LoadError.
+// the scenario. Problems come back as a *LoadError; a name that would
+// shadow a built-in without replace: true is ErrConflict, and going over
+// MaxUploads or MaxUploadBytes is ErrLimit.
 func (e *Engine) Upload(data []byte) (*Scenario, error) {
 	s, err := Load("upload", data, e.reg)
 	if err != nil {
@@ -289,7 +308,23 @@ func (e *Engine) Upload(data []byte) (*Scenario, error) {
 	}
 	s.Source = "upload"
 	e.mu.Lock()
+	if _, builtin := e.builtin[s.Name]; builtin && !s.Replace {
+		e.mu.Unlock()
+		return nil, fmt.Errorf("%w: %q is a built-in scenario; add \"replace: true\" to the upload to replace it for every client", ErrConflict, s.Name)
+	}
 	old := e.uploads[s.Name]
+	count, size := len(e.uploads), len(s.YAML)
+	for _, u := range e.uploads {
+		size += len(u.YAML)
+	}
+	if old != nil {
+		count, size = count-1, size-len(old.YAML)
+	}
+	if count+1 > MaxUploads || size > MaxUploadBytes {
+		e.mu.Unlock()
+		return nil, fmt.Errorf("%w: uploads hold at most %d scenarios and %d bytes in all (%d and %d with this one): delete some with DELETE /_sandbox/api/scenarios/{name}",
+			ErrLimit, MaxUploads, MaxUploadBytes, count+1, size)
+	}
 	e.uploads[s.Name] = s
 	if old != nil {
 		delete(e.states, old)
@@ -298,6 +333,32 @@ func (e *Engine) Upload(data []byte) (*Scenario, error) {
 	e.log.Info("scenario uploaded", "scenario", s.Name, "rules", len(s.Rules))
 	e.changed()
 	return s, nil
+}
+
+// Delete removes an uploaded scenario. Built-ins and files cannot be
+// deleted (ErrConflict); an unknown upload is ErrNotFound. When the deleted
+// scenario was active, the scenario of that name it shadowed stays active,
+// or the default one when there is none.
+func (e *Engine) Delete(name string) error {
+	e.mu.Lock()
+	s, ok := e.uploads[name]
+	if !ok {
+		exists := e.lookup(name) != nil
+		e.mu.Unlock()
+		if exists {
+			return fmt.Errorf("%w: %q is not an uploaded scenario (built-in and file scenarios cannot be deleted)", ErrConflict, name)
+		}
+		return fmt.Errorf("%w: no uploaded scenario %q", ErrNotFound, name)
+	}
+	delete(e.uploads, name)
+	delete(e.states, s)
+	if e.active == name && e.lookup(name) == nil {
+		e.active = DefaultScenario
+	}
+	e.mu.Unlock()
+	e.log.Info("scenario deleted", "scenario", name)
+	e.changed()
+	return nil
 }
 
 func hasNameKey(data []byte) bool {

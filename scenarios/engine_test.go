@@ -1,6 +1,7 @@
 package scenarios_test
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -66,11 +67,24 @@ func TestUpload(t *testing.T) {
 	if len(scenarios.Problems(err)) != 1 {
 		t.Errorf("upload problems = %v", err)
 	}
-	if _, err := e.Upload([]byte("name: decline-all\nrules:\n  - {provider: shop, on: pay, then: {outcome: abandon}}\n")); err != nil {
+	// Shadowing a built-in takes replace: true (issue #13).
+	if _, err := e.Upload([]byte("name: decline-all\nrules:\n  - {provider: shop, on: pay, then: {outcome: abandon}}\n")); !errors.Is(err, scenarios.ErrConflict) {
+		t.Errorf("an upload named like a built-in without replace: true: %v", err)
+	}
+	if p := e.Decide("decline-all", "shop", "pay", nil); p.Outcome != "decline" {
+		t.Errorf("the refused upload changed the built-in: %+v", p)
+	}
+	if _, err := e.Upload([]byte("name: decline-all\nreplace: true\nrules:\n  - {provider: shop, on: pay, then: {outcome: abandon}}\n")); err != nil {
 		t.Fatal(err)
 	}
 	if p := e.Decide("decline-all", "shop", "pay", nil); p.Outcome != "abandon" {
-		t.Errorf("an upload replaces the built-in of the same name: %+v", p)
+		t.Errorf("an upload with replace: true replaces the built-in of the same name: %+v", p)
+	}
+	if err := e.Delete("decline-all"); err != nil {
+		t.Fatal(err)
+	}
+	if p := e.Decide("decline-all", "shop", "pay", nil); p.Outcome != "decline" {
+		t.Errorf("deleting the upload brings the built-in back: %+v", p)
 	}
 }
 

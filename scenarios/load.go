@@ -18,6 +18,16 @@ import (
 // MaxFileSize bounds a scenario file (uploads included).
 const MaxFileSize = 1 << 20
 
+// Limits of regex conditions (issue #13). Go's regular expressions run in
+// time proportional to pattern size × text length: a pattern is at most
+// MaxRegex bytes, and a field is matched on its first
+// MaxRegexWork/len(pattern) bytes only (64 KiB for a 16-byte pattern), so
+// one decision costs a bounded amount whatever the request carries.
+const (
+	MaxRegex     = 512
+	MaxRegexWork = 1 << 20
+)
+
 // Problem is one thing wrong with a scenario file.
 type Problem struct {
 	File string
@@ -136,8 +146,13 @@ func (l *loader) load(data []byte) *Scenario {
 			s.Description = l.str(v, "description")
 		case "rules":
 			rulesNode = v
+		case "replace":
+			if v.Kind != yaml.ScalarNode || (v.Value != "true" && v.Value != "false") {
+				l.errorf(v.Line, "replace: expected true or false")
+			}
+			s.Replace = v.Value == "true"
 		default:
-			l.errorf(k.Line, "%s", unknownKey(k.Value, []string{"name", "description", "rules"}))
+			l.errorf(k.Line, "%s", unknownKey(k.Value, []string{"name", "description", "rules", "replace"}))
 		}
 	}
 	if s.Name == "" {
@@ -362,6 +377,10 @@ func (l *loader) condition(field string, typ FieldType, op string, v *yaml.Node)
 		}
 	}
 	if op == "regex" {
+		if len(c.Values[0]) > MaxRegex {
+			l.errorf(v.Line, "%s: the regular expression is %d bytes; at most %d", where, len(c.Values[0]), MaxRegex)
+			return c, false
+		}
 		re, err := regexp.Compile(c.Values[0])
 		if err != nil {
 			l.errorf(v.Line, "%s: bad regular expression: %v", where, err)

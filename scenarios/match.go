@@ -135,6 +135,9 @@ func (c *Condition) Holds(attrs Attrs) bool {
 	case "suffix":
 		return strings.HasSuffix(v, c.Values[0])
 	case "regex":
+		if n := MaxRegexWork / max(1, len(c.Values[0])); len(v) > n {
+			v = v[:n]
+		}
 		return c.re.MatchString(v)
 	}
 	return false

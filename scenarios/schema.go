@@ -21,6 +21,8 @@ type Scenario struct {
 	Source string
 	// YAML is the text it was loaded from.
 	YAML []byte
+	// Replace says an upload may take the name of a built-in (replace: true).
+	Replace bool
 
 	points map[string]bool // provider + " " + point of every rule
 }

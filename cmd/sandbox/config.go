@@ -74,6 +74,16 @@ var settings = []setting{
 		apply: func(c *sandbox.Config, v string) error { c.TLSCACert = v; return nil }},
 	{flag: "tls-ca-key", key: "tls_ca_key", usage: "private key (PEM) of --tls-ca-cert",
 		apply: func(c *sandbox.Config, v string) error { c.TLSCAKey = v; return nil }},
+	{flag: "allowed-hosts", key: "allowed_hosts", usage: "extra Host names the admin API and dashboard answer, comma-separated (Docker service names; .suffix for subdomains)",
+		apply: func(c *sandbox.Config, v string) error {
+			c.AllowedHosts = nil
+			for _, h := range strings.Split(v, ",") {
+				if h = strings.TrimSpace(h); h != "" {
+					c.AllowedHosts = append(c.AllowedHosts, h)
+				}
+			}
+			return nil
+		}},
 	{flag: "seed", key: "seed", usage: "make ids, tokens and probability draws deterministic",
 		apply: func(c *sandbox.Config, v string) error {
 			n, err := strconv.ParseInt(v, 10, 64)

@@ -42,6 +42,8 @@ Modes:
                       delivered to a built-in receiver as the clock reaches them
   store               N stored Khipu payments: RSS, and lookup latency at 1,000 and at N
   startup             start the sandbox N times: time to the first answer and idle RSS
+  hostile             peak RSS through 8 concurrent 10 MB wrong-signature creates, 20 clients
+                      that never read a 1,000-entry journal page and 500 slow-body connections
 
 Without --target the command starts a fresh sandbox (this binary) on a free
 loopback port, measures its startup and samples its memory (RSS) during the run.
@@ -118,7 +120,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return serveBaseline(ctx, stdout)
 	}
 	gen, ok := generators[mode]
-	if !ok && mode != "callbacks" && mode != "store" {
+	if !ok && mode != "callbacks" && mode != "store" && mode != "hostile" {
 		fs.Usage()
 		return fmt.Errorf("load: unknown mode %q", mode)
 	}
@@ -151,6 +153,8 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return loadCallbacks(ctx, o, child, stdout)
 	case "store":
 		return loadStore(ctx, o, child, stdout)
+	case "hostile":
+		return loadHostile(ctx, o, child, stdout)
 	}
 
 	var bare *spawned

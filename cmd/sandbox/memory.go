@@ -22,10 +22,12 @@ import (
 // not collect: after a burst (say 100,000 callbacks) the memory the burst
 // used would stay with the process until the runtime's next forced
 // collection, minutes later. So once the process has been idle for
-// idleRelease with more heap than the floor, it collects once and returns
-// what is free to the system.
+// idleRelease with more heap than releaseAbove, it collects once and
+// returns what is free to the system. The floor is 64 MiB so that a burst
+// of hostile requests (README, Security) stays well under 128 MiB of RSS.
 const (
-	memoryFloor  = 96 << 20 // no limit below this: small heaps follow GOGC
+	memoryFloor  = 64 << 20 // no limit below this: small heaps follow GOGC
+	releaseAbove = 48 << 20 // an idle process holding more heap than this gives the free part back
 	memoryMargin = 16 << 20 // stacks, buffers and the garbage of a burst
 	memoryPeriod = 250 * time.Millisecond
 	idleRelease  = 10 * time.Second
@@ -37,10 +39,10 @@ func memoryLimitFor(live uint64) int64 {
 }
 
 // shouldRelease reports whether to collect and return free memory now: the
-// process has run no collection for idle, holds more heap than the floor,
+// process has run no collection for idle, holds more heap than releaseAbove,
 // and the last collection was not already such a release.
 func shouldRelease(idle time.Duration, heap uint64, released bool) bool {
-	return idle >= idleRelease && heap > memoryFloor && !released
+	return idle >= idleRelease && heap > releaseAbove && !released
 }
 
 // followLiveHeap applies the policy every memoryPeriod until ctx ends.

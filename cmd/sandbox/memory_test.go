@@ -11,8 +11,8 @@ func TestMemoryLimitFor(t *testing.T) {
 		live uint64
 		want int64
 	}{
-		{0, 96 * MiB},            // idle: the floor, GOGC decides
-		{40 * MiB, 96 * MiB},     // 40 + 13 + 16 = 69: still the floor
+		{0, 64 * MiB},            // idle: the floor, GOGC decides
+		{30 * MiB, 64 * MiB},     // 30 + 10 + 16 = 56: still the floor
 		{60 * MiB, 96 * MiB},     // 60 + 20 + 16 = 96
 		{90 * MiB, 136 * MiB},    // 100,000 paid payments: 90 + 30 + 16
 		{300 * MiB, 416 * MiB},   // far beyond the budget: the limit follows, never below live
@@ -53,6 +53,7 @@ func TestShouldRelease(t *testing.T) {
 		{"idle after a burst", 10 * time.Second, 300 * MiB, false, true},
 		{"idle and already released", time.Minute, 300 * MiB, true, false},
 		{"idle with a small heap", time.Minute, 40 * MiB, false, false},
+		{"idle after a hostile burst", 10 * time.Second, 100 * MiB, false, true},
 	}
 	for _, tt := range tests {
 		if got := shouldRelease(tt.idle, tt.heap, tt.released); got != tt.want {

@@ -8,17 +8,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"time"
 
 	"github.com/paysandbox/sandbox/emulators/sandbox"
-)
-
-// Limits of every HTTP server the sandbox runs (main listener, HTTPS
-// listener, CONNECT tunnels).
-const (
-	readHeaderTimeout = 10 * time.Second
-	idleTimeout       = 120 * time.Second
-	maxHeaderBytes    = 64 << 10
 )
 
 // servers are the sandbox's listeners: the main one (plain HTTP, and proxy
@@ -33,15 +24,13 @@ type servers struct {
 	tlsLn  net.Listener
 }
 
-// newHTTPServer is the one place the servers' limits are set.
+// newHTTPServer builds every server the sandbox runs (main listener, HTTPS
+// listener, CONNECT tunnels) with the sandbox's limits (sandbox.NewHTTPServer;
+// README, Security) and the command's logger.
 func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
-	return &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: readHeaderTimeout,
-		IdleTimeout:       idleTimeout,
-		MaxHeaderBytes:    maxHeaderBytes,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
-	}
+	srv := sandbox.NewHTTPServer(h)
+	srv.ErrorLog = slog.NewLogLogger(log.Handler(), slog.LevelDebug)
+	return srv
 }
 
 // listen opens the listeners (the HTTPS one creates or loads the CA first,
@@ -62,12 +51,14 @@ func listen(cfg sandbox.Config, sb *sandbox.Sandbox, log *slog.Logger) (*servers
 	}
 	s.mainLn = ln
 	sb.SetHTTPAddr(ln.Addr())
+	sb.AddListener(ln.Addr()) // callbacks never reach the sandbox's own admin API
 	if tlsConf != nil {
 		tln, err := net.Listen("tcp", cfg.TLSAddr)
 		if err != nil {
 			ln.Close()
 			return nil, listenError(cfg.TLSAddr, err)
 		}
+		sb.AddListener(tln.Addr())
 		s.tlsLn = tls.NewListener(tln, tlsConf)
 		s.tls = newHTTPServer(sb.Handler(), log)
 	}

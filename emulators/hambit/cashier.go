@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"sort"
@@ -211,13 +210,11 @@ func (s *Service) handleCashierAction(c echo.Context) error {
 		return s.notFoundPage(c)
 	}
 	n.AddObject(o.OrderID)
-	raw, err := wire.ReadBody(c, maxBody)
-	if err != nil {
+	if err := wire.ParseForm(c, maxBody); err != nil {
 		v := s.cashierView(c, &o)
-		v.Error = "The form is too large."
+		v.Error = "The form could not be read: " + emulators.AsError(err).Msg + "."
 		return s.page(c, http.StatusBadRequest, "cashier.html", v)
 	}
-	c.Request().Body = io.NopCloser(bytes.NewReader(raw))
 	action := c.FormValue("action")
 	var amount *emulators.Decimal
 	if action == payAmount {
@@ -249,6 +246,7 @@ func (s *Service) handleCashierAction(c echo.Context) error {
 		}
 	}
 	msg := ""
+	var err error
 	switch action {
 	case payPay:
 		o, err = s.payCollection(o.OrderID, nil, journal.CausePage, true)

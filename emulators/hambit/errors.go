@@ -2,7 +2,6 @@ package hambit
 
 import (
 	"cmp"
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"strings"
@@ -142,7 +141,7 @@ func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		wire.Annotate(c).Error = detail
 		if s.deps.DebugHeaders && detail != "" {
-			c.Response().Header().Set("X-Sandbox-Error-Detail", headerSafe(detail))
+			c.Response().Header().Set("X-Sandbox-Error-Detail", wire.DebugValue(headerSafe(detail)))
 		}
 		if c.Request().Method == http.MethodHead {
 			return c.NoContent(status)
@@ -168,7 +167,5 @@ func (s *Service) setStringToSign(c echo.Context, str string) {
 	if !s.deps.DebugHeaders {
 		return
 	}
-	h := c.Response().Header()
-	h.Set("X-Sandbox-String-To-Sign", headerSafe(str))
-	h.Set("X-Sandbox-String-To-Sign-B64", base64.StdEncoding.EncodeToString([]byte(str)))
+	wire.SetStringToSign(c.Response().Header(), str, headerSafe)
 }

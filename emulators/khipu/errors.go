@@ -261,7 +261,7 @@ func httpError(c echo.Context, he *echo.HTTPError) *emulators.Error {
 func (s *Service) errorDetail(c echo.Context, detail string) {
 	wire.Annotate(c).Error = detail
 	if s.deps.DebugHeaders {
-		c.Response().Header().Set("X-Sandbox-Error-Detail", headerSafe(detail))
+		c.Response().Header().Set("X-Sandbox-Error-Detail", wire.DebugValue(headerSafe(detail)))
 	}
 }
 

@@ -2,7 +2,6 @@ package khipu
 
 import (
 	"bytes"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"mime"
@@ -145,10 +144,7 @@ func (s *Service) authV2(cl *call) error {
 			}
 		}
 		if s.deps.DebugHeaders {
-			first := sig.Candidates[0].StringToSign
-			h := cl.c.Response().Header()
-			h.Set("X-Sandbox-String-To-Sign", first)
-			h.Set("X-Sandbox-String-To-Sign-B64", base64.StdEncoding.EncodeToString([]byte(first)))
+			wire.SetStringToSign(cl.c.Response().Header(), sig.Candidates[0].StringToSign, headerSafe)
 		}
 		sig.Detail = e.Detail
 		return e

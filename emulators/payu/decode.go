@@ -575,13 +575,13 @@ func scanTag(b []byte) (n int, selfClosing bool, err error) {
 			if c == quote {
 				quote = 0
 			} else if c == '&' {
-				end := bytes.IndexByte(b[i:], quote)
-				if end < 0 {
-					end = len(b) - i
-				}
-				if err := checkEntities(b[i : i+end]); err != nil {
+				// One reference at a time: checking the rest of the value
+				// from every '&' would make the scan quadratic (issue #13).
+				n, err := entityRef(b[i+1:])
+				if err != nil {
 					return 0, false, err
 				}
+				i += n
 			} else if c == '<' {
 				return 0, false, fmt.Errorf("%w: '<' in an attribute value", errParse)
 			}
@@ -596,6 +596,11 @@ func scanTag(b []byte) (n int, selfClosing bool, err error) {
 	return 0, false, fmt.Errorf("%w: a tag is not closed", errParse)
 }
 
+// maxEntityName bounds an entity or character reference's name: the
+// longest one accepted ("#x10FFFF", "quot") is far shorter. Looking for
+// the ';' only this far keeps every scan linear in the body.
+const maxEntityName = 16
+
 // checkEntities refuses entity references other than the five predefined
 // ones and character references.
 func checkEntities(text []byte) error {
@@ -604,21 +609,30 @@ func checkEntities(text []byte) error {
 		if amp < 0 {
 			return nil
 		}
-		text = text[amp+1:]
-		semi := bytes.IndexByte(text, ';')
-		if semi < 0 {
-			return fmt.Errorf("%w: an unterminated entity reference", errParse)
+		n, err := entityRef(text[amp+1:])
+		if err != nil {
+			return err
 		}
-		name := text[:semi]
-		switch string(name) {
-		case "amp", "lt", "gt", "quot", "apos":
-		default:
-			if len(name) < 2 || name[0] != '#' {
-				return fmt.Errorf("%w: entity &%s; is not accepted (only the predefined ones)", errXMLRefused, name)
-			}
-		}
-		text = text[semi+1:]
+		text = text[amp+1+n:]
 	}
+}
+
+// entityRef checks the reference whose name starts b (just after its '&')
+// and returns its length up to and including the ';'.
+func entityRef(b []byte) (int, error) {
+	semi := bytes.IndexByte(b[:min(len(b), maxEntityName+1)], ';')
+	if semi < 0 {
+		return 0, fmt.Errorf("%w: an unterminated entity reference (no ';' within %d bytes of the '&')", errParse, maxEntityName)
+	}
+	name := b[:semi]
+	switch string(name) {
+	case "amp", "lt", "gt", "quot", "apos":
+	default:
+		if len(name) < 2 || name[0] != '#' {
+			return 0, fmt.Errorf("%w: entity &%s; is not accepted (only the predefined ones)", errXMLRefused, name)
+		}
+	}
+	return semi + 1, nil
 }
 
 // mapElements are the request elements that hold maps (§3.4).

@@ -1,7 +1,6 @@
 package payu
 
 import (
-	"encoding/base64"
 	"errors"
 	"net/http"
 	"strconv"
@@ -124,7 +123,7 @@ func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
 		}
 		x := s.exchangeOf(c)
 		if s.deps.DebugHeaders {
-			c.Response().Header().Set("X-Sandbox-Error-Detail", headerSafe(emulators.DetailOf(e)))
+			c.Response().Header().Set("X-Sandbox-Error-Detail", wire.DebugValue(headerSafe(emulators.DetailOf(e))))
 		}
 		wire.Annotate(c).Error = emulators.DetailOf(e)
 		msg := e.Msg
@@ -181,9 +180,7 @@ func (s *Service) setStringToSign(c echo.Context, str string) {
 	if !s.deps.DebugHeaders {
 		return
 	}
-	h := c.Response().Header()
-	h.Set("X-Sandbox-String-To-Sign", headerSafe(str))
-	h.Set("X-Sandbox-String-To-Sign-B64", base64.StdEncoding.EncodeToString([]byte(str)))
+	wire.SetStringToSign(c.Response().Header(), str, headerSafe)
 }
 
 // negotiate picks the response format (§3.2): an Accept naming JSON or XML

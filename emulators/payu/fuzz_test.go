@@ -131,7 +131,8 @@ func sameTree(a, b *node) bool {
 // PAYU check 17: the XML request decoder (pre-scan + etree) never panics.
 func FuzzDecodeXML(f *testing.F) {
 	for _, s := range []string{`<request><command>PING</command></request>`, `<!DOCTYPE a><a/>`, `<a><extraParameters><entry><string>k</string></entry></extraParameters></a>`,
-		`<a><additionalValues><string>TX_VALUE</string></additionalValues></a>`, `<a>&amp;</a>`, `<`} {
+		`<a><additionalValues><string>TX_VALUE</string></additionalValues></a>`, `<a>&amp;</a>`, `<`,
+		`<a b="&amp;&amp;&lt;&#233;"/>`, `<a b="&amp;&xxe;"/>`, `<a b='&#x41;&'/>`, `<a>&aaaaaaaaaaaaaaaaaaaaaaaa;</a>`} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {

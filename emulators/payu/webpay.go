@@ -58,9 +58,19 @@ func (s *Service) page(c echo.Context, status int, name string, data map[string]
 	return c.HTMLBlob(status, b.Bytes())
 }
 
+// maxPageForm bounds the WebPay page's form (a token, an action, a card).
+const maxPageForm = 64 << 10
+
 // handleWebPay serves GET and POST /payu/webpay/initTransaction: the
 // emulated WebPay Plus page (§7.6).
 func (s *Service) handleWebPay(c echo.Context) error {
+	if c.Request().Method == http.MethodPost {
+		// Bounded, and an unreadable form is an error, never a form with
+		// fields missing (issue #13).
+		if err := wire.ParseForm(c, maxPageForm); err != nil {
+			return err
+		}
+	}
 	token := strings.TrimSpace(c.QueryParam("token_ws"))
 	if token == "" {
 		token = strings.TrimSpace(c.FormValue("token_ws"))

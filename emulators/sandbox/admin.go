@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"bufio"
 	"cmp"
 	"crypto/subtle"
 	"encoding/json"
@@ -35,6 +36,7 @@ func (s *Sandbox) adminRoutes(g *echo.Group) {
 	g.GET("/scenarios", s.handleScenarios)
 	g.PUT("/scenarios/active", s.handleSetActive)
 	g.POST("/scenarios", s.handleUpload)
+	g.DELETE("/scenarios/:name", s.handleDeleteScenario)
 	g.GET("/clock", s.handleClock)
 	g.POST("/clock/advance", s.handleAdvance)
 	g.POST("/reset", s.handleReset)
@@ -45,8 +47,8 @@ func (s *Sandbox) adminRoutes(g *echo.Group) {
 }
 
 // requireToken enforces --admin-token when one is set: "Authorization:
-// Bearer TOKEN", or a token query parameter (EventSource cannot send
-// headers), or the dashboard's cookie.
+// Bearer TOKEN", or the dashboard's cookie, or — on the event stream only,
+// since EventSource cannot send headers — a token query parameter.
 func (s *Sandbox) requireToken(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if s.cfg.AdminToken == "" || s.tokenOK(c) {
@@ -62,7 +64,7 @@ func (s *Sandbox) tokenOK(c echo.Context) bool {
 	var got string
 	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
 		got = strings.TrimPrefix(h, "Bearer ")
-	} else if t := r.URL.Query().Get("token"); t != "" {
+	} else if t := r.URL.Query().Get("token"); t != "" && eventStream(r.URL.Path) {
 		got = t
 	} else if ck, err := r.Cookie("sandbox_token"); err == nil {
 		got = ck.Value
@@ -78,8 +80,15 @@ func (s *Sandbox) requirePageToken(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		if t := c.QueryParam("token"); t != "" && subtle.ConstantTimeCompare([]byte(t), []byte(s.cfg.AdminToken)) == 1 {
+			// The login form's one use of a query token: set the cookie and
+			// send the browser to the same page without it (no token in
+			// the history, the address bar or a Referer).
 			c.SetCookie(&http.Cookie{Name: "sandbox_token", Value: t, Path: "/_sandbox", HttpOnly: true, SameSite: http.SameSiteStrictMode})
-			return next(c)
+			u := *c.Request().URL
+			q := u.Query()
+			q.Del("token")
+			u.RawQuery, u.Scheme, u.Host = q.Encode(), "", ""
+			return c.Redirect(http.StatusSeeOther, u.RequestURI())
 		}
 		if s.tokenOK(c) {
 			return next(c)
@@ -88,6 +97,12 @@ func (s *Sandbox) requirePageToken(next echo.HandlerFunc) echo.HandlerFunc {
 			`<body style="font-family:system-ui;margin:3rem"><h1>Admin token needed</h1><p>This sandbox was started with <code>--admin-token</code>.</p>`+
 			`<form method="get"><label>Token <input name="token" type="password" autofocus></label> <button>Open the dashboard</button></form></body></html>`)
 	}
+}
+
+// eventStream reports whether path is an event stream, the one admin path
+// that accepts the token as a query parameter.
+func eventStream(path string) bool {
+	return path == "/_sandbox/api/events"
 }
 
 func (s *Sandbox) provider(name string) (provider, error) {
@@ -234,11 +249,36 @@ func (s *Sandbox) listJournal(c echo.Context, kinds ...journal.Kind) error {
 		}
 	}
 	f.Match = entryMatch(c.QueryParam("verdict"), c.QueryParam("outcome"), c.QueryParam("delivery"))
-	entries := s.journal.List(f)
-	if entries == nil {
-		entries = []journal.Entry{}
+	return streamEntries(c, s.journal.List(f), s.journal.Stats())
+}
+
+// streamEntries writes {"entries":[…],"stats":…} one entry at a time, so
+// that the answer is never built whole in memory: a client that asks for a
+// thousand entries and reads nothing holds the entries (shared with the
+// journal) and one encoded entry, not the whole answer (issue #13). The
+// bytes are those c.JSON would write for an entriesPage.
+func streamEntries(c echo.Context, entries []journal.Entry, stats journal.Stats) error {
+	w := c.Response()
+	w.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)
+	w.WriteHeader(http.StatusOK)
+	if c.Request().Method == http.MethodHead {
+		return nil
 	}
-	return c.JSON(http.StatusOK, entriesPage{Entries: entries, Stats: s.journal.Stats()})
+	bw := bufio.NewWriterSize(w, 32<<10)
+	bw.WriteString(`{"entries":[`)
+	enc := json.NewEncoder(bw)
+	for i := range entries {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		if err := enc.Encode(&entries[i]); err != nil {
+			return nil // the client went away, or an entry cannot be encoded: the answer is cut
+		}
+	}
+	bw.WriteString(`],"stats":`)
+	enc.Encode(stats)
+	bw.WriteString("}\n")
+	return bw.Flush()
 }
 
 // entryMatch selects journal entries by a request's signature verdict, a
@@ -315,6 +355,9 @@ func (s *Sandbox) handleUpload(c echo.Context) error {
 	}
 	sc, err := s.scen.Upload(data)
 	if err != nil {
+		if e := scenarioError(err); e != nil {
+			return e
+		}
 		probs := uploadProblems(err)
 		lines := make([]string, len(probs))
 		for i, p := range probs {
@@ -328,6 +371,30 @@ func (s *Sandbox) handleUpload(c echo.Context) error {
 		}
 	}
 	return c.NoContent(http.StatusCreated)
+}
+
+// scenarioError maps the engine's conflict, limit and not-found errors to
+// the admin API's kinds (nil for problems of the text).
+func scenarioError(err error) error {
+	switch {
+	case errors.Is(err, scenarios.ErrConflict), errors.Is(err, scenarios.ErrLimit):
+		return &emulators.Error{Kind: emulators.Conflict, Msg: err.Error()}
+	case errors.Is(err, scenarios.ErrNotFound):
+		return &emulators.Error{Kind: emulators.NotFound, Msg: err.Error()}
+	}
+	return nil
+}
+
+// handleDeleteScenario serves DELETE /scenarios/{name}: an uploaded
+// scenario is forgotten (built-ins and files cannot be deleted).
+func (s *Sandbox) handleDeleteScenario(c echo.Context) error {
+	if err := s.scen.Delete(c.Param("name")); err != nil {
+		if e := scenarioError(err); e != nil {
+			return e
+		}
+		return err
+	}
+	return s.handleScenarios(c)
 }
 
 type clockAnswer struct {
@@ -452,6 +519,7 @@ func (s *Sandbox) handleEvents(c echo.Context) error {
 	w.Header().Set("X-Accel-Buffering", "no")
 	sub := s.journal.Subscribe(1024)
 	defer sub.Close()
+	http.NewResponseController(w.Writer).SetWriteDeadline(time.Now().Add(StreamWriteTimeout))
 	w.WriteHeader(http.StatusOK)
 	// A reconnecting EventSource sends Last-Event-ID: it wins over the
 	// ?since= of the original URL, so a reconnect does not replay twice.
@@ -487,6 +555,7 @@ func (s *Sandbox) handleEvents(c echo.Context) error {
 				return nil
 			}
 		case <-keep.C:
+			http.NewResponseController(w.Writer).SetWriteDeadline(time.Now().Add(StreamWriteTimeout))
 			if _, err := fmt.Fprint(w, ": keep-alive\n\n"); err != nil {
 				return nil
 			}
@@ -504,6 +573,9 @@ func writeEvent(w *echo.Response, ev journal.Event) error {
 	if err != nil {
 		return err
 	}
+	// A reader that stops reading is cut after StreamWriteTimeout: it
+	// cannot pin the stream's buffers for ever.
+	http.NewResponseController(w.Writer).SetWriteDeadline(time.Now().Add(StreamWriteTimeout))
 	if ev.ID != 0 {
 		fmt.Fprintf(w, "id: %d\n", ev.ID)
 	}

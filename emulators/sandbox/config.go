@@ -41,11 +41,14 @@ type Config struct {
 	TLSAddr string `yaml:"tls_addr"`
 	// TLSCACert and TLSCAKey name a CA of the user's (PEM) used instead of
 	// the one kept in DataDir.
-	TLSCACert string        `yaml:"tls_ca_cert"`
-	TLSCAKey  string        `yaml:"tls_ca_key"`
-	Khipu     khipu.Config  `yaml:"khipu"`
-	Hambit    hambit.Config `yaml:"hambit"`
-	PayU      payu.Config   `yaml:"payu"`
+	TLSCACert string `yaml:"tls_ca_cert"`
+	TLSCAKey  string `yaml:"tls_ca_key"`
+	// AllowedHosts are extra Host names the admin API and dashboard answer
+	// (Docker service names); ".example.test" allows every subdomain.
+	AllowedHosts []string      `yaml:"allowed_hosts"`
+	Khipu        khipu.Config  `yaml:"khipu"`
+	Hambit       hambit.Config `yaml:"hambit"`
+	PayU         payu.Config   `yaml:"payu"`
 }
 
 // DefaultAddr is where the sandbox listens with no configuration.

@@ -78,6 +78,7 @@ func (s *Sandbox) pageRoutes(e *echo.Echo) error {
 // page is what every template receives.
 type page struct {
 	Title string
+	CSRF  string // the session's token, carried by every form (guard.go)
 	Nav   string // the active navigation entry
 	// Follow tells the page script which events refresh the live regions:
 	// "all" (any journal entry), "ids" (entries naming one of Watch),
@@ -99,6 +100,7 @@ type page struct {
 func (d *dashboard) render(c echo.Context, status int, name string, p *page) error {
 	s := d.s
 	p.Now, p.Offset, p.Scale = s.clock.Now(), s.clock.Offset(), s.clock.TimeScale()
+	p.CSRF = s.csrfToken(c)
 	p.Scenario, p.Version, p.LastID = s.scen.Active(), s.opt.Version, s.journal.Stats().LastID
 	if p.Flash == "" {
 		p.Flash = c.QueryParam("ok")

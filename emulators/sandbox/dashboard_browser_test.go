@@ -20,6 +20,7 @@ import (
 // streams first, so closing the server never waits on an open page.
 func serve(t testing.TB, sb *sandbox.Sandbox) *httptest.Server {
 	srv := httptest.NewServer(sb.Handler())
+	sb.AddListener(srv.Listener.Addr())
 	t.Cleanup(func() {
 		sb.BeginShutdown()
 		srv.Close()

@@ -123,6 +123,9 @@ func (d *dashboard) uploadForm(c echo.Context) error {
 		}
 	}
 	sc, err := d.s.scen.Upload([]byte(text))
+	if e := scenarioError(err); e != nil {
+		return d.renderScenarios(c, http.StatusConflict, text, []uploadProblem{{Message: emulators.AsError(e).Msg, Text: emulators.AsError(e).Msg}})
+	}
 	if err != nil {
 		return d.renderScenarios(c, http.StatusBadRequest, text, uploadProblems(err))
 	}

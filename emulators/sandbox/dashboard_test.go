@@ -28,10 +28,44 @@ func get(t testing.TB, h http.Handler, target string, headers ...string) (int, s
 	return rec.Code, rec.Body.String(), rec.Header()
 }
 
-// postForm posts a form in process.
+// postForm posts form as the dashboard's page would: with the session
+// cookie and the CSRF token a page GET hands out (issue #13).
 func postForm(t testing.TB, h http.Handler, target string, form url.Values, headers ...string) *httptest.ResponseRecorder {
 	t.Helper()
+	cookie, token := csrfSession(h, headers...)
+	form = cloneValues(form)
+	if token != "" && form.Get("csrf") == "" {
+		form.Set("csrf", token)
+	}
+	if cookie != "" {
+		headers = append(headers, "Cookie: "+cookie)
+	}
 	return sandboxtest.Do(h, sandboxtest.Request("POST", target, form.Encode(), append(headers, "Content-Type: application/x-www-form-urlencoded")...))
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
+
+// csrfSession opens a dashboard page and returns its session cookie and the
+// forms' CSRF token ("" when the page is not served, e.g. without a token).
+func csrfSession(h http.Handler, headers ...string) (cookie, token string) {
+	rec := sandboxtest.Do(h, sandboxtest.Request("GET", "/_sandbox/clock", "", headers...))
+	for _, c := range rec.Result().Cookies() {
+		if c.Name == "sandbox_session" {
+			cookie = c.Name + "=" + c.Value
+		}
+	}
+	if m := csrfField.FindStringSubmatch(rec.Body.String()); m != nil {
+		token = m[1]
+	}
+	return cookie, token
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
 }
 
 const pageBudget = 100 << 10
@@ -136,8 +170,9 @@ func TestDashboardTokenGuardsEveryPage(t *testing.T) {
 		t.Errorf("an unauthenticated form moved the clock")
 	}
 	// ?token= opens the dashboard and sets the cookie the page script's API calls use.
+	// It then redirects to the same page without the token (issue #13).
 	rec := sandboxtest.Do(h, sandboxtest.Request("GET", "/_sandbox/journal?token=s3cret", ""))
-	if rec.Code != 200 || !strings.Contains(rec.Header().Get("Set-Cookie"), "sandbox_token=s3cret") {
+	if rec.Code != 303 || rec.Header().Get("Location") != "/_sandbox/journal" || !strings.Contains(rec.Header().Get("Set-Cookie"), "sandbox_token=s3cret") {
 		t.Errorf("?token: %d %v", rec.Code, rec.Header())
 	}
 	for _, p := range []string{"/_sandbox/api/events?since=1", "/_sandbox/api/objects"} {

@@ -2,7 +2,9 @@ package sandbox_test
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"strings"
 	"testing"
@@ -44,7 +46,18 @@ func (p *page) orderPaid(what string) string {
 // checkout buys from Go (no browser) and returns where the shop sends the payer.
 func checkout(t *testing.T, base string, form url.Values) string {
 	t.Helper()
-	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	page, err := c.Get(base + "/_sandbox/demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	form = cloneValues(form)
+	if m := csrfField.FindSubmatch(html); m != nil {
+		form.Set("csrf", string(m[1]))
+	}
 	resp, err := c.PostForm(base+"/_sandbox/demo/checkout", form)
 	if err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -489,11 +490,24 @@ func TestDemoShopOnTheHTTPSListener(t *testing.T) {
 	pem, _ := sb.CAPEM()
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pem)
+	jar, _ := cookiejar.New(nil)
 	c := &http.Client{
+		Jar:           jar,
 		Transport:     &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
-	res, err := c.PostForm(base+"/_sandbox/demo/checkout", url.Values{"product": {"coffee"}, "method": {"khipu"}})
+	// The shop's page sets the session whose CSRF token the form carries.
+	page, err := c.Get(base + "/_sandbox/demo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	html, _ := io.ReadAll(page.Body)
+	page.Body.Close()
+	m := csrfField.FindSubmatch(html)
+	if m == nil {
+		t.Fatalf("the demo shop over HTTPS has no CSRF field (%d)", page.StatusCode)
+	}
+	res, err := c.PostForm(base+"/_sandbox/demo/checkout", url.Values{"product": {"coffee"}, "method": {"khipu"}, "csrf": {string(m[1])}})
 	if err != nil {
 		t.Fatal(err)
 	}

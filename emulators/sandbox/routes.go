@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -23,7 +24,9 @@ func (s *Sandbox) routes() (*echo.Echo, error) {
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = s.renderError
 	e.Pre(s.hostRouter)
+	e.Pre(s.deadlines)
 	e.Use(s.requestLog())
+	e.Use(s.guard) // the /_sandbox tree: hosts, cross-site writes, forms, panics
 
 	e.GET("/healthz", s.handleHealth)
 	e.HEAD("/healthz", s.handleHealth)
@@ -137,7 +140,7 @@ func (s *Sandbox) requestLog() echo.MiddlewareFunc {
 			if err := next(c); err != nil {
 				c.Error(err) // render now, so the status logged is the one sent
 			}
-			uri := r.RequestURI
+			uri := redactQuery(r.RequestURI)
 			quiet := uri == "/healthz" || strings.HasPrefix(uri, "/_sandbox/static/") || strings.Contains(uri, "/events") ||
 				(r.Method == http.MethodGet && strings.HasPrefix(uri, "/_sandbox/") && !strings.HasPrefix(uri, "/_sandbox/api/"))
 			level := slog.LevelInfo
@@ -252,3 +255,20 @@ type problemsError struct {
 
 func (p *problemsError) Error() string { return p.err.Error() }
 func (p *problemsError) Unwrap() error { return p.err }
+
+// redactQuery masks a token query parameter in uri: the log never shows
+// the admin token.
+func redactQuery(uri string) string {
+	path, q, ok := strings.Cut(uri, "?")
+	if !ok || !strings.Contains(strings.ToLower(q), "token") {
+		return uri
+	}
+	parts := strings.Split(q, "&")
+	for i, p := range parts {
+		k, _, _ := strings.Cut(p, "=")
+		if uk, err := url.QueryUnescape(k); err == nil && strings.EqualFold(uk, "token") || strings.EqualFold(k, "token") {
+			parts[i] = k + "=[redacted]"
+		}
+	}
+	return path + "?" + strings.Join(parts, "&")
+}

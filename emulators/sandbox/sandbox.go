@@ -8,11 +8,15 @@ package sandbox
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,9 +69,13 @@ type Sandbox struct {
 	// providers in display order
 	providers []provider
 
-	e     *echo.Echo
-	dash  *dashboard        // the dashboard's pages and templates
-	hosts map[string]string // lower-case host → provider name
+	e       *echo.Echo
+	hosts   map[string]string // lower-case host → provider name
+	csrfKey [32]byte          // signs the dashboard's CSRF tokens (guard.go)
+
+	lnMu      sync.RWMutex
+	listeners []*net.TCPAddr // where the server listens (AddListener)
+	dash      *dashboard     // the dashboard's pages and templates
 
 	httpAddr atomic.Pointer[string] // the plain listener's address (SetHTTPAddr)
 
@@ -97,11 +105,18 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Sandbox, error) {
 		opt.ScenarioPoll = time.Second
 	}
 	s := &Sandbox{cfg: cfg, opt: opt, log: log, stopping: make(chan struct{})}
-	s.clock = clock.New(clock.Options{Scale: cfg.TimeScale, Now: opt.Now})
+	s.clock = clock.New(clock.Options{Scale: cfg.TimeScale, Now: opt.Now, OnPanic: func(v any, stack []byte) {
+		log.Error("panic in a clock timer", "panic", fmt.Sprint(v), "stack", string(stack))
+		if s.journal != nil {
+			s.journal.Add(journal.Entry{Kind: journal.KindNote, Summary: "panic in a clock timer: " + fmt.Sprint(v),
+				Data: map[string]string{"stack": string(stack)}})
+		}
+	}})
 	jo := opt.Journal
 	jo.Now = s.clock.Now
 	s.journal = journal.New(jo)
-	s.disp = callback.New(callback.Options{Clock: s.clock, Journal: s.journal, Log: log.With("component", "callbacks"), Client: opt.CallbackClient})
+	s.disp = callback.New(callback.Options{Clock: s.clock, Journal: s.journal, Log: log.With("component", "callbacks"), Client: opt.CallbackClient,
+		Self: s.isSelf})
 
 	scenRand := random.New(cfg.Seed, "scenarios")
 	eng, err := scenarios.NewEngine(scenarios.Options{
@@ -143,6 +158,7 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Sandbox, error) {
 	s.khipu.SetTransferListener(s.payu)
 	s.providers = []provider{s.khipu, s.hambit, s.payu}
 
+	rand.Read(s.csrfKey[:])
 	s.hosts = map[string]string{}
 	for _, p := range []struct {
 		name  string
@@ -200,6 +216,71 @@ func (s *Sandbox) Describe(linkBase string) []admin.Description {
 		out[i] = p.Describe(linkBase)
 	}
 	return out
+}
+
+// AddListener tells the sandbox an address it is served on, so that no
+// callback is ever delivered to its own admin API or dashboard through it
+// (issue #13). Until one is added, every loopback and local address counts
+// as the sandbox's own.
+func (s *Sandbox) AddListener(addr net.Addr) {
+	if a, ok := addr.(*net.TCPAddr); ok {
+		s.lnMu.Lock()
+		s.listeners = append(s.listeners, a)
+		s.lnMu.Unlock()
+	}
+}
+
+// isSelf reports whether ip:port reaches this sandbox: one of its
+// listeners, a local address when a listener is on every interface, the
+// public URL's host, and any local address while no listener is known.
+func (s *Sandbox) isSelf(ip net.IP, port int) bool {
+	s.lnMu.RLock()
+	lns := s.listeners
+	s.lnMu.RUnlock()
+	if pub, err := url.Parse(s.cfg.PublicURL); err == nil && s.cfg.PublicURL != "" {
+		pp, _ := strconv.Atoi(pub.Port())
+		if pp == 0 {
+			pp = map[string]int{"http": 80, "https": 443}[pub.Scheme]
+		}
+		if pp == port {
+			if ips, err := net.LookupIP(pub.Hostname()); err == nil && slices.ContainsFunc(ips, ip.Equal) {
+				return true
+			}
+		}
+	}
+	if len(lns) == 0 {
+		return localIP(ip)
+	}
+	for _, l := range lns {
+		if l.Port != port {
+			continue
+		}
+		if l.IP == nil || l.IP.IsUnspecified() {
+			if localIP(ip) {
+				return true
+			}
+			continue
+		}
+		if l.IP.Equal(ip) || (l.IP.IsLoopback() && ip.IsLoopback()) {
+			return true
+		}
+	}
+	return false
+}
+
+// localIP reports whether ip is loopback, unspecified or one of this
+// machine's interface addresses.
+func localIP(ip net.IP) bool {
+	if ip.IsLoopback() || ip.IsUnspecified() {
+		return true
+	}
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // LinkBaseFor returns the base URL to show for a listener address: the

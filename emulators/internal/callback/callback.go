@@ -18,7 +18,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/url"
+	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -96,8 +100,17 @@ type Options struct {
 	// Client sends the requests; nil builds one that never follows redirects.
 	// Tests pass a client with an in-memory RoundTripper.
 	Client *http.Client
-	// Workers is the number of concurrent attempts; default 64.
+	// Workers is each merchant host's budget of concurrent attempts
+	// (default 64): a host that never answers holds at most that many, and
+	// every other host keeps its own (issue #13).
 	Workers int
+	// MaxConcurrent bounds the attempts in flight across all hosts
+	// (default 1024).
+	MaxConcurrent int
+	// Self, when set, reports whether an address is one of the sandbox's
+	// own listeners: a callback whose URL names the sandbox's admin API or
+	// dashboard is refused when its target resolves to one (issue #13).
+	Self func(ip net.IP, port int) bool
 	// Keep is how many finished deliveries stay resendable; default 4096.
 	// Each holds its body and signing closure, so this bounds the memory a
 	// long-running sandbox spends on them.
@@ -123,11 +136,21 @@ type Dispatcher struct {
 	closing    bool
 
 	qmu     sync.Mutex
-	qcond   *sync.Cond
-	queue   []job
-	qclosed bool
-	wg      sync.WaitGroup
+	lanes   map[string]*lane // merchant host → its queue and running attempts
+	perHost int
+	slots   chan struct{}  // MaxConcurrent tokens
 	active  sync.WaitGroup // queued or running jobs
+
+	self    func(net.IP, int) bool
+	guarded *http.Client // for URLs that name the sandbox's own tree: checks the address it dials
+}
+
+// lane is one merchant host's share of the dispatcher: at most perHost
+// attempts run at once; the rest wait in its own queue.
+type lane struct {
+	key     string
+	queue   []job
+	running int
 }
 
 type delivery struct {
@@ -139,6 +162,7 @@ type delivery struct {
 	state    string         // "", superseded, cancelled, done
 	pending  int            // scheduled + queued + running jobs
 	done     bool           // counted in finished (eviction order)
+	lane     string         // merchant host: its concurrency lane (laneKey)
 }
 
 type job struct {
@@ -159,6 +183,9 @@ func New(o Options) *Dispatcher {
 	if o.Workers <= 0 {
 		o.Workers = 64
 	}
+	if o.MaxConcurrent <= 0 {
+		o.MaxConcurrent = 1024
+	}
 	if o.Keep <= 0 {
 		o.Keep = 4096
 	}
@@ -169,10 +196,13 @@ func New(o Options) *Dispatcher {
 		deliveries: map[string]*delivery{},
 		bySupKey:   map[string][]*delivery{},
 		keep:       o.Keep,
+		lanes:      map[string]*lane{},
+		perHost:    o.Workers,
+		slots:      make(chan struct{}, o.MaxConcurrent),
+		self:       o.Self,
 	}
-	d.qcond = sync.NewCond(&d.qmu)
-	for range o.Workers {
-		d.wg.Go(d.worker)
+	if o.Self != nil {
+		d.guarded = guardedClient(o.Self)
 	}
 	return d
 }
@@ -356,11 +386,6 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 	done := make(chan struct{})
 	go func() {
 		d.active.Wait()
-		d.qmu.Lock()
-		d.qclosed = true
-		d.qcond.Broadcast()
-		d.qmu.Unlock()
-		d.wg.Wait()
 		close(done)
 	}()
 	select {
@@ -377,7 +402,7 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 // newDelivery registers a delivery; d.mu is held.
 func (d *Dispatcher) newDelivery(del Delivery) *delivery {
 	d.seq++
-	dl := &delivery{id: fmt.Sprintf("cb%07d", d.seq), d: del}
+	dl := &delivery{id: fmt.Sprintf("cb%07d", d.seq), d: del, lane: laneKey(del.URL)}
 	d.deliveries[dl.id] = dl
 	return dl
 }
@@ -496,36 +521,86 @@ func (d *Dispatcher) scheduleLocked(dl *delivery, w time.Duration, j job) {
 	dl.timers = append(dl.timers, t)
 }
 
-// enqueueLocked queues an attempt; d.mu is held, so Close (which sets
-// closing under d.mu before waiting) never races with the Add below.
+// enqueueLocked queues an attempt in its merchant host's lane; d.mu is
+// held, so Close (which sets closing under d.mu before waiting) never races
+// with the Add below.
 func (d *Dispatcher) enqueueLocked(j job) {
 	j.del.pending++
 	d.active.Add(1)
+	key := j.del.lane
 	d.qmu.Lock()
-	d.queue = append(d.queue, j)
-	d.qcond.Signal()
+	l := d.lanes[key]
+	if l == nil {
+		l = &lane{key: key}
+		d.lanes[key] = l
+	}
+	if l.running < d.perHost {
+		l.running++
+		d.qmu.Unlock()
+		go d.drive(l, j)
+		return
+	}
+	l.queue = append(l.queue, j)
 	d.qmu.Unlock()
 }
 
-func (d *Dispatcher) worker() {
+// laneKey is the merchant host of a callback URL (scheme and port
+// included): the unit of the concurrency budget.
+func laneKey(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return raw
+	}
+	return strings.ToLower(u.Scheme + "://" + u.Host)
+}
+
+// drive runs j, then the lane's queued jobs, one after another, until the
+// lane's queue is empty. A lane has at most perHost drivers.
+func (d *Dispatcher) drive(l *lane, j job) {
 	for {
+		d.slots <- struct{}{}
+		d.runSafely(j)
+		<-d.slots
+		d.active.Done()
 		d.qmu.Lock()
-		for len(d.queue) == 0 && !d.qclosed {
-			d.qcond.Wait()
-		}
-		if len(d.queue) == 0 {
+		if len(l.queue) == 0 {
+			l.running--
+			if l.running == 0 {
+				delete(d.lanes, l.key)
+			}
 			d.qmu.Unlock()
 			return
 		}
-		j := d.queue[0]
-		d.queue[0] = job{}
-		d.queue = d.queue[1:]
-		if len(d.queue) == 0 && cap(d.queue) > 1024 {
-			d.queue = nil
+		j = l.queue[0]
+		l.queue[0] = job{}
+		l.queue = l.queue[1:]
+		if len(l.queue) == 0 && cap(l.queue) > 1024 {
+			l.queue = nil
 		}
 		d.qmu.Unlock()
-		d.run(j)
-		d.active.Done()
+	}
+}
+
+// runSafely is run with a last-resort recovery: a panic (a provider's
+// signer or result hook) is logged and journaled, and the driver carries
+// on with the next job.
+func (d *Dispatcher) runSafely(j job) {
+	defer func() {
+		if v := recover(); v != nil {
+			d.panicked("callback worker", v, j.del.d.Provider)
+		}
+	}()
+	d.run(j)
+}
+
+// panicked logs and journals a recovered panic.
+func (d *Dispatcher) panicked(where string, v any, provider string) {
+	buf := make([]byte, 8<<10)
+	buf = buf[:runtime.Stack(buf, false)]
+	d.log.Error("panic in "+where, "panic", fmt.Sprint(v), "stack", string(buf))
+	if d.jr != nil {
+		d.jr.Add(journal.Entry{Kind: journal.KindNote, Provider: provider, Summary: "panic in " + where + ": " + fmt.Sprint(v),
+			Data: map[string]string{"stack": string(buf)}})
 	}
 }
 
@@ -603,8 +678,15 @@ func (d *Dispatcher) run(j job) {
 	d.record(dl, j, rec, &info)
 }
 
-// post sends one attempt and returns its journal record and whether it was acknowledged.
-func (d *Dispatcher) post(del Delivery, info AttemptInfo) (journal.Attempt, bool) {
+// post sends one attempt and returns its journal record and whether it was
+// acknowledged. A panic in the provider's signer is a failed attempt.
+func (d *Dispatcher) post(del Delivery, info AttemptInfo) (rec journal.Attempt, acked bool) {
+	defer func() {
+		if v := recover(); v != nil {
+			d.panicked("callback signer", v, del.Provider)
+			rec.Error, acked = fmt.Sprintf("internal error: the sandbox failed to build this attempt (panic: %v)", v), false
+		}
+	}()
 	body := del.Body
 	var signed Signed
 	if del.Sign != nil {
@@ -613,7 +695,7 @@ func (d *Dispatcher) post(del Delivery, info AttemptInfo) (journal.Attempt, bool
 			body = signed.Body
 		}
 	}
-	rec := journal.Attempt{
+	rec = journal.Attempt{
 		Delivery: info.Delivery, Event: del.Event, Attempt: info.Attempt, Copy: info.Copy, Manual: info.Manual,
 		URL: del.URL, Method: del.Method, RequestBody: string(body), StringToSign: signed.StringToSign,
 	}
@@ -637,8 +719,12 @@ func (d *Dispatcher) post(del Delivery, info AttemptInfo) (journal.Attempt, bool
 		req.Header[h.Name] = []string{h.Value}
 	}
 	rec.RequestHeaders = journal.HeaderMap(req.Header)
+	client := d.client
+	if d.guarded != nil && sandboxTree(req.URL) {
+		client = d.guarded // dials only addresses that are not the sandbox's own
+	}
 	start := time.Now()
-	resp, err := d.client.Do(req)
+	resp, err := client.Do(req)
 	rec.DurationMS = float64(time.Since(start).Microseconds()) / 1000
 	if err != nil {
 		rec.Error = describe(err, timeout)
@@ -700,7 +786,14 @@ func (d *Dispatcher) record(dl *delivery, j job, rec journal.Attempt, info *Atte
 	if info != nil && del.OnResult != nil {
 		// Before the journal: whoever sees the attempt there sees the
 		// provider's object already updated by it.
-		del.OnResult(rec)
+		func() {
+			defer func() {
+				if v := recover(); v != nil {
+					d.panicked("callback result hook", v, del.Provider)
+				}
+			}()
+			del.OnResult(rec)
+		}()
 	}
 	if d.jr != nil {
 		d.jr.Add(journal.Entry{

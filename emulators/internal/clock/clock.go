@@ -17,14 +17,17 @@ import (
 	"container/heap"
 	"errors"
 	"fmt"
+	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 )
 
 // Clock is the sandbox clock. It is safe for concurrent use.
 type Clock struct {
-	base  func() time.Time
-	scale float64
+	base    func() time.Time
+	scale   float64
+	onPanic func(any, []byte)
 
 	mu     sync.Mutex
 	offset time.Duration
@@ -46,6 +49,10 @@ type Options struct {
 	Scale float64
 	// Now is the real-time source; nil means time.Now.
 	Now func() time.Time
+	// OnPanic receives a panic of a timer's function with its stack; the
+	// clock carries on with the next timer (issue #13). Nil logs it
+	// through slog's default logger.
+	OnPanic func(v any, stack []byte)
 }
 
 // New starts a clock. Close stops its goroutine.
@@ -56,12 +63,18 @@ func New(o Options) *Clock {
 	if o.Scale <= 0 {
 		o.Scale = 1
 	}
+	if o.OnPanic == nil {
+		o.OnPanic = func(v any, stack []byte) {
+			slog.Error("panic in a sandbox clock timer", "panic", fmt.Sprint(v), "stack", string(stack))
+		}
+	}
 	c := &Clock{
-		base:   o.Now,
-		scale:  o.Scale,
-		wake:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
-		exited: make(chan struct{}),
+		base:    o.Now,
+		scale:   o.Scale,
+		onPanic: o.OnPanic,
+		wake:    make(chan struct{}, 1),
+		done:    make(chan struct{}),
+		exited:  make(chan struct{}),
 	}
 	go c.run()
 	return c
@@ -228,8 +241,20 @@ func (c *Clock) fireDue() {
 		if t.group != nil {
 			t.group.forget(t)
 		}
-		t.f()
+		c.call(t.f)
 	}
+}
+
+// call runs a timer's function; a panic is reported and does not stop the
+// clock's goroutine nor the timers due after it.
+func (c *Clock) call(f func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			buf := make([]byte, 8<<10)
+			c.onPanic(v, buf[:runtime.Stack(buf, false)])
+		}
+	}()
+	f()
 }
 
 func (c *Clock) run() {

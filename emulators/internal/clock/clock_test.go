@@ -143,3 +143,29 @@ func TestTimerOverdueByExactlyOneNanosecond(t *testing.T) {
 		}
 	})
 }
+
+// Issue #13, class 9: a timer whose function panics is reported, and the
+// clock keeps firing the timers due after it.
+func TestTimerPanicDoesNotStopTheClock(t *testing.T) {
+	var got []any
+	c := clock.New(clock.Options{OnPanic: func(v any, stack []byte) {
+		if len(stack) == 0 {
+			t.Error("no stack")
+		}
+		got = append(got, v)
+	}})
+	defer c.Close()
+	fired := false
+	c.Wait(time.Hour, func() { panic("boom") })
+	c.Wait(2*time.Hour, func() { fired = true })
+	if err := c.Advance(3 * time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0] != "boom" || !fired {
+		t.Errorf("panics %v, later timer fired %v", got, fired)
+	}
+	done := make(chan bool, 1)
+	c.Wait(0, func() { panic("in the clock goroutine") })
+	c.Wait(time.Nanosecond, func() { done <- true })
+	<-done // the clock's own goroutine survived its panic
+}

@@ -12,6 +12,7 @@ package journal
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -226,20 +227,121 @@ func (j *Journal) Add(e Entry) Entry {
 	return e
 }
 
+// Per-field caps of an entry (issue #13): with BodyCap on each body, an
+// entry holds a bounded number of bytes whatever the request carried, so
+// that MaxBytes counts what the journal really holds and one hostile
+// request cannot evict the whole journal.
+const (
+	// FieldCap bounds every header value, path, summary, error and
+	// signature detail kept in an entry.
+	FieldCap = 8 << 10
+	// StringToSignCap bounds each candidate string to sign kept (the
+	// debug header carries at most FieldCap of it; the journal has more).
+	StringToSignCap = 64 << 10
+	// MaxHeaders bounds the header fields kept per header map.
+	MaxHeaders = 100
+	// MaxCandidates bounds the signature candidates kept.
+	MaxCandidates = 16
+)
+
+// capBodies applies the per-entry caps. Cut strings are copied, so that the
+// entry does not keep the whole original alive behind a short prefix.
 func (j *Journal) capBodies(e *Entry) {
+	e.Summary = capField(e.Summary, FieldCap)
+	for _, v := range e.Data {
+		if len(v) > FieldCap {
+			d := make(map[string]string, len(e.Data))
+			for k2, v2 := range e.Data {
+				d[k2] = capField(v2, FieldCap)
+			}
+			e.Data = d
+			break
+		}
+	}
 	if x := e.Request; x != nil {
 		x.RequestBody, x.RequestTruncated = Truncate(x.RequestBody, j.opt.BodyCap, x.RequestTruncated)
 		x.ResponseBody, x.ResponseTruncated = Truncate(x.ResponseBody, j.opt.BodyCap, x.ResponseTruncated)
-		x.RequestHeaders = Redact(x.RequestHeaders)
+		x.RequestHeaders = capHeaders(Redact(x.RequestHeaders))
+		x.ResponseHeaders = capHeaders(x.ResponseHeaders)
+		x.Path = capField(x.Path, FieldCap)
+		x.Host = capField(x.Host, 256)
+		x.Error = capField(x.Error, FieldCap)
+		if sig := x.Signature; sig != nil {
+			x.Signature = capSignature(sig)
+		}
 	}
 	if a := e.Callback; a != nil {
 		a.RequestBody, _ = Truncate(a.RequestBody, j.opt.BodyCap, false)
 		a.ResponseBody, _ = Truncate(a.ResponseBody, 4<<10, false)
+		a.StringToSign = capField(a.StringToSign, StringToSignCap)
+		a.URL = capField(a.URL, FieldCap)
+		a.Error = capField(a.Error, FieldCap)
+		a.RequestHeaders = capHeaders(a.RequestHeaders)
 	}
 }
 
+// capSignature returns sig with its strings capped (a copy when any is cut).
+func capSignature(sig *Signature) *Signature {
+	over := len(sig.Received) > FieldCap || len(sig.Expected) > FieldCap || len(sig.Detail) > FieldCap || len(sig.Candidates) > MaxCandidates
+	for _, c := range sig.Candidates {
+		over = over || len(c.StringToSign) > StringToSignCap || len(c.Signature) > FieldCap || len(c.Name) > FieldCap
+	}
+	if !over {
+		return sig
+	}
+	cp := *sig
+	cp.Received = capField(sig.Received, FieldCap)
+	cp.Expected = capField(sig.Expected, FieldCap)
+	cp.Detail = capField(sig.Detail, FieldCap)
+	cands := sig.Candidates[:min(len(sig.Candidates), MaxCandidates)]
+	cp.Candidates = make([]Candidate, len(cands))
+	for i, c := range cands {
+		cp.Candidates[i] = Candidate{Name: capField(c.Name, FieldCap), StringToSign: capField(c.StringToSign, StringToSignCap),
+			Signature: capField(c.Signature, FieldCap), Match: c.Match}
+	}
+	return &cp
+}
+
+// capHeaders returns h with at most MaxHeaders fields of at most 8 values,
+// each value at most FieldCap bytes (h itself when nothing is over).
+func capHeaders(h map[string][]string) map[string][]string {
+	over := len(h) > MaxHeaders
+	for k, vs := range h {
+		over = over || len(k) > FieldCap || len(vs) > 8
+		for _, v := range vs {
+			over = over || len(v) > FieldCap
+		}
+	}
+	if !over {
+		return h
+	}
+	out := make(map[string][]string, min(len(h), MaxHeaders))
+	for k, vs := range h {
+		if len(out) == MaxHeaders {
+			break
+		}
+		vs = vs[:min(len(vs), 8)]
+		cp := make([]string, len(vs))
+		for i, v := range vs {
+			cp[i] = capField(v, FieldCap)
+		}
+		out[capField(k, 256)] = cp
+	}
+	return out
+}
+
+// capField cuts s to n bytes (a copy) with a marker saying how long it was.
+func capField(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	cut, _ := Truncate(s, n, false)
+	return cut + "…[cut: " + strconv.Itoa(len(s)) + " bytes in all]"
+}
+
 // Truncate returns s cut to at most n bytes on a UTF-8 boundary, and whether
-// it was (or already had been) cut.
+// it was (or already had been) cut. A cut string is a copy: it does not
+// keep the original's memory alive.
 func Truncate(s string, n int, already bool) (string, bool) {
 	if len(s) <= n {
 		return s, already
@@ -248,7 +350,7 @@ func Truncate(s string, n int, already bool) (string, bool) {
 	for cut > 0 && !utf8.RuneStart(s[cut]) {
 		cut--
 	}
-	return s[:cut], true
+	return strings.Clone(s[:cut]), true
 }
 
 // sizeOf estimates the memory an entry holds: its strings plus the

@@ -114,3 +114,39 @@ func TestAdjacent(t *testing.T) {
 		}
 	}
 }
+
+// Issue #13: one entry carrying megabytes (headers, strings to sign, a
+// body the caller did not cut) is capped as it is added, so it cannot evict
+// the journal, and MaxBytes counts what the journal really holds.
+func TestHugeEntryIsCapped(t *testing.T) {
+	j := journal.New(journal.Options{MaxBytes: 8 << 20})
+	for i := range 50 {
+		j.Add(journal.Entry{Kind: journal.KindNote, Summary: fmt.Sprint("note ", i)})
+	}
+	huge := strings.Repeat("x", 10<<20)
+	j.Add(journal.Entry{Kind: journal.KindRequest, Summary: huge, Data: map[string]string{"k": huge},
+		Request: &journal.Exchange{Path: huge, RequestBody: huge, ResponseBody: huge, Error: huge,
+			RequestHeaders:  map[string][]string{"X-Big": {huge}},
+			ResponseHeaders: map[string][]string{"X-Sandbox-String-To-Sign": {huge}},
+			Signature: &journal.Signature{Received: huge, Expected: huge, Detail: huge,
+				Candidates: []journal.Candidate{{Name: "c", StringToSign: huge, Signature: huge}}}},
+	})
+	j.Add(journal.Entry{Kind: journal.KindCallback, Callback: &journal.Attempt{URL: huge, RequestBody: huge, StringToSign: huge, Error: huge}})
+	st := j.Stats()
+	if st.Entries != 52 || st.Dropped != 0 {
+		t.Fatalf("stats after two huge entries: %+v", st)
+	}
+	if st.Bytes > 512<<10 {
+		t.Errorf("the journal counts %d bytes for two capped entries", st.Bytes)
+	}
+	e := j.List(journal.Filter{Limit: 2})[1]
+	x := e.Request
+	if len(e.Summary) > journal.FieldCap+64 || len(x.Path) > journal.FieldCap+64 || len(x.Error) > journal.FieldCap+64 ||
+		len(x.RequestHeaders["X-Big"][0]) > journal.FieldCap+64 || len(x.Signature.Candidates[0].StringToSign) > journal.StringToSignCap+64 ||
+		len(e.Data["k"]) > journal.FieldCap+64 {
+		t.Errorf("a field kept more than its cap")
+	}
+	if !strings.Contains(x.Path, "bytes in all") {
+		t.Errorf("a cut field does not say it was cut: %q", x.Path[len(x.Path)-40:])
+	}
+}

@@ -58,6 +58,7 @@ func Journal(jr *journal.Journal, provider string) echo.MiddlewareFunc {
 			res := c.Response()
 			tee := &teeWriter{ResponseWriter: res.Writer, limit: jr.BodyCap()}
 			res.Writer = tee
+			defer ReleaseBody(c)
 			err := next(c)
 			if err != nil && !res.Committed {
 				c.Error(err) // render now, so the journal sees the answer
@@ -73,13 +74,17 @@ func Journal(jr *journal.Journal, provider string) echo.MiddlewareFunc {
 				path += "?" + q
 			}
 			body := Body(c)
+			cut := len(body) > jr.BodyCap()
+			if cut {
+				body = body[:jr.BodyCap()] // the journal copies only what it keeps
+			}
 			// The request's and the response's header maps are not touched by
 			// net/http once the handler has returned: the journal keeps them
 			// as they are (Add copies only to redact a secret).
 			x := &journal.Exchange{
 				Method: req.Method, Path: path, Host: req.Host, Remote: req.RemoteAddr,
 				Status: res.Status, DurationMS: float64(time.Since(start).Microseconds()) / 1000,
-				RequestHeaders: req.Header, RequestBody: string(body),
+				RequestHeaders: req.Header, RequestBody: string(body), RequestTruncated: cut,
 				ResponseHeaders: res.Header(), ResponseBody: unsafe.String(unsafe.SliceData(tee.buf), len(tee.buf)),
 				ResponseTruncated: tee.truncated,
 				Scenario:          note.Scenario, Rule: note.Rule, Operation: note.Operation,
@@ -107,6 +112,12 @@ type teeWriter struct {
 	buf       []byte // never written once the exchange is journaled (it is aliased there)
 	limit     int
 	truncated bool
+}
+
+// WriteHeader caps the debug headers before they are sent.
+func (t *teeWriter) WriteHeader(code int) {
+	capDebugHeaders(t.ResponseWriter.Header())
+	t.ResponseWriter.WriteHeader(code)
 }
 
 func (t *teeWriter) Write(p []byte) (int, error) {

@@ -36,6 +36,7 @@ type state struct {
 	info     Info
 	hasInfo  bool
 	stopping <-chan struct{}
+	reserved int64 // bytes of the body budget held (budget.go)
 }
 
 func stateOf(c echo.Context) *state {
@@ -59,6 +60,9 @@ func ReadBody(c echo.Context, limit int64) ([]byte, error) {
 	if r.Body == nil {
 		st.body, st.hasBody = []byte{}, true
 		return st.body, nil
+	}
+	if err := reserveBody(c, st, limit); err != nil {
+		return nil, err
 	}
 	var b []byte
 	var err error

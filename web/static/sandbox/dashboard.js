@@ -148,7 +148,7 @@
   function formJSON(f) {
     var out = {};
     Array.prototype.forEach.call(f.elements, function (el) {
-      if (!el.name || el.name === 'return' || el.disabled || el.type === 'file' || /^(BUTTON|FIELDSET)$/.test(el.tagName)) return;
+      if (!el.name || el.name === 'return' || el.name === 'csrf' || el.disabled || el.type === 'file' || /^(BUTTON|FIELDSET)$/.test(el.tagName)) return;
       var optional = el.hasAttribute('data-optional');
       if (el.type === 'checkbox') {
         if (el.checked) out[el.name] = true; else if (!optional) out[el.name] = false;
@@ -196,6 +196,7 @@
     var btn = ev.submitter || $('button[type=submit]', f);
     var mode = f.dataset.body || 'json';
     var headers = {}, payload = Promise.resolve(undefined);
+    if (f.elements.csrf) headers['X-CSRF-Token'] = f.elements.csrf.value;
     if (mode === 'json') {
       headers['Content-Type'] = 'application/json';
       payload = Promise.resolve(JSON.stringify(formJSON(f)));
