@@ -131,13 +131,13 @@ type Plan struct {
 	Then
 }
 
-// Label names the rule that matched as "scenario/rule", or "" when no
-// rule matched (the schedule shows it next to what the rule caused).
+// Label names the rule that matched as `scenario rules[2] "name"`, or ""
+// when no rule matched (the schedule shows it next to what it caused).
 func (p Plan) Label() string {
 	if !p.Matched {
 		return ""
 	}
-	return p.Scenario + "/" + p.Rule
+	return p.Scenario + " " + p.Rule
 }
 
 // Param returns a provider-specific key of the plan, typed.

@@ -484,5 +484,5 @@ func ruleLabel(scenario, rule string) string {
 	if rule == "" {
 		return ""
 	}
-	return scenario + "/" + rule
+	return scenario + " " + rule
 }

@@ -558,7 +558,7 @@ func (s *Service) submitCoordinates(p *Payment, at attempt, form params) attempt
 		at.Step, at.Outcome = stepProgress, outcome
 		id, seq := at.ID, at.Seq+1
 		s.grp.Wait(d, func() { s.finishProgress(id, seq) }).Describe(clock.Label{Provider: provider, Object: id, Kind: "verification",
-			Rule: p.Pay.Scenario + "/" + p.Pay.Rule, Detail: "the payer's transfer in progress ends as " + outcome})
+			Rule: p.Pay.Scenario + " " + p.Pay.Rule, Detail: "the payer's transfer in progress ends as " + outcome})
 		return at
 	}
 	return s.applyOutcome(p, at, outcome)

@@ -217,7 +217,7 @@ func (s *Service) createPayment(np newPayment) Payment {
 		s.deps.Record(journal.KindNote, provider, fmt.Sprintf("payment %s: robot payer (%s) acts in %v", id, p.Pay.outcomeOr("approve"), d),
 			map[string]string{"scenario": p.Pay.Scenario, "rule": p.Pay.Rule}, id)
 		s.grp.Wait(d, func() { s.robotPay(id) }).Describe(clock.Label{Provider: provider, Object: id, Kind: "robot_payer",
-			Rule: p.Pay.Scenario + "/" + p.Pay.Rule, Detail: "robot payer: " + p.Pay.outcomeOr("approve")})
+			Rule: p.Pay.Scenario + " " + p.Pay.Rule, Detail: "robot payer: " + p.Pay.outcomeOr("approve")})
 	}
 	return p
 }

@@ -543,5 +543,5 @@ func ruleLabel(scenario, rule string) string {
 	if rule == "" {
 		return ""
 	}
-	return scenario + "/" + rule
+	return scenario + " " + rule
 }

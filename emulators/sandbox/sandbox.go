@@ -67,6 +67,7 @@ type Sandbox struct {
 	hosts map[string]string // lower-case host → provider name
 
 	stopping  chan struct{} // closed when shutdown begins: ends held requests and event streams
+	waiters   chan struct{} // one slot per waiting admin request (MaxWaiters)
 	stopOnce  sync.Once
 	watchStop context.CancelFunc
 	closeOnce sync.Once
@@ -87,7 +88,7 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Sandbox, error) {
 	if opt.ScenarioPoll <= 0 {
 		opt.ScenarioPoll = time.Second
 	}
-	s := &Sandbox{cfg: cfg, opt: opt, log: log, stopping: make(chan struct{})}
+	s := &Sandbox{cfg: cfg, opt: opt, log: log, stopping: make(chan struct{}), waiters: make(chan struct{}, MaxWaiters)}
 	s.clock = clock.New(clock.Options{Scale: cfg.TimeScale, Now: opt.Now})
 	jo := opt.Journal
 	jo.Now = s.clock.Now

@@ -83,7 +83,7 @@ type Delivery struct {
 	// OnResult, when set, is called after every attempt with its journal
 	// record, before the record is added to the journal.
 	OnResult func(journal.Attempt)
-	// Rule is the scenario rule that shaped the delivery ("scenario/rule"),
+	// Rule is the scenario rule that shaped the delivery (scenarios.Plan.Label),
 	// shown with its scheduled attempts; empty for the provider's defaults.
 	Rule string
 }

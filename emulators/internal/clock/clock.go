@@ -130,8 +130,8 @@ type Label struct {
 	// Kind is what happens when it fires: callback_attempt, robot_payer,
 	// verification, expiry, review, …
 	Kind string `json:"kind"`
-	// Rule is the scenario rule that caused it ("scenario/rule"), empty for
-	// the provider's own behaviour.
+	// Rule is the scenario rule that caused it (`scenario rules[2] "name"`),
+	// empty for the provider's own behaviour.
 	Rule   string `json:"rule,omitempty"`
 	Detail string `json:"detail,omitempty"`
 	// Hidden keeps the timer out of Scheduled: its owner lists what it
