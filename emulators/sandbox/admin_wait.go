@@ -283,3 +283,19 @@ var apiIndex = []endpoint{
 func (s *Sandbox) handleIndex(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"version": s.opt.Version, "endpoints": apiIndex})
 }
+
+// CallbackAttempts returns the callback attempts journaled for object (""
+// for all), oldest first, as long as the journal holds them.
+func (s *Sandbox) CallbackAttempts(object string) []journal.Entry {
+	es := s.journal.List(journal.Filter{Kinds: []journal.Kind{journal.KindCallback}, Object: object, Limit: 1 << 30})
+	slices.Reverse(es)
+	return es
+}
+
+// Requests returns the API requests journaled for provider ("" for all),
+// oldest first, with their signature verdicts.
+func (s *Sandbox) Requests(provider string) []journal.Entry {
+	es := s.journal.List(journal.Filter{Kinds: []journal.Kind{journal.KindRequest}, Provider: provider, Limit: 1 << 30})
+	slices.Reverse(es)
+	return es
+}
