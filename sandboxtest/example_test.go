@@ -26,7 +26,9 @@ func Example_khipu() {
 	if err != nil {
 		panic(err)
 	}
-	var p struct{ PaymentID string `json:"payment_id"` }
+	var p struct {
+		PaymentID string `json:"payment_id"`
+	}
 	json.NewDecoder(res.Body).Decode(&p)
 	res.Body.Close()
 	sb.Act("khipu", p.PaymentID, "pay", nil) // the payer pays at DemoBank
@@ -52,7 +54,11 @@ func Example_hambit() {
 	if err != nil {
 		panic(err)
 	}
-	var out struct{ Data struct{ OrderID string `json:"orderId"` } }
+	var out struct {
+		Data struct {
+			OrderID string `json:"orderId"`
+		}
+	}
 	json.NewDecoder(res.Body).Decode(&out)
 	res.Body.Close()
 	sb.Advance(time.Minute) // the robot payer pays
@@ -83,7 +89,9 @@ func Example_payU() {
 	if err != nil {
 		panic(err)
 	}
-	var out struct{ TransactionResponse struct{ TransactionID, State string } }
+	var out struct {
+		TransactionResponse struct{ TransactionID, State string }
+	}
 	json.NewDecoder(res.Body).Decode(&out)
 	res.Body.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
