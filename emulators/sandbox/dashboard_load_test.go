@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 	"github.com/paysandbox/sandbox/emulators/sandbox"
+	"github.com/paysandbox/sandbox/sandboxtest"
 )
 
 // payuCharge is a signed PayU card charge for the built-in test merchant.
