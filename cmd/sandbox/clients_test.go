@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"testing"
+	"time"
+)
+
+// requireTool returns the path of a program the test needs; without it the
+// test is skipped naming the install step, or fails when
+// SANDBOX_REQUIRE_ALL=1 (CI, where every tool must be there).
+func requireTool(t *testing.T, name, install string) string {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err == nil {
+		return path
+	}
+	msg := name + " is not installed: " + install
+	if os.Getenv("SANDBOX_REQUIRE_ALL") == "1" {
+		t.Fatal(msg + " (SANDBOX_REQUIRE_ALL=1)")
+	}
+	t.Skip(msg)
+	return ""
+}
+
+// startBinary builds the sandbox binary and starts it on a free loopback
+// port; it returns the base URL. The process ends with the test.
+func startBinary(t *testing.T, args ...string) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "sandbox")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, append([]string{"--addr", "127.0.0.1:0", "--log-level", "warn"}, args...)...)
+	stdout, _ := cmd.StdoutPipe()
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no ready line: %v\n%s", err, stderr.String())
+	}
+	m := regexp.MustCompile(`^sandbox ready on (http://127\.0\.0\.1:\d+)\n$`).FindStringSubmatch(line)
+	if m == nil {
+		t.Fatalf("ready line = %q", line)
+	}
+	return m[1]
+}
+
+// TestHTTPFlowFromNodeAndPHP runs the README's create → pay → await
+// callback → verify flow from a Node script (node:test) and a PHP CLI
+// script against the built binary, through the HTTP endpoints only.
+func TestHTTPFlowFromNodeAndPHP(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	node := requireTool(t, "node", "apt-get install nodejs (Node 18 or later)")
+	php := requireTool(t, "php", "apt-get install php-cli php-curl")
+	if out, err := exec.Command(php, "-r", "exit(function_exists('curl_init') ? 0 : 1);").CombinedOutput(); err != nil {
+		msg := "php has no curl: apt-get install php-curl"
+		if os.Getenv("SANDBOX_REQUIRE_ALL") == "1" {
+			t.Fatalf("%s (%s)", msg, out)
+		}
+		t.Skip(msg)
+	}
+	base := startBinary(t)
+	dir, _ := filepath.Abs("../../examples/http")
+	for _, c := range []struct {
+		name string
+		cmd  []string
+	}{
+		{"node", []string{node, "--test", filepath.Join(dir, "khipu_flow.test.mjs")}},
+		{"php", []string{php, filepath.Join(dir, "khipu_flow.php")}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, c.cmd[0], c.cmd[1:]...)
+			cmd.Env = append(os.Environ(), "SANDBOX_URL="+base)
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%s: %v\n%s", c.name, err, out)
+			}
+			t.Logf("%s", out)
+		})
+	}
+}
