@@ -312,3 +312,36 @@ func TestEventsHonourProviderObjectAndKind(t *testing.T) {
 		}
 	})
 }
+
+func TestDashboardShowsWhatIsScheduled(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		r := newRig(t)
+		r.do("POST", "/_sandbox/api/scenarios", lateNotify)
+		_, pid, _ := r.khipuCreate("late-notify", "D-1", "http://merchant.test/khipu")
+		time.Sleep(3 * time.Second) // paid and verified; the notification waits 10 minutes
+		synctest.Wait()
+		due := r.sb.Clock().Now().Add(10*time.Minute - time.Second).Format("15:04:05")
+		res := r.do("GET", "/_sandbox/objects/khipu/"+pid, "")
+		checkPage(t, "object", res.body)
+		for _, want := range []string{
+			`notification scheduled for <time`, due, `by rule <code>late-notify rules[2] &#34;notification 10 minutes late&#34;</code>`,
+			`No callback so far; one is scheduled for`,
+		} {
+			if !strings.Contains(res.body, want) {
+				t.Errorf("object page lacks %q", want)
+			}
+		}
+		res = r.do("GET", "/_sandbox/clock", "")
+		checkPage(t, "clock", res.body)
+		if !strings.Contains(res.body, `<tr data-kind="callback_attempt">`) || !strings.Contains(res.body, "khipu notification") ||
+			!strings.Contains(res.body, "/_sandbox/objects/khipu/"+pid) {
+			t.Errorf("clock page lacks the scheduled notification:\n%s", res.body)
+		}
+		r.do("POST", "/_sandbox/api/clock/advance", `{"by":"10m"}`)
+		r.m.Next(t, time.Second)
+		res = r.do("GET", "/_sandbox/objects/khipu/"+pid, "")
+		if !strings.Contains(res.body, "Nothing scheduled on the sandbox clock.") {
+			t.Errorf("object page after the notification still shows scheduled work")
+		}
+	})
+}
