@@ -61,7 +61,9 @@ func startBinary(t *testing.T, args ...string) string {
 
 // TestHTTPFlowFromNodeAndPHP runs the README's create → pay → await
 // callback → verify flow from a Node script (node:test) and a PHP CLI
-// script against the built binary, through the HTTP endpoints only.
+// script against the built binary, through the HTTP endpoints only; the
+// Python and Java versions of the README run too when python3 and java are
+// installed (CI requires only Node and PHP).
 func TestHTTPFlowFromNodeAndPHP(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
@@ -83,8 +85,13 @@ func TestHTTPFlowFromNodeAndPHP(t *testing.T) {
 	}{
 		{"node", []string{node, "--test", filepath.Join(dir, "khipu_flow.test.mjs")}},
 		{"php", []string{php, filepath.Join(dir, "khipu_flow.php")}},
+		{"python", []string{"python3", filepath.Join(dir, "khipu_flow.py")}},
+		{"java", []string{"java", filepath.Join(dir, "KhipuFlow.java")}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
+			if _, err := exec.LookPath(c.cmd[0]); err != nil {
+				t.Skipf("%s is not installed (optional: the README's %s example)", c.cmd[0], c.name)
+			}
 			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, c.cmd[0], c.cmd[1:]...)
