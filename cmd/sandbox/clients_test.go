@@ -3,10 +3,15 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -102,5 +107,46 @@ func TestHTTPFlowFromNodeAndPHP(t *testing.T) {
 			}
 			t.Logf("%s", out)
 		})
+	}
+}
+
+// TestCIStartScript runs the script the README's CI recipes call: it builds
+// the binary, starts it and returns once /healthz answers.
+func TestCIStartScript(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	bash := requireTool(t, "bash", "apt-get install bash")
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	dir := t.TempDir()
+	script, _ := filepath.Abs("../../examples/ci/start-sandbox.sh")
+	cmd := exec.Command(bash, script, "--scenario", "ci-approve-all")
+	cmd.Dir, cmd.Env = dir, append(os.Environ(), "ADDR="+addr)
+	out, err := cmd.CombinedOutput()
+	pid, _ := os.ReadFile(filepath.Join(dir, "paysandbox.pid"))
+	if n, perr := strconv.Atoi(strings.TrimSpace(string(pid))); perr == nil {
+		t.Cleanup(func() {
+			if p, err := os.FindProcess(n); err == nil {
+				p.Kill()
+				p.Wait()
+			}
+		})
+	}
+	if err != nil || !strings.Contains(string(out), "sandbox ready on http://"+addr) {
+		t.Fatalf("start-sandbox.sh: %v\n%s", err, out)
+	}
+	res, err := http.Get("http://" + addr + "/_sandbox/api/info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	if !strings.Contains(string(body), `"scenario":"ci-approve-all"`) {
+		t.Errorf("the flags did not reach the sandbox: %s", body)
 	}
 }
