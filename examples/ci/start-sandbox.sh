@@ -10,7 +10,7 @@ root="$(cd "$(dirname "$0")/../.." && pwd)"
 ./paysandbox --addr "$addr" "$@" >paysandbox.log 2>&1 &
 echo $! >paysandbox.pid
 for _ in $(seq 150); do
-  if ./paysandbox healthcheck --addr "$addr"; then
+  if ./paysandbox healthcheck --addr "$addr" 2>/dev/null; then
     echo "sandbox ready on http://$addr"
     exit 0
   fi
