@@ -39,7 +39,7 @@ func waitParam(c echo.Context) (time.Duration, error) {
 		if nerr != nil || len(v) > 12 {
 			return 0, emulators.Errorf(emulators.Invalid, "wait: expected a duration such as 10s or 1m (at most %v), got %q", MaxWait, truncate(v, 40))
 		}
-		d = time.Duration(n) * time.Second
+		d = time.Duration(min(n, int(MaxWait/time.Second))) * time.Second // capped before it can overflow
 	}
 	if d < 0 {
 		return 0, emulators.Errorf(emulators.Invalid, "wait: expected a duration ≥ 0, got %q", truncate(v, 40))
