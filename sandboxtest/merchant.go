@@ -44,15 +44,14 @@ type Answer struct {
 	Drop   bool          // close the connection without an answer
 }
 
-// Scripted answers.
-var (
-	OK      = Answer{Status: http.StatusOK}
-	Fail500 = Answer{Status: http.StatusInternalServerError}
-	Drop    = Answer{Drop: true}
-)
+// Status answers code at once (200, 500, …).
+func Status(code int) Answer { return Answer{Status: code} }
 
-// Slow answers status after d.
-func Slow(d time.Duration, status int) Answer { return Answer{Status: status, Delay: d} }
+// Slow answers code after d.
+func Slow(d time.Duration, code int) Answer { return Answer{Status: code, Delay: d} }
+
+// Drop closes the connection without an answer.
+func Drop() Answer { return Answer{Drop: true} }
 
 // Merchant is the merchant's callback endpoint: every request is recorded
 // (with its signature verdict) and answered with the next scripted Answer,
@@ -121,7 +120,7 @@ func (m *Merchant) record(r *http.Request) (Callback, error) {
 	}
 	chk := m.s.sb.CheckCallback(r.Header, body)
 	m.mu.Lock()
-	a := OK
+	a := Status(http.StatusOK)
 	if len(m.script) > 0 {
 		a, m.script = m.script[0], m.script[1:]
 	}

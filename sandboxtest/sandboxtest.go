@@ -6,8 +6,8 @@
 //	sb := sandboxtest.New(t, sandboxtest.Scenario("ci-approve-all"))
 //	// point the client at sb.Khipu.APIURL with sb.Khipu.ReceiverID and sb.Khipu.Secret,
 //	// pass sb.Merchant.URL+"/notify" as notify_url, create a payment, then:
-//	d := sb.AwaitCallback(ctx, paymentID)
-//	// d.Verdict == "ok", d.Body is the raw notification
+//	d, err := sb.AwaitCallback(ctx, paymentID)
+//	// err == nil, d.Verdict == "ok", d.Body is the raw notification
 //
 // Sandboxes share nothing: many can run in parallel tests of one binary,
 // under -race. Each is closed when its test ends.

@@ -94,7 +94,7 @@ func mustInt(t testing.TB, s string) int64 {
 
 func TestMerchantScriptsAnswersAndSandboxRetries(t *testing.T) {
 	sb := sandboxtest.New(t, sandboxtest.Config("khipu:\n  callbacks:\n    retry: [1m, 1m]\n    timeout: 2s\n"))
-	sb.Merchant.Script(sandboxtest.Fail500, sandboxtest.Drop, sandboxtest.OK)
+	sb.Merchant.Script(sandboxtest.Status(500), sandboxtest.Drop(), sandboxtest.Status(200))
 	id := createKhipu(t, sb, "/notify")
 	sb.Act("khipu", id, "pay", nil)
 	sb.Advance(time.Hour)
@@ -117,7 +117,7 @@ func TestMerchantScriptsAnswersAndSandboxRetries(t *testing.T) {
 	if got := strings.Join(outcomes, ","); got != "1 failed 500,2 failed 0,3 acknowledged 200" {
 		t.Errorf("attempts = %s", got)
 	}
-	if cbs := sb.Merchant.Callbacks(); len(cbs) != 3 || cbs[1].Answer != sandboxtest.Drop {
+	if cbs := sb.Merchant.Callbacks(); len(cbs) != 3 || cbs[1].Answer != sandboxtest.Drop() {
 		t.Errorf("merchant records %+v", cbs)
 	}
 }
