@@ -21,7 +21,7 @@ func TestCheckoutIsPaid(t *testing.T) {
 	// Configure your client with sb.Khipu.APIURL, sb.Khipu.ReceiverID, sb.Khipu.Secret
 	// (sb.Hambit…, sb.PayU… likewise) and sb.Merchant.URL+"/notify" as notify_url, then:
 	id := createPaymentWithYourClient(t, sb)
-	sb.Advance(time.Minute) // the robot payer pays; the verification (1 s) follows
+	sb.Advance(time.Hour) // the robot payer and Khipu's verification fire now
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	d, err := sb.AwaitCallback(ctx, id)

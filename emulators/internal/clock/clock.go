@@ -111,14 +111,45 @@ func (c *Clock) Advance(d time.Duration) error {
 // AdvanceFired is Advance that also returns the timers it fired, in the
 // order they ran (a timer that real time made due just before may have been
 // fired by the clock's goroutine instead and is not listed).
+//
+// The clock steps from timer to timer: each fires with the clock at its
+// own due time, so a timer that schedules another within the advance (a
+// robot payer starting a 1 s verification) sees that one fire too, as if
+// the time had really passed.
 func (c *Clock) AdvanceFired(d time.Duration) ([]Scheduled, error) {
 	if d < 0 {
 		return nil, fmt.Errorf("%w: %v", ErrNegative, d)
 	}
+	c.fireMu.Lock()
+	defer c.fireMu.Unlock()
 	c.mu.Lock()
-	c.offset += d
+	final := c.offset + d
 	c.mu.Unlock()
-	fired := c.fireDue(true)
+	var fired []Scheduled
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return fired, nil
+		}
+		base := c.base()
+		if len(c.timers) == 0 || c.timers[0].when.After(base.Add(final)) {
+			c.offset = max(c.offset, final)
+			c.mu.Unlock()
+			break
+		}
+		t := c.timers[0]
+		if step := t.when.Sub(base.Add(c.offset)); step > 0 {
+			c.offset += step
+		}
+		heap.Pop(&c.timers)
+		fired = append(fired, t.scheduled())
+		c.mu.Unlock()
+		if t.group != nil {
+			t.group.forget(t)
+		}
+		t.f()
+	}
 	c.poke()
 	return fired, nil
 }
@@ -283,26 +314,22 @@ func (c *Clock) poke() {
 	}
 }
 
-// fireDue runs every due timer in order; with report it returns them.
-func (c *Clock) fireDue(report bool) []Scheduled {
+// fireDue runs every due timer in order (the clock's goroutine).
+func (c *Clock) fireDue() {
 	c.fireMu.Lock()
 	defer c.fireMu.Unlock()
-	var fired []Scheduled
 	for {
 		c.mu.Lock()
 		if len(c.timers) == 0 || c.closed {
 			c.mu.Unlock()
-			return fired
+			return
 		}
 		t := c.timers[0]
 		if t.when.After(c.base().Add(c.offset)) {
 			c.mu.Unlock()
-			return fired
+			return
 		}
 		heap.Pop(&c.timers)
-		if report {
-			fired = append(fired, t.scheduled())
-		}
 		c.mu.Unlock()
 		if t.group != nil {
 			t.group.forget(t)
@@ -332,13 +359,13 @@ func (c *Clock) run() {
 			}
 		}
 		if next <= 0 {
-			c.fireDue(false)
+			c.fireDue()
 			continue
 		}
 		rt.Reset(next)
 		select {
 		case <-rt.C:
-			c.fireDue(false)
+			c.fireDue()
 		case <-c.wake:
 			rt.Stop()
 		case <-c.done:

@@ -188,3 +188,32 @@ func TestScheduledListsLabelsAndAdvanceReportsWhatFired(t *testing.T) {
 		}
 	})
 }
+
+func TestAdvanceStepsThroughTimersScheduledOnTheWay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := clock.New(clock.Options{})
+		defer c.Close()
+		start := c.Now()
+		var seen []time.Duration
+		c.After(time.Minute, func() {
+			seen = append(seen, c.Now().Sub(start))
+			c.Wait(time.Second, func() { // a robot payer starting a 1 s verification
+				seen = append(seen, c.Now().Sub(start))
+				c.After(2*time.Hour, func() { seen = append(seen, -1) }) // beyond the advance
+			})
+		})
+		fired, err := c.AdvanceFired(time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []time.Duration{time.Minute, time.Minute + time.Second}; !slices.Equal(seen, want) || len(fired) != 2 {
+			t.Fatalf("fired at %v (%d reported), want %v", seen, len(fired), want)
+		}
+		if off := c.Offset(); off != time.Hour {
+			t.Errorf("offset %v, want 1h", off)
+		}
+		if n := len(c.Scheduled(nil)); n != 1 {
+			t.Errorf("%d pending, want the one beyond the advance", n)
+		}
+	})
+}
