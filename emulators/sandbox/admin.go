@@ -501,7 +501,8 @@ func (s *Sandbox) handleEvents(c echo.Context) error {
 				strings.Join(entryKinds, ", "), strings.Join(noticeNames, ", "))
 		}
 	}
-	f, err := s.journalFilter(c, journal.KindRequest) // kinds are read above, with the notices
+	// Any fixed kind stops journalFilter from reading ?kind, read above with the notices.
+	f, err := s.journalFilter(c, journal.KindRequest)
 	if err != nil {
 		return err
 	}
@@ -543,7 +544,6 @@ func (s *Sandbox) handleEvents(c echo.Context) error {
 			if err := writeEvent(w, journal.Event{Name: string(past[i].Kind), ID: past[i].ID, Data: past[i]}); err != nil {
 				return nil
 			}
-			last = past[i].ID
 		}
 	}
 	fmt.Fprint(w, ": paysandbox events\n\n")
