@@ -30,10 +30,10 @@ const (
 
 // Problem is one thing wrong with a scenario file.
 type Problem struct {
-	File string
-	Line int
-	Rule string // the rule's label, "" for file-level problems
-	Msg  string
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Rule string `json:"rule,omitempty"` // the rule's label, "" for file-level problems
+	Msg  string `json:"message"`
 }
 
 func (p Problem) String() string {

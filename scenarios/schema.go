@@ -135,6 +135,15 @@ type Plan struct {
 	Then
 }
 
+// Label names the rule that matched as `scenario rules[2] "name"`, or ""
+// when no rule matched (the schedule shows it next to what it caused).
+func (p Plan) Label() string {
+	if !p.Matched {
+		return ""
+	}
+	return p.Scenario + " " + p.Rule
+}
+
 // Param returns a provider-specific key of the plan, typed.
 func Param[T any](p Plan, key string) (T, bool) {
 	v, ok := p.Params[key].(T)

@@ -47,6 +47,7 @@ func (s *Service) notify(o order, event string) {
 	}
 	del := s.delivery(o, acct, event, s.callbackBody(o, numeric), plan.BadSignature)
 	del.SupersedeKey = provider + ":" + o.OrderID
+	del.Rule = plan.Label()
 	del.Policy = callback.Policy{
 		Delay:     plan.DelayOr(0),
 		Retry:     plan.RetryOr(s.cfg.Callbacks.Retry),

@@ -8,6 +8,7 @@ import (
 
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/admin"
+	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/scenarios"
 )
@@ -113,9 +114,11 @@ func (s *Service) createCollection(r *apiRequest, req collectionRequest, attrs f
 	}
 	s.deps.Transition(provider, kindCollection, o.OrderID, "new", o.statusLabel(), journal.CauseRequest, o.CashierID)
 	id := o.OrderID
-	s.grp.At(o.ExpiresAt, func() { s.expireOnTimer(id) })
+	s.grp.At(o.ExpiresAt, func() { s.expireOnTimer(id) }).Describe(clock.Label{Provider: provider, Object: id, Kind: "expiry",
+		Detail: "the cashier expires"})
 	if o.PayPlan.Auto {
-		s.grp.Wait(o.PayPlan.Delay, func() { s.robotPayer(id) })
+		s.grp.Wait(o.PayPlan.Delay, func() { s.robotPayer(id) }).Describe(clock.Label{Provider: provider, Object: id, Kind: "robot_payer",
+			Rule: ruleLabel(o.Scenario, o.PayPlan.Rule), Detail: "robot payer: " + o.PayPlan.Outcome})
 	}
 	return o, nil
 }
@@ -328,7 +331,8 @@ func (s *Service) createTransfer(r *apiRequest, req transferRequest, plan scenar
 	}
 	s.deps.Transition(provider, kindTransfer, o.OrderID, "new", o.statusLabel(), journal.CauseRequest)
 	id := o.OrderID
-	s.grp.Wait(o.PayoutPlan.ProcessingAfter, func() { s.transferStep(id, statusPending) })
+	s.grp.Wait(o.PayoutPlan.ProcessingAfter, func() { s.transferStep(id, statusPending) }).Describe(clock.Label{Provider: provider,
+		Object: id, Kind: "review", Rule: ruleLabel(o.Scenario, o.PayoutPlan.Rule), Detail: "the transfer moves to processing"})
 	return o, nil
 }
 
@@ -392,7 +396,8 @@ func (s *Service) processTransfer(id, cause string) (order, error) {
 		s.notify(o, eventTransferProcessing)
 	}
 	if o.PayoutPlan.Outcome != outcomeStuck {
-		s.grp.Wait(o.PayoutPlan.FinalAfter, func() { s.transferStep(id, statusProcessing) })
+		s.grp.Wait(o.PayoutPlan.FinalAfter, func() { s.transferStep(id, statusProcessing) }).Describe(clock.Label{Provider: provider,
+			Object: id, Kind: "review", Rule: ruleLabel(o.Scenario, o.PayoutPlan.Rule), Detail: "the transfer ends as " + o.PayoutPlan.Outcome})
 	}
 	return o, nil
 }
@@ -472,4 +477,12 @@ func (s *Service) decideTransfer(id, outcome, msg, cause string) (order, error) 
 	}
 	s.notify(o, event)
 	return o, nil
+}
+
+// ruleLabel names a stored plan's rule as the schedule shows it.
+func ruleLabel(scenario, rule string) string {
+	if rule == "" {
+		return ""
+	}
+	return scenario + " " + rule
 }

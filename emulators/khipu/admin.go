@@ -11,6 +11,7 @@ import (
 
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/admin"
+	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 )
 
@@ -313,4 +314,13 @@ func (s *Service) Describe(linkBase string) admin.Description {
 		}})
 	}
 	return d
+}
+
+// Scheduled lists the pending expiries of payments that can still expire
+// (the clock lists Khipu's other timers itself).
+func (s *Service) Scheduled() []clock.Scheduled {
+	return s.expiries.scheduled(func(id string) bool {
+		p, ok := s.payments.Get(id)
+		return ok && !p.Deleted && (p.Status == statusPending || p.Status == statusVerifying)
+	})
 }

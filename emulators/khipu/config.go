@@ -286,13 +286,14 @@ type receiver struct {
 	confirmEnabled   bool
 	refundsEnabled   bool
 	internal         bool
+	macs             *macPool // keyed HMAC states for secret, this receiver's own
 }
 
 func newReceiver(r Receiver) *receiver {
 	out := &receiver{
 		id: r.ReceiverID, secret: r.Secret, apiKey: r.APIKey, name: r.Name, kind: r.Kind,
 		maxAmount: emulators.DecimalFromInt(50000), notifyURL: r.NotifyURL, notifyAPIVersion: r.NotifyAPIVersion,
-		confirmEnabled: true, refundsEnabled: true,
+		confirmEnabled: true, refundsEnabled: true, macs: newMACPool(r.Secret),
 	}
 	if out.name == "" {
 		out.name = defaultName

@@ -1,7 +1,9 @@
 package khipu
 
 import (
+	"cmp"
 	"container/heap"
+	"slices"
 	"sync"
 	"time"
 
@@ -90,7 +92,29 @@ func (e *expiries) arm(at int64) {
 		e.timer.Stop()
 	}
 	e.armed = at
-	e.timer = e.grp.At(time.Unix(0, at), e.due)
+	// The queue lists its entries itself (scheduled): the one timer is hidden.
+	e.timer = e.grp.At(time.Unix(0, at), e.due).Describe(clock.Label{Provider: provider, Kind: "expiry",
+		Detail: "Khipu payment expiries due by then", Hidden: true})
+}
+
+// scheduled lists the queued expiries of the payments keep accepts, in due
+// order.
+func (e *expiries) scheduled(keep func(id string) bool) []clock.Scheduled {
+	e.mu.Lock()
+	xs := make([]expiry, 0, len(e.h))
+	for _, x := range e.h {
+		if keep(string(x.id[:])) {
+			xs = append(xs, x)
+		}
+	}
+	e.mu.Unlock()
+	slices.SortFunc(xs, func(a, b expiry) int { return cmp.Compare(a.at, b.at) })
+	out := make([]clock.Scheduled, len(xs))
+	for i, x := range xs {
+		out[i] = clock.Scheduled{Due: time.Unix(0, x.at).UTC(), Label: clock.Label{Provider: provider, Object: string(x.id[:]), Kind: "expiry",
+			Detail: "the payment expires (expires_date)"}}
+	}
+	return out
 }
 
 // due runs on the clock: it fires every entry that became due, then sets the

@@ -161,7 +161,7 @@ func (s *Service) authV2(cl *call) error {
 	if !ok {
 		return reject(authError("A2", msgA2, fmt.Sprintf("receiver_id %d is not a configured receiver (known: %s)", ah.receiverID, s.knownReceivers())))
 	}
-	v := verifySignature(rcv.secret, r.Method, cands, p, ah.signature)
+	v := verifySignature(rcv.macs, r.Method, cands, p, ah.signature)
 	for _, c := range v.candidates {
 		sig.Candidates = append(sig.Candidates, journal.Candidate{Name: c.name, StringToSign: c.toSign, Signature: c.signature, Match: c.match})
 	}

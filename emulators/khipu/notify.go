@@ -30,6 +30,7 @@ func (s *Service) notify(p Payment) {
 	version := cmp.Or(p.NotifyAPIVersion, r.notifyAPIVersion)
 	corrupt, _ := scenarios.Param[bool](plan, "corrupt_token")
 	d := s.delivery(p, r, version, url, plan.BadSignature, corrupt)
+	d.Rule = plan.Label()
 	d.Policy = callback.Policy{
 		Delay:     plan.DelayOr(0),
 		Retry:     plan.RetryOr(s.cfg.Callbacks.Retry),

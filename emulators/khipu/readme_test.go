@@ -2,7 +2,7 @@ package khipu
 
 import (
 	"bytes"
-	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
+	"github.com/paysandbox/sandbox/emulators/testenv"
 	"net/url"
 	"os"
 	"os/exec"
@@ -109,8 +109,8 @@ func TestReadmeAmountExamples(t *testing.T) {
 	})
 
 	t.Run("typescript", func(t *testing.T) {
-		sandboxtest.NPMPackage(t, clientDir, "emulators/khipu/"+clientDir, "typescript")
-		node := sandboxtest.Node(t)
+		testenv.NPMPackage(t, clientDir, "emulators/khipu/"+clientDir, "typescript")
+		node := testenv.Node(t)
 		tsc := filepath.Join(clientDir, "node_modules", "typescript", "bin", "tsc")
 		tsc, _ = filepath.Abs(tsc)
 		dir := t.TempDir()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/paysandbox/sandbox/emulators/testenv"
 	"io"
 	"log/slog"
 	"net/http"
@@ -64,8 +65,8 @@ func TestRealClientFiKhipu(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the real-client test runs Node.js on a real listener")
 	}
-	node := sandboxtest.Node(t)
-	sandboxtest.NPMPackage(t, clientDir, "emulators/khipu/"+clientDir, "fi-khipu")
+	node := testenv.Node(t)
+	testenv.NPMPackage(t, clientDir, "emulators/khipu/"+clientDir, "fi-khipu")
 	deps := realDeps(t, `name: cli-robot
 rules:
   - {provider: khipu, on: pay, when: {transaction_id: T-1}, then: {auto: true}}

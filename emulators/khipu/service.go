@@ -219,7 +219,8 @@ func (s *Service) createPayment(np newPayment) Payment {
 		d := p.Pay.delayOr(defaultAutoDelay)
 		s.deps.Record(journal.KindNote, provider, fmt.Sprintf("payment %s: robot payer (%s) acts in %v", id, p.Pay.outcomeOr("approve"), d),
 			map[string]string{"scenario": p.Pay.Scenario, "rule": p.Pay.Rule}, id)
-		s.grp.Wait(d, func() { s.robotPay(id) })
+		s.grp.Wait(d, func() { s.robotPay(id) }).Describe(clock.Label{Provider: provider, Object: id, Kind: "robot_payer",
+			Rule: p.Pay.Scenario + " " + p.Pay.Rule, Detail: "robot payer: " + p.Pay.outcomeOr("approve")})
 	}
 	return p
 }
@@ -357,7 +358,8 @@ func (s *Service) scheduleVerification(p Payment, tr transfer) {
 			} else {
 				s.revertTransfer(id, seq, journal.CauseScenario, "uncertain transfer resolved as failed")
 			}
-		})
+		}).Describe(clock.Label{Provider: provider, Object: id, Kind: "verification", Rule: plan.Label(),
+			Detail: "uncertain bank answer resolved as " + u.Outcome})
 		return
 	}
 	key, d := "simplified_delay", s.cfg.Verify.SimplifiedDelay
@@ -367,7 +369,8 @@ func (s *Service) scheduleVerification(p Payment, tr transfer) {
 	if v, ok := scenarios.Param[time.Duration](plan, key); ok {
 		d = v
 	}
-	s.grp.Wait(d, func() { s.settle(id, seq, journal.CauseTimer) })
+	s.grp.Wait(d, func() { s.settle(id, seq, journal.CauseTimer) }).Describe(clock.Label{Provider: provider, Object: id, Kind: "verification",
+		Rule: plan.Label(), Detail: "Khipu's verification ends (" + key + ")"})
 }
 
 // endVerification ends the verification of a verifying payment with end

@@ -11,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 	"unsafe"
 )
@@ -93,48 +92,41 @@ func hmacHex(secret, msg string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// hmacSum returns the HMAC-SHA256 of msg under secret.
+// hmacSum returns the HMAC-SHA256 of msg under secret, with a fresh keyed
+// state (signing helpers and tools; the request path uses a receiver's
+// macPool).
 func hmacSum(secret, msg string) [sha256.Size]byte {
-	m := getMAC(secret)
+	m := hmac.New(sha256.New, []byte(secret))
 	m.Write(unsafe.Slice(unsafe.StringData(msg), len(msg))) // hmac reads it and keeps nothing: no copy
 	var sum [sha256.Size]byte
 	m.Sum(sum[:0])
-	putMAC(secret, m)
 	return sum
 }
 
-// macPools keeps keyed HMAC states per secret (there are a handful: the
-// configured receivers), so a verification does not rebuild one per
-// candidate URL. Past maxMACPools secrets (a test or a client signing with
-// many), states are built afresh.
-var (
-	macPools     sync.Map // secret → *sync.Pool of hash.Hash
-	macPoolCount atomic.Int32
-)
-
-const maxMACPools = 64
-
-func getMAC(secret string) hash.Hash {
-	if p, ok := macPools.Load(secret); ok {
-		m := p.(*sync.Pool).Get().(hash.Hash)
-		m.Reset()
-		return m
-	}
-	return hmac.New(sha256.New, []byte(secret))
+// macPool keeps keyed HMAC states for one secret, so a verification does
+// not rebuild one per candidate URL. Each receiver of a Service owns one:
+// nothing is shared between sandboxes in one process, and the number of
+// pools is the number of receivers, not of secrets ever seen.
+type macPool struct {
+	secret string
+	pool   sync.Pool
 }
 
-func putMAC(secret string, m hash.Hash) {
-	p, ok := macPools.Load(secret)
-	if !ok {
-		if macPoolCount.Load() >= maxMACPools {
-			return
-		}
-		pool := &sync.Pool{New: func() any { return hmac.New(sha256.New, []byte(secret)) }}
-		if p, ok = macPools.LoadOrStore(secret, pool); !ok {
-			macPoolCount.Add(1)
-		}
-	}
-	p.(*sync.Pool).Put(m)
+func newMACPool(secret string) *macPool {
+	p := &macPool{secret: secret}
+	p.pool.New = func() any { return hmac.New(sha256.New, []byte(secret)) }
+	return p
+}
+
+// sum returns the HMAC-SHA256 of msg under the pool's secret.
+func (p *macPool) sum(msg string) [sha256.Size]byte {
+	m := p.pool.Get().(hash.Hash)
+	m.Reset()
+	m.Write(unsafe.Slice(unsafe.StringData(msg), len(msg))) // hmac reads it and keeps nothing: no copy
+	var sum [sha256.Size]byte
+	m.Sum(sum[:0])
+	p.pool.Put(m)
+	return sum
 }
 
 // SignRequest returns the value of the Authorization header that Khipu's
@@ -322,7 +314,7 @@ type verifiedCandidate struct {
 // in order (§5.2 step 5), each comparison in constant time, and stops at
 // the first match. It records every string it tried: all of them when the
 // signature is rejected.
-func verifySignature(secret, method string, cands []candidate, p params, received string) verification {
+func verifySignature(macs *macPool, method string, cands []candidate, p params, received string) verification {
 	var v verification
 	tail := paramsToSign(p)
 	// The received signature is decoded once; a malformed one matches nothing.
@@ -332,7 +324,7 @@ func verifySignature(secret, method string, cands []candidate, p params, receive
 	}
 	for _, c := range cands {
 		s := signPrefix(method, c.url) + tail
-		mac := hmacSum(secret, s)
+		mac := macs.sum(s)
 		m := got != nil && hmac.Equal(got, mac[:])
 		v.candidates = append(v.candidates, verifiedCandidate{candidate: c, toSign: s, signature: hex.EncodeToString(mac[:]), match: m})
 		if m {

@@ -30,7 +30,7 @@ func (s *Service) internalReceiver(id int64, name string) (*receiver, error) {
 	r, ok := s.internal[id]
 	if !ok {
 		r = &receiver{id: id, name: cmp.Or(name, defaultName), kind: kindDeveloper, notifyAPIVersion: "1.3", internal: true,
-			confirmEnabled: true, refundsEnabled: true}
+			confirmEnabled: true, refundsEnabled: true, macs: newMACPool("")}
 		s.internal[id] = r // the name of the first request stays: receivers are read without a lock
 	}
 	return r, nil

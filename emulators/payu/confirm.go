@@ -100,7 +100,7 @@ func (s *Service) sendConfirmation(t Transaction, manual bool) string {
 			b, str := build(attempt)
 			return callback.Signed{Body: b, StringToSign: str}
 		},
-		Ack: callback.ExactlyOK,
+		Ack: callback.ExactlyOK, Rule: plan.Label(),
 		Policy: callback.Policy{
 			Delay: plan.DelayOr(0), Retry: plan.RetryOr(s.cfg.Callbacks.Retry), Timeout: plan.TimeoutOr(s.cfg.Callbacks.Timeout),
 			Duplicate: plan.Duplicate, FailFirst: plan.FailAttempts,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/admin"
+	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 )
 
@@ -142,7 +143,8 @@ func (s *Service) decidePending(id string, out outcome, cause, why string) (Tran
 
 // scheduleAutoVoid voids an authorization left uncaptured for 7 days (a deadline).
 func (s *Service) scheduleAutoVoid(t Transaction) {
-	s.grp.At(t.ApprovedAt.Add(7*24*time.Hour), func() { s.autoVoid(t.ID) })
+	s.grp.At(t.ApprovedAt.Add(7*24*time.Hour), func() { s.autoVoid(t.ID) }).Describe(clock.Label{Provider: provider, Object: t.ID,
+		Kind: "expiry", Detail: "the uncaptured authorization is voided (7 days)"})
 }
 
 func (s *Service) autoVoid(id string) {

@@ -1,13 +1,12 @@
 package payu
 
 import (
+	"github.com/paysandbox/sandbox/emulators/testenv"
 	"net/http/httptest"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 )
 
 // PAYU check 15: the npm client payu-latam-node@0.1.2 pings the emulator on
@@ -18,8 +17,8 @@ func TestNPMClientPing(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: the npm client test runs Node.js on a real listener")
 	}
-	node := sandboxtest.Node(t)
-	sandboxtest.NPMPackage(t, dir, "emulators/payu/testdata/client", "payu-latam-node")
+	node := testenv.Node(t)
+	testenv.NPMPackage(t, dir, "emulators/payu/testdata/client", "payu-latam-node")
 	e := newEnv(t, envOpt{})
 	srv := httptest.NewServer(e.h)
 	defer srv.Close()

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
 	"github.com/paysandbox/sandbox/scenarios"
@@ -495,19 +496,21 @@ func (s *Service) afterCreate(o Order, tx Transaction, plan scenarios.Plan, redi
 			code := st.ResponseCode
 			s.grp.Wait(st.Delay, func() {
 				s.decidePending(tx.ID, settleOutcome(st.Outcome, code), journal.CauseScenario, "scenario settle")
-			})
+			}).Describe(clock.Label{Provider: provider, Object: tx.ID, Kind: "review", Rule: plan.Label(), Detail: "the pending transaction settles as " + st.Outcome})
 		} else if a := s.cfg.PendingReview.AutoDecide; a != nil {
 			s.grp.Wait(a.Delay, func() {
 				s.decidePending(tx.ID, settleOutcome(a.Outcome, ""), journal.CauseTimer, "pending_review.auto_decide")
-			})
+			}).Describe(clock.Label{Provider: provider, Object: tx.ID, Kind: "review", Detail: "pending_review.auto_decide: " + a.Outcome})
 		}
 	}
 	if redirect {
 		if tx.PaymentMethod == "TRANSBANK_DEBIT" {
-			s.grp.At(tx.ExpiresAt, func() { s.expireWebPay(tx.ID) })
+			s.grp.At(tx.ExpiresAt, func() { s.expireWebPay(tx.ID) }).Describe(clock.Label{Provider: provider, Object: tx.ID, Kind: "expiry",
+				Detail: "the WebPay session expires"})
 		}
 		if tx.Redirect.Auto {
-			s.grp.Wait(tx.Redirect.Delay, func() { s.robotPayer(tx.ID) })
+			s.grp.Wait(tx.Redirect.Delay, func() { s.robotPayer(tx.ID) }).Describe(clock.Label{Provider: provider, Object: tx.ID, Kind: "robot_payer",
+				Rule: ruleLabel(o.Scenario, tx.Redirect.Rule), Detail: "robot payer: " + tx.Redirect.Outcome})
 		}
 	}
 }
@@ -533,4 +536,12 @@ func settleOutcome(o, code string) outcome {
 		out.responseCode = code
 	}
 	return out
+}
+
+// ruleLabel names a stored plan's rule as the schedule shows it.
+func ruleLabel(scenario, rule string) string {
+	if rule == "" {
+		return ""
+	}
+	return scenario + " " + rule
 }

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/admin"
 	"github.com/paysandbox/sandbox/emulators/internal/callback"
+	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
 	"github.com/paysandbox/sandbox/scenarios"
@@ -25,6 +27,8 @@ import (
 
 // adminRoutes registers the admin API (docs/design.md, Admin API).
 func (s *Sandbox) adminRoutes(g *echo.Group) {
+	g.GET("", s.handleIndex)
+	g.GET("/", s.handleIndex)
 	g.GET("/info", s.handleInfo)
 	g.GET("/objects", s.handleObjects)
 	g.GET("/objects/:provider/:id", s.handleObject)
@@ -37,6 +41,7 @@ func (s *Sandbox) adminRoutes(g *echo.Group) {
 	g.PUT("/scenarios/active", s.handleSetActive)
 	g.POST("/scenarios", s.handleUpload)
 	g.DELETE("/scenarios/:name", s.handleDeleteScenario)
+	g.GET("/schedule", s.handleSchedule)
 	g.GET("/clock", s.handleClock)
 	g.POST("/clock/advance", s.handleAdvance)
 	g.POST("/reset", s.handleReset)
@@ -187,18 +192,6 @@ func (s *Sandbox) handleObjects(c echo.Context) error {
 	return c.JSON(http.StatusOK, objectsPage{Objects: page, Total: total, Offset: offset, Limit: limit})
 }
 
-func (s *Sandbox) handleObject(c echo.Context) error {
-	p, err := s.provider(c.Param("provider"))
-	if err != nil {
-		return err
-	}
-	o, err := p.Object(c.Param("id"))
-	if err != nil {
-		return err
-	}
-	return c.JSON(http.StatusOK, o)
-}
-
 func (s *Sandbox) handleAction(c echo.Context) error {
 	p, err := s.provider(c.Param("provider"))
 	if err != nil {
@@ -229,27 +222,16 @@ type entriesPage struct {
 }
 
 func (s *Sandbox) listJournal(c echo.Context, kinds ...journal.Kind) error {
-	limit, err := intParam(c, "limit", 100, 1000)
+	f, err := s.journalFilter(c, kinds...)
 	if err != nil {
 		return err
 	}
-	before, err := intParam(c, "before", 0, 0)
-	if err != nil {
-		return err
-	}
-	after, err := intParam(c, "after", 0, 0)
-	if err != nil {
-		return err
-	}
-	f := journal.Filter{Kinds: kinds, Provider: c.QueryParam("provider"), Object: c.QueryParam("object"),
-		Before: uint64(before), After: uint64(after), Limit: limit}
-	if k := c.QueryParam("kind"); k != "" && len(kinds) == 0 {
-		for _, one := range strings.Split(k, ",") {
-			f.Kinds = append(f.Kinds, journal.Kind(one))
-		}
-	}
-	f.Match = entryMatch(c.QueryParam("verdict"), c.QueryParam("outcome"), c.QueryParam("delivery"))
-	return streamEntries(c, s.journal.List(f), s.journal.Stats())
+	return s.answerEntries(c, s.journal.List(f))
+}
+
+// answerEntries answers a journal list ({"entries":[…],"stats":…}).
+func (s *Sandbox) answerEntries(c echo.Context, entries []journal.Entry) error {
+	return streamEntries(c, entries, s.journal.Stats())
 }
 
 // streamEntries writes {"entries":[…],"stats":…} one entry at a time, so
@@ -281,6 +263,62 @@ func streamEntries(c echo.Context, entries []journal.Entry, stats journal.Stats)
 	return bw.Flush()
 }
 
+// noticeNames are the events that are not journal entries.
+var noticeNames = []string{"clock", "scenarios", "reset"}
+
+// Values of the journal filters: a value outside these lists is refused
+// rather than matching nothing.
+var (
+	verdicts = []string{journal.VerdictOK, journal.VerdictTolerated, journal.VerdictRejected}
+	outcomes = []string{journal.OutcomeAcknowledged, journal.OutcomeFailed, journal.OutcomeGaveUp, journal.OutcomeSkipped,
+		journal.OutcomeSuperseded, journal.OutcomeCancelled}
+	entryKinds = []string{string(journal.KindRequest), string(journal.KindTransition), string(journal.KindCallback), string(journal.KindTimer),
+		string(journal.KindPage), string(journal.KindHook), string(journal.KindNote)}
+)
+
+// journalFilter reads the journal filters of a list: provider (which must
+// exist), object, kind (when kinds is empty), verdict, outcome, delivery,
+// before, after and limit.
+func (s *Sandbox) journalFilter(c echo.Context, kinds ...journal.Kind) (journal.Filter, error) {
+	var f journal.Filter
+	limit, err := intParam(c, "limit", 100, 1000)
+	if err != nil {
+		return f, err
+	}
+	before, err := intParam(c, "before", 0, 0)
+	if err != nil {
+		return f, err
+	}
+	after, err := intParam(c, "after", 0, 0)
+	if err != nil {
+		return f, err
+	}
+	if p := c.QueryParam("provider"); p != "" {
+		if _, err := s.provider(p); err != nil {
+			return f, err
+		}
+	}
+	f = journal.Filter{Kinds: kinds, Provider: c.QueryParam("provider"), Object: c.QueryParam("object"),
+		Before: uint64(before), After: uint64(after), Limit: limit}
+	if len(kinds) == 0 {
+		for _, one := range splitList(c.QueryParam("kind")) {
+			if !slices.Contains(entryKinds, one) {
+				return f, emulators.Errorf(emulators.Invalid, "kind: %q is not one of %s", truncate(one, 40), strings.Join(entryKinds, ", "))
+			}
+			f.Kinds = append(f.Kinds, journal.Kind(one))
+		}
+	}
+	verdict, outcome := c.QueryParam("verdict"), c.QueryParam("outcome")
+	if verdict != "" && !slices.Contains(verdicts, verdict) {
+		return f, emulators.Errorf(emulators.Invalid, "verdict: %q is not one of %s", truncate(verdict, 40), strings.Join(verdicts, ", "))
+	}
+	if outcome != "" && !slices.Contains(outcomes, outcome) {
+		return f, emulators.Errorf(emulators.Invalid, "outcome: %q is not one of %s", truncate(outcome, 40), strings.Join(outcomes, ", "))
+	}
+	f.Match = entryMatch(verdict, outcome, c.QueryParam("delivery"))
+	return f, nil
+}
+
 // entryMatch selects journal entries by a request's signature verdict, a
 // callback attempt's outcome and its delivery id (nil when all are empty);
 // every filter given must hold.
@@ -297,10 +335,6 @@ func entryMatch(verdict, outcome, delivery string) func(*journal.Entry) bool {
 		}
 		return delivery == "" || (e.Callback != nil && e.Callback.Delivery == delivery)
 	}
-}
-
-func (s *Sandbox) handleCallbacks(c echo.Context) error {
-	return s.listJournal(c, journal.KindCallback)
 }
 
 func (s *Sandbox) handleRequests(c echo.Context) error {
@@ -401,6 +435,8 @@ type clockAnswer struct {
 	Now       time.Time `json:"now"`
 	Offset    string    `json:"offset"`
 	TimeScale float64   `json:"time_scale"`
+	// Fired is what an advance fired, in order (POST /clock/advance only).
+	Fired *[]clock.Scheduled `json:"fired,omitempty"`
 }
 
 func (s *Sandbox) clockAnswer() clockAnswer {
@@ -432,11 +468,16 @@ func (s *Sandbox) handleAdvance(c echo.Context) error {
 // advance moves the sandbox clock by d and tells the event streams (the
 // admin API's and the dashboard form's POST /clock/advance).
 func (s *Sandbox) advance(d time.Duration) (clockAnswer, error) {
-	if err := s.clock.Advance(d); err != nil {
+	fired, err := s.clock.AdvanceFired(d)
+	if err != nil {
 		return clockAnswer{}, emulators.Errorf(emulators.Invalid, "%v", err)
 	}
 	a := s.clockAnswer()
 	s.journal.Notify("clock", a)
+	if fired == nil {
+		fired = []clock.Scheduled{}
+	}
+	a.Fired = &fired
 	return a, nil
 }
 
@@ -512,7 +553,42 @@ func (s *Sandbox) resetProvider(p provider) {
 // (event name = entry kind, id = journal id) and notices (clock, scenarios,
 // reset). With Last-Event-ID or ?since=N the stored entries after N are
 // sent first, so a test that connects late misses nothing still held.
+//
+// ?provider=, ?object= and ?kind= (entry kinds and notice names, comma
+// separated) select what is sent; provider and object apply to entries, a
+// notice is sent unless kind leaves it out.
 func (s *Sandbox) handleEvents(c echo.Context) error {
+	var kinds, notices []string
+	for _, k := range splitList(c.QueryParam("kind")) {
+		switch {
+		case slices.Contains(entryKinds, k):
+			kinds = append(kinds, k)
+		case slices.Contains(noticeNames, k):
+			notices = append(notices, k)
+		default:
+			return emulators.Errorf(emulators.Invalid, "kind: %q is not one of %s, %s", truncate(k, 40),
+				strings.Join(entryKinds, ", "), strings.Join(noticeNames, ", "))
+		}
+	}
+	// Any fixed kind stops journalFilter from reading ?kind, read above with the notices.
+	f, err := s.journalFilter(c, journal.KindRequest)
+	if err != nil {
+		return err
+	}
+	f.Kinds = nil
+	for _, k := range kinds {
+		f.Kinds = append(f.Kinds, journal.Kind(k))
+	}
+	filtered := c.QueryParam("kind") != ""
+	send := func(ev journal.Event) bool {
+		if e, ok := ev.Data.(journal.Entry); ok && ev.ID != 0 {
+			if filtered && len(kinds) == 0 {
+				return false
+			}
+			return f.Matches(&e)
+		}
+		return !filtered || slices.Contains(notices, ev.Name)
+	}
 	w := c.Response()
 	w.Header().Set(echo.HeaderContentType, "text/event-stream")
 	w.Header().Set("Cache-Control", "no-cache")
@@ -531,10 +607,13 @@ func (s *Sandbox) handleEvents(c echo.Context) error {
 	if n, err := strconv.ParseUint(since, 10, 64); err == nil && n > 0 {
 		past := s.journal.List(journal.Filter{After: n, Limit: 1 << 30})
 		for i := len(past) - 1; i >= 0; i-- {
+			last = past[i].ID
+			if !send(journal.Event{Name: string(past[i].Kind), ID: past[i].ID, Data: past[i]}) {
+				continue
+			}
 			if err := writeEvent(w, journal.Event{Name: string(past[i].Kind), ID: past[i].ID, Data: past[i]}); err != nil {
 				return nil
 			}
-			last = past[i].ID
 		}
 	}
 	fmt.Fprint(w, ": paysandbox events\n\n")
@@ -545,7 +624,7 @@ func (s *Sandbox) handleEvents(c echo.Context) error {
 	for {
 		select {
 		case ev := <-sub.C:
-			if ev.ID != 0 && ev.ID <= last {
+			if ev.ID != 0 && ev.ID <= last || !send(ev) {
 				continue
 			}
 			if n := sub.Lost(); n > 0 {

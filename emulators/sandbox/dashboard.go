@@ -15,6 +15,7 @@ import (
 
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/admin"
+	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
 	"github.com/paysandbox/sandbox/web"
@@ -316,11 +317,16 @@ type objectView struct {
 	DataJSON       string
 	DataCut        bool
 	Deliveries     []deliveryView
-	MoreDeliveries int             // older deliveries not shown
-	CallbacksURL   string          // the journal's callbacks of the object
-	Entries        []journal.Entry // oldest first
-	MoreURL        string          // the journal filtered on the object, when Entries is cut
+	MoreDeliveries int               // older deliveries not shown
+	CallbacksURL   string            // the journal's callbacks of the object
+	Entries        []journal.Entry   // oldest first
+	MoreURL        string            // the journal filtered on the object, when Entries is cut
+	Scheduled      []clock.Scheduled // what is due on the clock for the object and its related ones
+	MoreScheduled  int
 }
+
+// maxScheduled bounds the scheduled items a page lists.
+const maxScheduled = 50
 
 // deliveryView is one callback delivery with its attempts, oldest first.
 type deliveryView struct {
@@ -377,6 +383,10 @@ func (d *dashboard) objectPage(c echo.Context) error {
 	watch := []string{o.ID}
 	for _, r := range o.Related {
 		watch = append(watch, r.ID)
+	}
+	v.Scheduled = d.s.Schedule(func(l clock.Label) bool { return slices.Contains(watch, l.Object) })
+	if n := len(v.Scheduled); n > maxScheduled {
+		v.MoreScheduled, v.Scheduled = n-maxScheduled, v.Scheduled[:maxScheduled]
 	}
 	return d.render(c, http.StatusOK, "object.html", &page{Title: o.Provider + " " + o.Kind + " " + o.ID,
 		Nav: "objects", Follow: "ids", Watch: watch, Data: v})
@@ -553,16 +563,22 @@ func (d *dashboard) accountsPage(c echo.Context) error {
 }
 
 type clockView struct {
-	Pending   int
-	Stats     journal.Stats
-	Providers []string
-	Quick     []string
+	Scheduled     []clock.Scheduled
+	MoreScheduled int
+	Pending       int
+	Stats         journal.Stats
+	Providers     []string
+	Quick         []string
 }
 
 func (d *dashboard) clockPage(c echo.Context) error {
 	v := &clockView{Pending: d.s.disp.Pending(), Stats: d.s.journal.Stats(), Quick: []string{"1m", "10m", "1h", "3h", "1d", "7d"}}
 	for _, p := range d.s.providers {
 		v.Providers = append(v.Providers, p.Name())
+	}
+	v.Scheduled = d.s.Schedule(nil)
+	if n := len(v.Scheduled); n > 2*maxScheduled {
+		v.MoreScheduled, v.Scheduled = n-2*maxScheduled, v.Scheduled[:2*maxScheduled]
 	}
 	return d.render(c, http.StatusOK, "clock.html", &page{Title: "Clock and reset", Nav: "clock", Follow: "notices", Data: v})
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/paysandbox/sandbox/emulators/hambit"
 	"github.com/paysandbox/sandbox/emulators/khipu"
 
-	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 	"github.com/paysandbox/sandbox/emulators/sandbox"
+	"github.com/paysandbox/sandbox/sandboxtest"
 )
 
 // payuCharge is a signed PayU card charge for the built-in test merchant.

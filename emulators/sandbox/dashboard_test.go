@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
-	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 	"github.com/paysandbox/sandbox/emulators/sandbox"
+	"github.com/paysandbox/sandbox/sandboxtest"
 )
 
 // dashSandbox builds a whole sandbox for the dashboard and demo tests.

@@ -24,6 +24,7 @@ var pageFuncs = template.FuncMap{
 	"ts":         func(t time.Time) string { return fmtTime(t, "15:04:05.000") },
 	"datetime":   func(t time.Time) string { return fmtTime(t, "2006-01-02 15:04:05.000 MST") },
 	"iso":        func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) },
+	"schedLabel": schedLabel,
 	"tone":       tone,
 	"objectURL":  objectURL,
 	"entryURL":   entryURL,
@@ -319,4 +320,20 @@ func providerOf(e journal.Entry) string {
 // sortObjects orders summaries newest first (stable for equal times).
 func sortObjects(all []admin.Object) {
 	sort.SliceStable(all, func(i, j int) bool { return all[i].CreatedAt.After(all[j].CreatedAt) })
+}
+
+// schedLabel names a scheduled item in the provider's words: a callback
+// attempt is Khipu's notification, Hambit's callback, PayU's confirmation.
+func schedLabel(kind, provider string) string {
+	if kind == "callback_attempt" || kind == "callback_copy" {
+		name := map[string]string{"khipu": "notification", "hambit": "callback", "payu": "confirmation"}[provider]
+		if name == "" {
+			name = "callback"
+		}
+		if kind == "callback_copy" {
+			return name + " (duplicate copy)"
+		}
+		return name
+	}
+	return strings.ReplaceAll(kind, "_", " ")
 }

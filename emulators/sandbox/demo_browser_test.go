@@ -13,14 +13,15 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/paysandbox/sandbox/emulators/sandbox"
+	"github.com/paysandbox/sandbox/sandboxtest"
 )
 
 // demoSandbox is a whole sandbox on a real listener, with waits shrunk
 // (verification delays and retries run 100× faster) and real HTTP
 // callbacks, so the demo shop's own endpoint receives them.
 func demoSandbox(t *testing.T) (*sandbox.Sandbox, string) {
-	sb := dashSandbox(t, func(c *sandbox.Config) { c.TimeScale = 0.01 }, sandbox.Options{})
-	return sb, serve(t, sb).URL
+	kit := sandboxtest.New(t, sandboxtest.TimeScale(0.01))
+	return kit.Core(), kit.URL
 }
 
 // buy fills the shop's form in the browser and pays.

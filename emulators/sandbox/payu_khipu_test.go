@@ -11,8 +11,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 	"github.com/paysandbox/sandbox/emulators/sandbox"
+	"github.com/paysandbox/sandbox/sandboxtest"
 )
 
 // Khipu via PayU through the real Khipu emulator (payu.md §7.7,
@@ -38,8 +38,7 @@ func newRig(t *testing.T) *rig {
 		// millisecond timestamps, so move to a realistic date first.
 		time.Sleep(time.Until(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
 	}
-	m := sandboxtest.NewMerchant()
-	sb := newSandbox(t, nil, sandbox.Options{CallbackClient: m.Client()})
+	sb, m := newKit(t, nil)
 	return &rig{t: t, sb: sb, m: m}
 }
 

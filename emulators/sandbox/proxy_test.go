@@ -8,7 +8,7 @@ import (
 	"crypto/x509"
 	"encoding/json"
 	"fmt"
-	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
+	"github.com/paysandbox/sandbox/emulators/testenv"
 	"io"
 	"net"
 	"net/http"
@@ -315,7 +315,7 @@ func TestServerNames(t *testing.T) {
 }
 
 func TestProxyCurl(t *testing.T) {
-	curl := sandboxtest.Tool(t, "curl", "apt-get install curl")
+	curl := testenv.Tool(t, "curl", "apt-get install curl")
 	r := newProxyRig(t, sandbox.ProxyOptions{})
 	out, err := exec.Command(curl, "-sS", "--proxy", r.srv.URL, "--cacert", r.caFile,
 		"https://payment-api.khipu.com/v3/banks", "-H", "x-api-key: "+khipu.DefaultAPIKey).CombinedOutput()
@@ -333,10 +333,10 @@ func TestProxyCurl(t *testing.T) {
 }
 
 func TestProxyNodeKhipuClient(t *testing.T) {
-	node := sandboxtest.Tool(t, "node", "apt-get install nodejs npm")
+	node := testenv.Tool(t, "node", "apt-get install nodejs npm")
 	dir, _ := filepath.Abs(filepath.Join("testdata", "client"))
-	sandboxtest.NPMPackage(t, dir, "emulators/sandbox/testdata/client", "khipu-client")
-	sandboxtest.NPMPackage(t, dir, "emulators/sandbox/testdata/client", "global-agent")
+	testenv.NPMPackage(t, dir, "emulators/sandbox/testdata/client", "khipu-client")
+	testenv.NPMPackage(t, dir, "emulators/sandbox/testdata/client", "global-agent")
 	r := newProxyRig(t, sandbox.ProxyOptions{})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -375,9 +375,9 @@ func TestProxyNodeKhipuClient(t *testing.T) {
 }
 
 func TestProxyPHPCurl(t *testing.T) {
-	php := sandboxtest.Tool(t, "php", "apt-get install php-cli php-curl")
+	php := testenv.Tool(t, "php", "apt-get install php-cli php-curl")
 	if out, _ := exec.Command(php, "-m").Output(); !bytes.Contains(out, []byte("curl")) {
-		sandboxtest.Missing(t, "PHP's curl extension", "apt-get install php-curl")
+		testenv.Missing(t, "PHP's curl extension", "apt-get install php-curl")
 	}
 	r := newProxyRig(t, sandbox.ProxyOptions{})
 	cmd := exec.Command(php, "-d", "curl.cainfo="+r.caFile, filepath.Join("testdata", "client", "curl.php"))
@@ -392,8 +392,8 @@ func TestProxyPHPCurl(t *testing.T) {
 // certificates: the README's keytool -importcert step, then an unchanged
 // HttpsURLConnection through the proxy.
 func TestProxyJava(t *testing.T) {
-	java := sandboxtest.Tool(t, "java", "apt-get install default-jdk-headless")
-	keytool := sandboxtest.Tool(t, "keytool", "apt-get install default-jdk-headless")
+	java := testenv.Tool(t, "java", "apt-get install default-jdk-headless")
+	keytool := testenv.Tool(t, "keytool", "apt-get install default-jdk-headless")
 	r := newProxyRig(t, sandbox.ProxyOptions{})
 	store := filepath.Join(t.TempDir(), "trust.p12")
 	if out, err := exec.Command(keytool, "-importcert", "-noprompt", "-keystore", store, "-storetype", "PKCS12",

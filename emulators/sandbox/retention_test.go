@@ -7,7 +7,6 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 	"github.com/paysandbox/sandbox/emulators/sandbox"
 )
 
@@ -17,8 +16,7 @@ import (
 func TestRetentionLimit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		time.Sleep(time.Until(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)))
-		m := sandboxtest.NewMerchant()
-		sb := newSandbox(t, func(c *sandbox.Config) { c.MaxObjects = 100 }, sandbox.Options{CallbackClient: m.Client()})
+		sb, m := newKit(t, func(c *sandbox.Config) { c.MaxObjects = 100 })
 		r := &rig{t: t, sb: sb, m: m}
 		var first string
 		for i := range 150 {

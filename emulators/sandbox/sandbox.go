@@ -84,6 +84,7 @@ type Sandbox struct {
 	certs *localca.Issuer // leaf certificates of ca
 
 	stopping  chan struct{} // closed when shutdown begins: ends held requests and event streams
+	waiters   chan struct{} // one slot per waiting admin request (MaxWaiters)
 	stopOnce  sync.Once
 	watchStop context.CancelFunc
 	closeOnce sync.Once
@@ -104,7 +105,7 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Sandbox, error) {
 	if opt.ScenarioPoll <= 0 {
 		opt.ScenarioPoll = time.Second
 	}
-	s := &Sandbox{cfg: cfg, opt: opt, log: log, stopping: make(chan struct{})}
+	s := &Sandbox{cfg: cfg, opt: opt, log: log, stopping: make(chan struct{}), waiters: make(chan struct{}, MaxWaiters)}
 	s.clock = clock.New(clock.Options{Scale: cfg.TimeScale, Now: opt.Now, OnPanic: func(v any, stack []byte) {
 		log.Error("panic in a clock timer", "panic", fmt.Sprint(v), "stack", string(stack))
 		if s.journal != nil {

@@ -14,25 +14,22 @@ import (
 
 	"github.com/paysandbox/sandbox/emulators/internal/callback"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
-	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 	"github.com/paysandbox/sandbox/emulators/sandbox"
+	"github.com/paysandbox/sandbox/sandboxtest"
 )
 
+// newSandbox builds a whole sandbox with the public test kit, in memory
+// (the tests run in synctest bubbles and through Handler).
 func newSandbox(t testing.TB, mutate func(*sandbox.Config), opt sandbox.Options) *sandbox.Sandbox {
 	t.Helper()
-	cfg := sandbox.DefaultConfig()
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	sb, err := sandbox.New(cfg, nil, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { sb.Close(context.Background()) })
-	return sb
+	return sandboxtest.New(t, sandboxtest.InMemory(), sandboxtest.Configure(mutate), sandboxtest.CoreOptions(opt)).Core()
+}
+
+// newKit is newSandbox with the kit's in-memory merchant receiving the callbacks.
+func newKit(t testing.TB, mutate func(*sandbox.Config)) (*sandbox.Sandbox, *sandboxtest.Merchant) {
+	t.Helper()
+	kit := sandboxtest.New(t, sandboxtest.InMemory(), sandboxtest.Configure(mutate))
+	return kit.Core(), kit.Merchant
 }
 
 func do(t testing.TB, h http.Handler, method, target, body string, headers ...string) (int, string, http.Header) {
@@ -190,8 +187,7 @@ func TestClockAdvanceAndReset(t *testing.T) {
 
 func TestCallbacksListAndResendThroughAdmin(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		m := sandboxtest.NewMerchant()
-		sb := newSandbox(t, nil, sandbox.Options{CallbackClient: m.Client()})
+		sb, m := newKit(t, nil)
 		id := sb.Dispatcher().Send(callback.Delivery{Provider: "hambit", Objects: []string{"o1"}, Event: "paid",
 			URL: "http://merchant.local/cb", Body: []byte(`{"x":1}`), Ack: callback.ExactlyOK})
 		m.Next(t, time.Second)

@@ -11,6 +11,7 @@ package browsertest
 
 import (
 	"context"
+	"github.com/paysandbox/sandbox/emulators/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,8 +20,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-
-	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 )
 
 // Browser is one headless Chromium tab for one test.
@@ -54,7 +53,7 @@ func New(t testing.TB) *Browser {
 	}
 	path := ChromiumPath()
 	if path == "" {
-		sandboxtest.Missing(t, "Chromium", "apt-get install chromium fonts-liberation, or set $CHROMIUM to a Chromium or Chrome binary")
+		testenv.Missing(t, "Chromium", "apt-get install chromium fonts-liberation, or set $CHROMIUM to a Chromium or Chrome binary")
 	}
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(path),

@@ -87,6 +87,9 @@ type Delivery struct {
 	// OnResult, when set, is called after every attempt with its journal
 	// record, before the record is added to the journal.
 	OnResult func(journal.Attempt)
+	// Rule is the scenario rule that shaped the delivery (scenarios.Plan.Label),
+	// shown with its scheduled attempts; empty for the provider's defaults.
+	Rule string
 }
 
 // ExactlyOK acknowledges only HTTP 200, the rule of all three providers.
@@ -518,6 +521,15 @@ func (d *Dispatcher) scheduleLocked(dl *delivery, w time.Duration, j job) {
 		d.enqueueLocked(j)
 		dl.pending-- // enqueueLocked counted it again
 	})
+	l := clock.Label{Provider: dl.d.Provider, Kind: "callback_attempt", Rule: dl.d.Rule,
+		Detail: fmt.Sprintf("%s %s to %s, attempt %d", dl.id, dl.d.Event, dl.d.URL, dl.attempts+1)}
+	if j.copy > 0 {
+		l.Kind, l.Detail = "callback_copy", fmt.Sprintf("%s %s to %s, duplicate copy %d", dl.id, dl.d.Event, dl.d.URL, j.copy)
+	}
+	if len(dl.d.Objects) > 0 {
+		l.Object = dl.d.Objects[0]
+	}
+	t.Describe(l)
 	dl.timers = append(dl.timers, t)
 }
 

@@ -14,11 +14,13 @@
 package clock
 
 import (
+	"cmp"
 	"container/heap"
 	"errors"
 	"fmt"
 	"log/slog"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 )
@@ -115,15 +117,118 @@ var ErrNegative = errors.New("the sandbox clock only moves forward")
 // Advance moves the clock forward by d and runs every timer that became due,
 // in deadline order, before it returns.
 func (c *Clock) Advance(d time.Duration) error {
+	_, err := c.AdvanceFired(d)
+	return err
+}
+
+// AdvanceFired is Advance that also returns the timers it fired, in the
+// order they ran (a timer that real time made due just before may have been
+// fired by the clock's goroutine instead and is not listed).
+//
+// The clock steps from timer to timer: each fires with the clock at its
+// own due time, so a timer that schedules another within the advance (a
+// robot payer starting a 1 s verification) sees that one fire too, as if
+// the time had really passed.
+func (c *Clock) AdvanceFired(d time.Duration) ([]Scheduled, error) {
 	if d < 0 {
-		return fmt.Errorf("%w: %v", ErrNegative, d)
+		return nil, fmt.Errorf("%w: %v", ErrNegative, d)
 	}
+	c.fireMu.Lock()
+	defer c.fireMu.Unlock()
 	c.mu.Lock()
-	c.offset += d
+	final := c.offset + d
 	c.mu.Unlock()
-	c.fireDue()
+	var fired []Scheduled
+	for {
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			return fired, nil
+		}
+		base := c.base()
+		if len(c.timers) == 0 || c.timers[0].when.After(base.Add(final)) {
+			c.offset = max(c.offset, final)
+			c.mu.Unlock()
+			break
+		}
+		t := c.timers[0]
+		if step := t.when.Sub(base.Add(c.offset)); step > 0 {
+			c.offset += step
+		}
+		heap.Pop(&c.timers)
+		fired = append(fired, t.scheduled())
+		c.mu.Unlock()
+		if t.group != nil {
+			t.group.forget(t)
+		}
+		c.call(t.f)
+	}
 	c.poke()
-	return nil
+	return fired, nil
+}
+
+// Label says what a timer is for, as GET /_sandbox/api/schedule shows it.
+type Label struct {
+	Provider string `json:"provider,omitempty"`
+	Object   string `json:"object,omitempty"`
+	// Kind is what happens when it fires: callback_attempt, robot_payer,
+	// verification, expiry, review, …
+	Kind string `json:"kind"`
+	// Rule is the scenario rule that caused it (`scenario rules[2] "name"`),
+	// empty for the provider's own behaviour.
+	Rule   string `json:"rule,omitempty"`
+	Detail string `json:"detail,omitempty"`
+	// Hidden keeps the timer out of Scheduled: its owner lists what it
+	// stands for itself (one timer for a queue of expiries).
+	Hidden bool `json:"-"`
+}
+
+// Scheduled is one pending (or just fired) timer.
+type Scheduled struct {
+	Due time.Time `json:"due"`
+	Label
+}
+
+// Describe attaches l to the timer and returns the timer.
+func (t *Timer) Describe(l Label) *Timer {
+	if t == nil {
+		return t
+	}
+	t.c.mu.Lock()
+	t.label = l
+	t.c.mu.Unlock()
+	return t
+}
+
+// Scheduled returns the pending timers in the order they will fire; keep
+// returns those to list (nil keeps all). Timers without a label are listed
+// with kind "timer".
+func (c *Clock) Scheduled(keep func(Label) bool) []Scheduled {
+	c.mu.Lock()
+	ts := make([]*Timer, 0, len(c.timers))
+	for _, t := range c.timers {
+		if !t.label.Hidden && (keep == nil || keep(t.label)) {
+			ts = append(ts, t)
+		}
+	}
+	out := make([]Scheduled, len(ts))
+	slices.SortFunc(ts, func(a, b *Timer) int {
+		return cmp.Or(a.when.Compare(b.when), cmp.Compare(a.seq, b.seq))
+	})
+	for i, t := range ts {
+		out[i] = t.scheduled()
+	}
+	c.mu.Unlock()
+	return out
+}
+
+// scheduled describes t; c.mu is held.
+func (t *Timer) scheduled() Scheduled {
+	l := t.label
+	if l.Kind == "" {
+		l.Kind = "timer"
+	}
+	return Scheduled{Due: t.when, Label: l}
 }
 
 // Timer is one scheduled function.
@@ -134,7 +239,8 @@ type Timer struct {
 	seq   uint64
 	index int // in the heap; -1 when not scheduled
 	group *Group
-	gidx  int // in group.timers; -1 when not there
+	gidx  int   // in group.timers; -1 when not there
+	label Label // guarded by c.mu
 }
 
 // When returns the sandbox time at which the timer fires.
@@ -221,7 +327,7 @@ func (c *Clock) poke() {
 	}
 }
 
-// fireDue runs every due timer in order.
+// fireDue runs every due timer in order (the clock's goroutine).
 func (c *Clock) fireDue() {
 	c.fireMu.Lock()
 	defer c.fireMu.Unlock()

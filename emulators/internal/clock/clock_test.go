@@ -169,3 +169,77 @@ func TestTimerPanicDoesNotStopTheClock(t *testing.T) {
 	c.Wait(time.Nanosecond, func() { done <- true })
 	<-done // the clock's own goroutine survived its panic
 }
+
+func TestScheduledListsLabelsAndAdvanceReportsWhatFired(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := clock.New(clock.Options{})
+		defer c.Close()
+		start := c.Now()
+		g := c.NewGroup()
+		g.After(2*time.Hour, func() {}).Describe(clock.Label{Provider: "khipu", Object: "p2", Kind: "expiry"})
+		c.After(time.Hour, func() {}).Describe(clock.Label{Provider: "hambit", Object: "o1", Kind: "robot_payer", Rule: "s/r"})
+		c.After(3*time.Hour, func() {}).Describe(clock.Label{Kind: "expiry", Hidden: true})
+		c.After(4*time.Hour, func() {})
+		stopped := c.After(90*time.Minute, func() {}).Describe(clock.Label{Kind: "gone"})
+		stopped.Stop()
+
+		got := c.Scheduled(nil)
+		var kinds []string
+		for _, s := range got {
+			kinds = append(kinds, s.Object+":"+s.Kind)
+		}
+		if want := []string{"o1:robot_payer", "p2:expiry", ":timer"}; !slices.Equal(kinds, want) {
+			t.Fatalf("Scheduled = %v, want %v", kinds, want)
+		}
+		if !got[0].Due.Equal(start.Add(time.Hour)) || got[0].Rule != "s/r" {
+			t.Errorf("first = %+v", got[0])
+		}
+		if only := c.Scheduled(func(l clock.Label) bool { return l.Provider == "khipu" }); len(only) != 1 || only[0].Object != "p2" {
+			t.Errorf("filtered = %+v", only)
+		}
+
+		fired, err := c.AdvanceFired(150 * time.Minute)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kinds = kinds[:0]
+		for _, s := range fired {
+			kinds = append(kinds, s.Object+":"+s.Kind)
+		}
+		if want := []string{"o1:robot_payer", "p2:expiry"}; !slices.Equal(kinds, want) {
+			t.Fatalf("fired = %v, want %v", kinds, want)
+		}
+		if n := len(c.Scheduled(nil)); n != 1 {
+			t.Errorf("after the advance %d listed, want 1 (the hidden timer is not listed)", n)
+		}
+	})
+}
+
+func TestAdvanceStepsThroughTimersScheduledOnTheWay(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c := clock.New(clock.Options{})
+		defer c.Close()
+		start := c.Now()
+		var seen []time.Duration
+		c.After(time.Minute, func() {
+			seen = append(seen, c.Now().Sub(start))
+			c.Wait(time.Second, func() { // a robot payer starting a 1 s verification
+				seen = append(seen, c.Now().Sub(start))
+				c.After(2*time.Hour, func() { seen = append(seen, -1) }) // beyond the advance
+			})
+		})
+		fired, err := c.AdvanceFired(time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := []time.Duration{time.Minute, time.Minute + time.Second}; !slices.Equal(seen, want) || len(fired) != 2 {
+			t.Fatalf("fired at %v (%d reported), want %v", seen, len(fired), want)
+		}
+		if off := c.Offset(); off != time.Hour {
+			t.Errorf("offset %v, want 1h", off)
+		}
+		if n := len(c.Scheduled(nil)); n != 1 {
+			t.Errorf("%d pending, want the one beyond the advance", n)
+		}
+	})
+}

@@ -485,6 +485,10 @@ func (j *Journal) List(f Filter) []Entry {
 	return out
 }
 
+// Matches reports whether e passes the filter's kinds, provider, object and
+// Match (not Before, After or Limit).
+func (f *Filter) Matches(e *Entry) bool { return f.matches(e) }
+
 func (f *Filter) matches(e *Entry) bool {
 	if len(f.Kinds) > 0 {
 		ok := false

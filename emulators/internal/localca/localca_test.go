@@ -5,7 +5,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
-	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
+	"github.com/paysandbox/sandbox/emulators/testenv"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -138,7 +138,7 @@ func TestLeafVerifiesForItsNameOnly(t *testing.T) {
 }
 
 func TestOpenSSLVerifiesTheLeaf(t *testing.T) {
-	openssl := sandboxtest.Tool(t, "openssl", "apt-get install openssl")
+	openssl := testenv.Tool(t, "openssl", "apt-get install openssl")
 	dir := t.TempDir()
 	ca, err := LoadOrCreate(dir, Options{})
 	if err != nil {

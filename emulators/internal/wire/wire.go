@@ -153,14 +153,24 @@ func Blob(c echo.Context, status int, contentType string, b []byte) error {
 	return err
 }
 
-var contentTypes sync.Map // content type → []string{content type}
+// contentTypes holds the header values of the content types the providers
+// answer with; it is read-only after package initialisation, so sandboxes in
+// one process share nothing mutable through it. Other types get a fresh
+// value per answer.
+var contentTypes = func() map[string][]string {
+	m := map[string][]string{}
+	for _, ct := range []string{echo.MIMEApplicationJSON, echo.MIMEApplicationJSONCharsetUTF8, "application/json;charset=UTF-8",
+		"application/json;charset=utf-8", echo.MIMEApplicationXMLCharsetUTF8, echo.MIMETextHTMLCharsetUTF8, echo.MIMETextPlainCharsetUTF8} {
+		m[ct] = []string{ct}
+	}
+	return m
+}()
 
 func contentTypeValue(ct string) []string {
-	if v, ok := contentTypes.Load(ct); ok {
-		return v.([]string)
+	if v, ok := contentTypes[ct]; ok {
+		return v
 	}
-	v, _ := contentTypes.LoadOrStore(ct, []string{ct})
-	return v.([]string)
+	return []string{ct}
 }
 
 // CheckJSONDepth reports an error when the JSON text nests objects and arrays

@@ -1,7 +1,8 @@
-package sandboxtest
+package testenv
 
 import (
 	"fmt"
+	"os"
 	"strings"
 	"testing"
 )
@@ -39,4 +40,13 @@ func TestMissingSkipsOrFailsWithTheInstallStep(t *testing.T) {
 			}
 		})
 	}
+}
+
+// CI sets SANDBOX_REQUIRE_ALL=1: from then on a missing tool fails the test
+// that needs it instead of skipping it.
+func ExampleRequireAll() {
+	os.Setenv(RequireAllEnv, "1")
+	defer os.Unsetenv(RequireAllEnv)
+	fmt.Println(RequireAll())
+	// Output: true
 }
