@@ -77,7 +77,7 @@ khipu:
 			if got[0].Header.Get("X-Khipu-Signature") != want {
 				t.Errorf("signature %s, want %s", got[0].Header.Get("X-Khipu-Signature"), want)
 			}
-			if off := sb.Now().Sub(time.Now()); off < time.Duration(i)*time.Hour {
+			if off := time.Until(sb.Now()); off < time.Duration(i)*time.Hour {
 				t.Errorf("clock offset %v", off)
 			}
 		})

@@ -216,11 +216,6 @@ func (s *Sandbox) handleAction(c echo.Context) error {
 	return c.JSON(http.StatusOK, o)
 }
 
-type entriesPage struct {
-	Entries []journal.Entry `json:"entries"`
-	Stats   journal.Stats   `json:"stats"`
-}
-
 func (s *Sandbox) listJournal(c echo.Context, kinds ...journal.Kind) error {
 	f, err := s.journalFilter(c, kinds...)
 	if err != nil {
@@ -238,7 +233,7 @@ func (s *Sandbox) answerEntries(c echo.Context, entries []journal.Entry) error {
 // that the answer is never built whole in memory: a client that asks for a
 // thousand entries and reads nothing holds the entries (shared with the
 // journal) and one encoded entry, not the whole answer (issue #13). The
-// bytes are those c.JSON would write for an entriesPage.
+// bytes are those c.JSON would write for {entries, stats}.
 func streamEntries(c echo.Context, entries []journal.Entry, stats journal.Stats) error {
 	w := c.Response()
 	w.Header().Set(echo.HeaderContentType, echo.MIMEApplicationJSON)

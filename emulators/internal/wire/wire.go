@@ -159,7 +159,7 @@ func Blob(c echo.Context, status int, contentType string, b []byte) error {
 // value per answer.
 var contentTypes = func() map[string][]string {
 	m := map[string][]string{}
-	for _, ct := range []string{echo.MIMEApplicationJSON, echo.MIMEApplicationJSONCharsetUTF8, "application/json;charset=UTF-8",
+	for _, ct := range []string{echo.MIMEApplicationJSON, "application/json; charset=UTF-8", "application/json;charset=UTF-8",
 		"application/json;charset=utf-8", echo.MIMEApplicationXMLCharsetUTF8, echo.MIMETextHTMLCharsetUTF8, echo.MIMETextPlainCharsetUTF8} {
 		m[ct] = []string{ct}
 	}
