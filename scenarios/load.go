@@ -62,6 +62,7 @@ func Problems(err error) []Problem {
 type problem struct {
 	line int
 	msg  string
+	node *yaml.Node // the bad value, when there is one
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
@@ -74,6 +75,7 @@ func Load(file string, data []byte, reg *Registry) (*Scenario, error) {
 	l := &loader{file: file, reg: reg}
 	s := l.load(data)
 	if len(l.probs) > 0 {
+		slices.SortStableFunc(l.probs, func(a, b Problem) int { return a.Line - b.Line })
 		return nil, &LoadError{Problems: l.probs}
 	}
 	s.Source = file
@@ -141,6 +143,7 @@ func (l *loader) load(data []byte) *Scenario {
 		}
 	}
 	if s.Name == "" {
+		s.namedAfterFile = true
 		base := filepath.Base(l.file)
 		s.Name = strings.TrimSuffix(strings.TrimSuffix(base, filepath.Ext(base)), ".scenario")
 		if !nameRE.MatchString(s.Name) {
@@ -225,15 +228,11 @@ func (l *loader) loadRule(i int, n *yaml.Node) Rule {
 		}
 	}
 	if v, ok := keys["times"]; ok {
-		t, err := strconv.Atoi(v.Value)
-		if v.Kind != yaml.ScalarNode || err != nil || t < 1 {
-			l.errorf(v.Line, "times: expected a whole number ≥ 1, got %s", describeNode(v))
-		}
-		r.Times = t
+		r.Times, _ = l.whole(v, "times", 1, 1<<31-1)
 	}
 	if v, ok := keys["probability"]; ok {
 		p, err := strconv.ParseFloat(v.Value, 64)
-		if v.Kind != yaml.ScalarNode || err != nil || p <= 0 || p > 1 {
+		if !isNumber(v) || err != nil || p <= 0 || p > 1 {
 			l.errorf(v.Line, "probability: expected a number with 0 < p ≤ 1, got %s", describeNode(v))
 		} else {
 			r.Probability = &p
@@ -446,17 +445,9 @@ func (l *loader) loadThen(n *yaml.Node, prov *ProviderSpec, pt *PointSpec) Then 
 		case "skip":
 			t.Skip = l.boolean(v, "then.skip")
 		case "duplicate":
-			d, err := strconv.Atoi(v.Value)
-			if v.Kind != yaml.ScalarNode || err != nil || d < 0 || d > 100 {
-				l.errorf(v.Line, "then.duplicate: expected a whole number from 0 to 100, got %s", describeNode(v))
-			}
-			t.Duplicate = d
+			t.Duplicate, _ = l.whole(v, "then.duplicate", 0, 100)
 		case "fail_attempts":
-			d, err := strconv.Atoi(v.Value)
-			if v.Kind != yaml.ScalarNode || err != nil || d < 0 || d > 100 {
-				l.errorf(v.Line, "then.fail_attempts: expected a whole number from 0 to 100, got %s", describeNode(v))
-			}
-			t.FailAttempts = d
+			t.FailAttempts, _ = l.whole(v, "then.fail_attempts", 0, 100)
 		case "bad_signature":
 			t.BadSignature = l.str(v, "then.bad_signature")
 			if t.BadSignature != "wrong" && t.BadSignature != "missing" {
@@ -513,6 +504,31 @@ func (l *loader) duration(n *yaml.Node, where string) (time.Duration, bool) {
 	return d, true
 }
 
+// whole reads a YAML integer in [lo, hi]. A quoted number ("3") is text,
+// not a number, and is refused like any other text: the scenario would
+// otherwise mean something else to a YAML-aware reader than to the sandbox.
+func (l *loader) whole(n *yaml.Node, where string, lo, hi int) (int, bool) {
+	v, err := strconv.Atoi(n.Value)
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || err != nil || v < lo || v > hi {
+		rng := fmt.Sprintf("from %d to %d", lo, hi)
+		if hi == 1<<31-1 {
+			rng = fmt.Sprintf("≥ %d", lo)
+		}
+		got := describeNode(n)
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!str" && err == nil {
+			got += " (quoted: text, not a number; write it without quotes)"
+		}
+		l.errorf(n.Line, "%s: expected a whole number %s, got %s", where, rng, got)
+		return 0, false
+	}
+	return v, true
+}
+
+// isNumber reports whether n is an unquoted YAML number.
+func isNumber(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && (n.Tag == "!!int" || n.Tag == "!!float")
+}
+
 func (l *loader) boolean(n *yaml.Node, where string) bool {
 	if n.Kind == yaml.ScalarNode {
 		switch n.Value {
@@ -554,11 +570,17 @@ func yamlErrorLine(err error) (int, string) {
 	return 0, "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")
 }
 
+var yamlInnerLineRE = regexp.MustCompile(`(^|; )line \d+: `)
+
+// cleanYAMLError turns yaml.v3's decoding error into one message without
+// the library's own "yaml:" and "line N:" prefixes (the caller names the
+// file and line once).
 func cleanYAMLError(err error) string {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n  ")
 	msg = strings.TrimPrefix(msg, "yaml: ")
-	return strings.ReplaceAll(msg, "\n  ", "; ")
+	msg = strings.ReplaceAll(msg, "\n  ", "; ")
+	return yamlInnerLineRE.ReplaceAllString(msg, "$1")
 }
 
 func removeString(list []string, s string) []string {

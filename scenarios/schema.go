@@ -21,7 +21,8 @@ type Scenario struct {
 	// YAML is the text it was loaded from.
 	YAML []byte
 
-	points map[string]bool // provider + " " + point of every rule
+	points         map[string]bool // provider + " " + point of every rule
+	namedAfterFile bool            // the file has no name: key
 }
 
 // HasRules reports whether any rule of s is for this provider and point.
