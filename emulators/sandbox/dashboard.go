@@ -51,6 +51,7 @@ func (s *Sandbox) pageRoutes(e *echo.Echo) {
 		e.StaticFS("/_sandbox/static", static)
 	}
 	tok := s.requirePageToken
+	e.POST("/_sandbox/login", s.loginForm)
 	e.GET("/_sandbox", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/_sandbox/") })
 	e.GET("/_sandbox/", d.objectsPage, tok)
 	e.GET("/_sandbox/objects/:provider/:id", d.objectPage, tok)
@@ -336,6 +337,10 @@ func (d *dashboard) objectPage(c echo.Context) error {
 	name, id := c.Param("provider"), c.Param("id")
 	o, err := d.s.findObject(name, id)
 	if err != nil {
+		if at, ok := d.s.lastReset(name); ok && emulators.AsError(err).Kind == emulators.NotFound {
+			return d.render(c, http.StatusNotFound, "forgotten.html", &page{Title: "Forgotten by a reset", Nav: "objects",
+				Data: forgottenView{Provider: name, ID: id, At: at}})
+		}
 		return d.errorPage(c, err)
 	}
 	if o.Provider != name {
@@ -375,6 +380,20 @@ func (d *dashboard) objectPage(c echo.Context) error {
 	}
 	return d.render(c, http.StatusOK, "object.html", &page{Title: o.Provider + " " + o.Kind + " " + o.ID,
 		Nav: "objects", Follow: "ids", Watch: watch, Data: v})
+}
+
+// forgottenView is the page of a link into a provider that was reset.
+type forgottenView struct {
+	Provider, ID string
+	At           time.Time
+}
+
+// lastReset returns when provider name was last reset, if it was.
+func (s *Sandbox) lastReset(name string) (time.Time, bool) {
+	s.resetMu.Lock()
+	defer s.resetMu.Unlock()
+	at, ok := s.resetAt[name]
+	return at, ok
 }
 
 // findObject returns the object id of provider name, or of the provider

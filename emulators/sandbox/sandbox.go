@@ -66,6 +66,9 @@ type Sandbox struct {
 	e     *echo.Echo
 	hosts map[string]string // lower-case host → provider name
 
+	resetMu sync.Mutex
+	resetAt map[string]time.Time // provider → sandbox time of its last reset
+
 	stopping  chan struct{} // closed when shutdown begins: ends held requests and event streams
 	stopOnce  sync.Once
 	watchStop context.CancelFunc

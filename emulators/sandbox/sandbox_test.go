@@ -95,7 +95,7 @@ func TestAdminErrorsAndToken(t *testing.T) {
 		t.Errorf("dashboard without token: %d", code)
 	}
 	rec := sandboxtest.Do(h, sandboxtest.Request("GET", "/_sandbox/?token=s3cret", ""))
-	if rec.Code != 200 || !strings.Contains(rec.Header().Get("Set-Cookie"), "sandbox_token=s3cret") {
+	if rec.Code != 303 || rec.Header().Get("Location") != "/_sandbox/" || !strings.Contains(rec.Header().Get("Set-Cookie"), "sandbox_token=s3cret") {
 		t.Errorf("dashboard with ?token: %d %v", rec.Code, rec.Header())
 	}
 	auth := "Authorization: Bearer s3cret"

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,7 +33,8 @@ type Clock struct {
 	seq    uint64
 	closed bool
 
-	fireMu sync.Mutex // one firing pass at a time, so timers run in order
+	fireMu sync.Mutex    // one firing pass at a time, so timers run in order
+	fired  atomic.Uint64 // timers run so far
 	wake   chan struct{}
 	done   chan struct{}
 	exited chan struct{}
@@ -228,9 +230,14 @@ func (c *Clock) fireDue() {
 		if t.group != nil {
 			t.group.forget(t)
 		}
+		c.fired.Add(1)
 		t.f()
 	}
 }
+
+// Fired returns how many timers have run since the clock started (the
+// dashboard says how many an advance fired).
+func (c *Clock) Fired() uint64 { return c.fired.Load() }
 
 func (c *Clock) run() {
 	defer close(c.exited)

@@ -1,0 +1,100 @@
+package sandbox_test
+
+import (
+	"encoding/json"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
+	"github.com/paysandbox/sandbox/emulators/khipu"
+	"github.com/paysandbox/sandbox/emulators/sandbox"
+)
+
+// khipuPayment creates a Khipu payment through the signed API 2.0.
+func khipuPayment(t *testing.T, sb *sandbox.Sandbox, ref string) string {
+	t.Helper()
+	params := url.Values{"subject": {"qa"}, "currency": {"CLP"}, "amount": {"1000"}, "transaction_id": {ref}}
+	u := "http://example.com/khipu/api/2.0/payments"
+	rec := httptest.NewRecorder()
+	sb.Handler().ServeHTTP(rec, sandboxtest.Request("POST", u, params.Encode(), "Content-Type: application/x-www-form-urlencoded",
+		"Authorization: "+khipu.SignRequest(khipu.DefaultSecret, khipu.DefaultReceiverID, "POST", u, params)))
+	var out struct {
+		PaymentID string `json:"payment_id"`
+	}
+	if rec.Code != 200 || json.Unmarshal(rec.Body.Bytes(), &out) != nil {
+		t.Fatalf("Khipu create: %d %s", rec.Code, rec.Body)
+	}
+	return out.PaymentID
+}
+
+func flashOf(t *testing.T, rec *httptest.ResponseRecorder) string {
+	t.Helper()
+	u, err := url.Parse(rec.Header().Get("Location"))
+	if rec.Code != 303 || err != nil {
+		t.Fatalf("form answered %d %q", rec.Code, rec.Header().Get("Location"))
+	}
+	return u.Query().Get("ok") + u.Query().Get("err")
+}
+
+// TestFlashSaysWhatHappened: the no-script forms (and the page script,
+// which writes the same text from the API's answer) say what an action, an
+// advance and a reset did, not "done".
+func TestFlashSaysWhatHappened(t *testing.T) {
+	sb := dashSandbox(t, nil, sandbox.Options{})
+	h := sb.Handler()
+	id := khipuPayment(t, sb, "FLASH-1")
+	rec := postForm(t, h, "/_sandbox/objects/khipu/"+id+"/actions/pay", url.Values{"outcome": {"approve"}})
+	var o struct {
+		Status string `json:"status"`
+	}
+	_, body, _ := get(t, h, "/_sandbox/api/objects/khipu/"+id)
+	if err := json.Unmarshal([]byte(body), &o); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := flashOf(t, rec), "pay → "+o.Status; got != want || o.Status == "pending" {
+		t.Errorf("pay flash = %q, want %q", got, want)
+	}
+	// Two timers due within 15 minutes of sandbox time, one later.
+	for _, d := range []string{"1m", "10m", "2h"} {
+		dur, _ := time.ParseDuration(d)
+		sb.Clock().After(dur, func() {})
+	}
+	rec = postForm(t, h, "/_sandbox/clock/advance", url.Values{"by": {"15m"}})
+	if got := flashOf(t, rec); !strings.HasPrefix(got, "advanced 15m: ") || !strings.Contains(got, "timers fired") {
+		t.Errorf("advance flash = %q, want advanced 15m: N timers fired", got)
+	}
+	rec = postForm(t, h, "/_sandbox/clock/advance", url.Values{"by": {"1s"}})
+	if got := flashOf(t, rec); got != "advanced 1s: no timer was due" {
+		t.Errorf("advance flash = %q", got)
+	}
+	rec = postForm(t, h, "/_sandbox/reset", url.Values{"provider": {"khipu"}})
+	if got := flashOf(t, rec); !strings.HasPrefix(got, "reset: khipu's objects") {
+		t.Errorf("reset flash = %q", got)
+	}
+}
+
+// TestLinkIntoAResetProvider: after a provider's reset, a link to one of
+// its objects says the object was forgotten by the reset, not "not found".
+func TestLinkIntoAResetProvider(t *testing.T) {
+	sb := dashSandbox(t, nil, sandbox.Options{})
+	h := sb.Handler()
+	id := khipuPayment(t, sb, "RESET-1")
+	if code, _, _ := get(t, h, "/_sandbox/objects/khipu/"+id); code != 200 {
+		t.Fatalf("object page before the reset: %d", code)
+	}
+	if code, body, _ := get(t, h, "/_sandbox/objects/khipu/never-was"); code != 404 || strings.Contains(body, "Forgotten") {
+		t.Errorf("an unknown object before any reset: %d", code)
+	}
+	postForm(t, h, "/_sandbox/reset", url.Values{"provider": {"khipu"}})
+	code, body, _ := get(t, h, "/_sandbox/objects/khipu/"+id)
+	if code != 404 || !strings.Contains(body, "Forgotten by a reset") || !strings.Contains(body, id) || !strings.Contains(body, "khipu was reset at") {
+		t.Errorf("after the reset: %d\n%s", code, body)
+	}
+	checkPage(t, "forgotten", body)
+	if code, body, _ := get(t, h, "/_sandbox/objects/hambit/never-was"); code != 404 || strings.Contains(body, "Forgotten") {
+		t.Errorf("hambit was not reset: %d", code)
+	}
+}
