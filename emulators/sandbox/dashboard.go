@@ -27,7 +27,8 @@ import (
 // in place, and turns the forms into admin API calls. Every form also works
 // without the script (it posts to a page endpoint that redirects back).
 type dashboard struct {
-	s    *Sandbox
+	s      *Sandbox
+	facets facetCache
 	tmpl *template.Template
 	err  error // a template that does not parse: every page answers it
 	// hasAccounts names the providers that list their accounts as objects
@@ -185,6 +186,7 @@ type objectsView struct {
 	First, Prev, Next, Last string
 	Providers               []string
 	Kinds, Statuses, Limits []string
+	AccountList             []string // the Account filter's choices
 	Elapsed                 time.Duration
 	Filtered                bool
 	ProviderTotals          []providerTotal
@@ -281,10 +283,12 @@ func (d *dashboard) objectsPage(c echo.Context) error {
 		return d.errorPage(c, err)
 	}
 	items, total := res.Items, res.Total
+	fc := d.facets.get(d.s, f.Provider)
 	v := &objectsView{Filter: f, Items: items, Total: total, ProviderTotals: res.Totals, Accounts: res.Accounts,
-		Kinds:    []string{"payment", "collection", "transfer", "order", "transaction", "refund", accountKind},
-		Statuses: []string{"pending", "verifying", "done", "Awaiting Payment", "Payment success", "Failed", "Accepted", "Success", "Bank rejection", "IN_PROGRESS", "CAPTURED", "AUTHORIZED", "DECLINED", "REFUNDED", "CANCELLED", "APPROVED", "PENDING", "EXPIRED"},
-		Limits:   []string{"25", "50", "100"},
+		Kinds:       withCurrent(fc.Kinds, f.Kind),
+		Statuses:    withCurrent(fc.Statuses, f.Status),
+		AccountList: withCurrent(fc.Accounts, f.Account),
+		Limits:      []string{"25", "50", "100"},
 		Filtered: f.Kind != "" || f.Status != "" || f.Account != "" || f.Q != "" || f.Provider != ""}
 	for _, p := range d.s.providers {
 		v.Providers = append(v.Providers, p.Name())

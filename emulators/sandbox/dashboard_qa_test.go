@@ -98,3 +98,27 @@ func TestLinkIntoAResetProvider(t *testing.T) {
 		t.Errorf("hambit was not reset: %d", code)
 	}
 }
+
+// TestObjectFiltersAreChoices: Kind, Status and Account are lists of what
+// the stored objects have, a bookmarked value stays selected, and a
+// provider's page offers only its own.
+func TestObjectFiltersAreChoices(t *testing.T) {
+	sb := dashSandbox(t, nil, sandbox.Options{})
+	h := sb.Handler()
+	fill(t, h, 4)
+	_, body, _ := get(t, h, "/_sandbox/")
+	for _, want := range []string{`<select name="kind">`, `<option>payment</option>`, `<option>collection</option>`, `<option>transaction</option>`,
+		`<select name="status">`, `<option>pending</option>`, `<option>Accepted</option>`, `<option>DECLINED</option>`,
+		`<select name="account">`, `<option>123456</option>`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("objects page lacks %s", want)
+		}
+	}
+	if strings.Contains(body, "<option>REFUNDED</option>") || strings.Contains(body, `<input name="kind"`) {
+		t.Errorf("the filters offer values no object has, or are free text")
+	}
+	_, body, _ = get(t, h, "/_sandbox/?provider=khipu&status=gone")
+	if !strings.Contains(body, `<option selected>gone</option>`) || strings.Contains(body, "<option>collection</option>") {
+		t.Errorf("khipu's filters: a bookmarked status is not kept, or another provider's kinds are offered")
+	}
+}
