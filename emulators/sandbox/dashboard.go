@@ -29,8 +29,8 @@ import (
 type dashboard struct {
 	s      *Sandbox
 	facets facetCache
-	tmpl *template.Template
-	err  error // a template that does not parse: every page answers it
+	tmpl   *template.Template
+	err    error // a template that does not parse: every page answers it
 	// hasAccounts names the providers that list their accounts as objects
 	// (fixed by the configuration, learnt at start).
 	hasAccounts map[string]bool
@@ -289,7 +289,7 @@ func (d *dashboard) objectsPage(c echo.Context) error {
 		Statuses:    withCurrent(fc.Statuses, f.Status),
 		AccountList: withCurrent(fc.Accounts, f.Account),
 		Limits:      []string{"25", "50", "100"},
-		Filtered: f.Kind != "" || f.Status != "" || f.Account != "" || f.Q != "" || f.Provider != ""}
+		Filtered:    f.Kind != "" || f.Status != "" || f.Account != "" || f.Q != "" || f.Provider != ""}
 	for _, p := range d.s.providers {
 		v.Providers = append(v.Providers, p.Name())
 	}
