@@ -112,7 +112,7 @@ func (l *loader) load(data []byte) *Scenario {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		line, msg := yamlErrorLine(err)
+		line, msg := SyntaxError(data, err)
 		l.errorf(line, "%s", msg)
 		return s
 	}
@@ -561,13 +561,25 @@ func parseDuration(s string) (time.Duration, error) {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func yamlErrorLine(err error) (int, string) {
+// SyntaxError turns yaml.v3's syntax error about data into a line and a
+// message. yaml.v3 reports a tab that breaks the indentation on the line
+// where the enclosing block starts; the line given here is the tab's.
+func SyntaxError(data []byte, err error) (int, string) {
 	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return n, "YAML syntax: " + m[2]
+	m := yamlLineRE.FindStringSubmatch(msg)
+	if m == nil {
+		return 0, "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")
 	}
-	return 0, "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")
+	n, _ := strconv.Atoi(m[1])
+	if strings.Contains(m[2], "tab character") || strings.Contains(m[2], "cannot start any token") {
+		lines := strings.Split(string(data), "\n")
+		for i := max(n-1, 0); i < len(lines); i++ {
+			if indent := lines[i][:len(lines[i])-len(strings.TrimLeft(lines[i], " \t"))]; strings.Contains(indent, "\t") {
+				return i + 1, "YAML syntax: a tab in the indentation (indent with spaces)"
+			}
+		}
+	}
+	return n, "YAML syntax: " + m[2]
 }
 
 var yamlInnerLineRE = regexp.MustCompile(`(^|; )line \d+: `)

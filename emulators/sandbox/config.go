@@ -97,10 +97,11 @@ func LoadConfigFile(path string, cfg *Config) error {
 func DecodeConfig(name string, data []byte, cfg *Config) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		if m := yamlSyntaxRE.FindStringSubmatch(err.Error()); m != nil {
-			return fmt.Errorf("%s:%s: YAML syntax: %s", name, m[1], m[2])
+		line, msg := scenarios.SyntaxError(data, err)
+		if line > 0 {
+			return fmt.Errorf("%s:%d: %s", name, line, msg)
 		}
-		return fmt.Errorf("%s: YAML syntax: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		return fmt.Errorf("%s: %s", name, msg)
 	}
 	if len(doc.Content) == 0 {
 		return nil // an empty file: defaults
@@ -118,7 +119,6 @@ func DecodeConfig(name string, data []byte, cfg *Config) error {
 }
 
 var (
-	yamlSyntaxRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 	pathStepRE   = regexp.MustCompile(`^([^.\[]+)((?:\[\d+\])*)`)
 )
 

@@ -8,6 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
+	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
 	"github.com/paysandbox/sandbox/emulators/khipu"
 	"github.com/paysandbox/sandbox/emulators/sandbox"
@@ -120,5 +123,37 @@ func TestObjectFiltersAreChoices(t *testing.T) {
 	_, body, _ = get(t, h, "/_sandbox/?provider=khipu&status=gone")
 	if !strings.Contains(body, `<option selected>gone</option>`) || strings.Contains(body, "<option>collection</option>") {
 		t.Errorf("khipu's filters: a bookmarked status is not kept, or another provider's kinds are offered")
+	}
+}
+
+// TestDashboardTextInBrowser: scenario names do not wrap mid-word, the
+// journal's object column does not push the table wider than its box, and
+// a callback row does not say its outcome twice.
+func TestDashboardTextInBrowser(t *testing.T) {
+	sb := dashSandbox(t, nil, sandbox.Options{})
+	srv := serve(t, sb)
+	long := strings.Repeat("verylongobjectid", 6)
+	sb.Journal().Add(journal.Entry{Kind: journal.KindCallback, Provider: "khipu", Objects: []string{long, long + "2"},
+		Summary: "payment attempt 1 → HTTP 200, acknowledged", Callback: &journal.Attempt{Delivery: "cb1", Event: "payment", Attempt: 1,
+			URL: "http://merchant.example/hook", Status: 200, Outcome: journal.OutcomeAcknowledged}})
+	p := newPage(t)
+	p.run(chromedp.EmulateViewport(1024, 768))
+	p.open(srv.URL + "/_sandbox/journal")
+	p.waitFor("the journal", `document.querySelectorAll('table.journal tbody tr').length > 0`)
+	var text string
+	var overflow bool
+	p.eval(`document.querySelector('table.journal tbody tr').innerText`, &text)
+	if strings.Count(text, "acknowledged") != 1 {
+		t.Errorf("the callback row says acknowledged %d times: %q", strings.Count(text, "acknowledged"), text)
+	}
+	p.eval(`(function(){var w=document.querySelector('.table-wrap'); return w.scrollWidth > w.clientWidth + 1})()`, &overflow)
+	if overflow {
+		t.Errorf("the journal table is wider than its box with a long object id")
+	}
+	p.open(srv.URL + "/_sandbox/scenarios")
+	var wrapped []string
+	p.eval(`[...document.querySelectorAll('table.scenarios th code')].filter(c => c.getClientRects().length > 1 || c.offsetHeight > 1.6*parseFloat(getComputedStyle(c).lineHeight || 16)).map(c => c.textContent)`, &wrapped)
+	if len(wrapped) > 0 {
+		t.Errorf("scenario names wrap: %v", wrapped)
 	}
 }
