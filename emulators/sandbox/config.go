@@ -119,7 +119,7 @@ func DecodeConfig(name string, data []byte, cfg *Config) error {
 }
 
 var (
-	pathStepRE   = regexp.MustCompile(`^([^.\[]+)((?:\[\d+\])*)`)
+	pathStepRE = regexp.MustCompile(`^([^.\[]+)((?:\[\d+\])*)`)
 )
 
 // Validate checks the configuration once; every problem is one line
