@@ -157,3 +157,44 @@ func TestDashboardTextInBrowser(t *testing.T) {
 		t.Errorf("scenario names wrap: %v", wrapped)
 	}
 }
+
+// TestExpireNowInBrowser: "Expire now" on a Khipu payment shows the
+// expired state (badge, history), offers only what still makes sense, the
+// payer page says the payment expired, and a second expire is refused.
+func TestExpireNowInBrowser(t *testing.T) {
+	sb := dashSandbox(t, nil, sandbox.Options{})
+	srv := serve(t, sb)
+	id := khipuPayment(t, sb, "EXPIRE-1")
+	p := newPage(t)
+	p.open(srv.URL + "/_sandbox/objects/khipu/" + id)
+	p.waitFor("the Expire now button", `!!document.querySelector('button[data-action=expire]')`)
+	p.run(chromedp.Click(`button[data-action=expire]`))
+	p.waitFor("the expired badge", `document.querySelector('#obj-status').textContent === 'pending/expired' && document.querySelector('#obj-status').classList.contains('bad')`)
+	p.waitFor("the flash", `document.querySelector('#flash').textContent.includes('expire → pending/expired')`)
+	var actions []string
+	p.eval(`[...document.querySelectorAll('#actions button[data-action]')].map(b => b.dataset.action)`, &actions)
+	if strings.Join(actions, ",") != "pay,mark_paid" {
+		t.Errorf("actions after the expiry: %v, want pay (forced) and mark_paid", actions)
+	}
+	var history string
+	p.eval(`document.querySelector('#history tbody tr:last-child').innerText`, &history)
+	if !strings.Contains(history, "pending/expired") {
+		t.Errorf("history's last change = %q", history)
+	}
+	code, body, _ := get(t, sb.Handler(), "/_sandbox/api/objects/khipu/"+id)
+	if !strings.Contains(body, `"status":"pending/expired"`) || code != 200 {
+		t.Errorf("admin API: %d %s", code, body)
+	}
+	rec := httptest.NewRecorder()
+	sb.Handler().ServeHTTP(rec, sandboxtest.Request("POST", "/_sandbox/api/objects/khipu/"+id+"/actions/expire", "{}"))
+	if rec.Code != 409 || !strings.Contains(rec.Body.String(), "already expired") {
+		t.Errorf("a second expire: %d %s", rec.Code, rec.Body)
+	}
+	p.open(srv.URL + "/khipu/payment/info/" + id)
+	p.waitFor("the payer page", `document.body.innerText.length > 0`)
+	var payer string
+	p.eval(`document.body.innerText`, &payer)
+	if !strings.Contains(strings.ToLower(payer), "expir") && !strings.Contains(strings.ToLower(payer), "venci") {
+		t.Errorf("the payer page does not say the payment expired:\n%.600s", payer)
+	}
+}
