@@ -68,7 +68,7 @@ func TestDashboardPagesWithNoObjects(t *testing.T) {
 		{"/_sandbox/scenarios", []string{"<h1>Scenarios</h1>", "ci-approve-all", `id="active-scenario">default<`, `data-api="/_sandbox/api/scenarios"`}},
 		{"/_sandbox/accounts", []string{"Accounts and base URLs", "http://example.com/khipu", "http://example.com/hambit", "http://example.com/payu"}},
 		{"/_sandbox/clock", []string{"Clock and reset", `data-api="/_sandbox/api/clock/advance"`, `data-api="/_sandbox/api/reset"`}},
-		{"/_sandbox/demo", []string{"Tienda de demostración", `id="m-khipu"`, `id="m-payu-khipu"`, `id="m-payu-webpay"`, `id="m-payu-card"`, `id="m-hambit"`}},
+		{"/_sandbox/demo", []string{"<h1>Demo shop</h1>", `id="pay">Pay</button>`, `id="m-khipu"`, `id="m-payu-khipu"`, `id="m-payu-webpay"`, `id="m-payu-card"`, `id="m-hambit"`}},
 	}
 	for _, tt := range tests {
 		code, body, hdr := get(t, h, "http://example.com"+tt.path)

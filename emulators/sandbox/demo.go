@@ -44,9 +44,9 @@ type demoProduct struct {
 // demoProducts are the shop's wares; prices suit every method (DemoBank
 // accepts 200 CLP and up, the built-in Khipu receiver up to 50,000).
 var demoProducts = []demoProduct{
-	{"coffee", "Café de grano, 250 g", "Tostado medio, molido o en grano.", 4990},
-	{"mug", "Taza de greda", "Hecha a mano en Pomaire, 300 ml.", 7500},
-	{"notebook", "Libreta de tapa dura", "120 hojas de papel reciclado.", 2990},
+	{"coffee", "Coffee beans, 250 g", "Medium roast, ground or whole.", 4990},
+	{"mug", "Clay mug", "Handmade in Pomaire, 300 ml.", 7500},
+	{"notebook", "Hardcover notebook", "120 pages of recycled paper.", 2990},
 }
 
 type demoMethod struct {
