@@ -12,7 +12,7 @@
 // # A complete example
 //
 //	# checkout-qa.yaml
-//	name: checkout-qa                  # how requests and the admin API select it
+//	name: checkout-qa                  # how requests select it; default: the file's name
 //	description: >-                    # free text, shown on the dashboard
 //	  Large Khipu payments fail at the bank; PayU confirmations arrive late and twice.
 //	rules:                             # ordered: per decision point, the first matching rule wins
@@ -20,7 +20,7 @@
 //	    provider: khipu                # khipu | hambit | payu
 //	    on: pay                        # the decision point (each provider lists its own)
 //	    when:                          # every condition must hold
-//	      amount: { gt: 100000 }       # amounts compare as exact decimals
+//	      amount: { gt: 20000 }        # exact decimals; the built-in receiver takes up to 50000
 //	      currency: CLP                # a bare value means eq
 //	    then:
 //	      outcome: bank_error          # the point's result (each point lists its outcomes)

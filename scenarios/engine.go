@@ -436,7 +436,7 @@ func (e *Engine) rescan(notify bool) bool {
 	changed := false
 	for _, de := range entries {
 		name := de.Name()
-		if de.IsDir() || strings.HasPrefix(name, ".") || !(strings.HasSuffix(name, ".yaml") || strings.HasSuffix(name, ".yml")) {
+		if de.IsDir() || !IsScenarioFile(name) {
 			continue
 		}
 		path := filepath.Join(e.dir, name)
@@ -464,7 +464,7 @@ func (e *Engine) rescan(notify bool) bool {
 		f.mod, f.size = st.ModTime(), st.Size()
 		if lerr == nil {
 			if other := e.dirOwner(s.Name, path); other != "" {
-				lerr = &LoadError{Problems: []Problem{{File: path, Msg: fmt.Sprintf("scenario %q is already defined by %s", s.Name, other)}}}
+				lerr = duplicateName(path, s.Name, other)
 			}
 		}
 		if lerr != nil {

@@ -72,6 +72,7 @@ func Problems(err error) []Problem {
 type problem struct {
 	line int
 	msg  string
+	node *yaml.Node // the bad value, when there is one
 }
 
 var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]*$`)
@@ -84,6 +85,7 @@ func Load(file string, data []byte, reg *Registry) (*Scenario, error) {
 	l := &loader{file: file, reg: reg}
 	s := l.load(data)
 	if len(l.probs) > 0 {
+		slices.SortStableFunc(l.probs, func(a, b Problem) int { return a.Line - b.Line })
 		return nil, &LoadError{Problems: l.probs}
 	}
 	s.Source = file
@@ -120,7 +122,7 @@ func (l *loader) load(data []byte) *Scenario {
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		line, msg := yamlErrorLine(err)
+		line, msg := SyntaxError(data, err)
 		l.errorf(line, "%s", msg)
 		return s
 	}
@@ -156,6 +158,7 @@ func (l *loader) load(data []byte) *Scenario {
 		}
 	}
 	if s.Name == "" {
+		s.namedAfterFile = true
 		base := filepath.Base(l.file)
 		s.Name = strings.TrimSuffix(strings.TrimSuffix(base, filepath.Ext(base)), ".scenario")
 		if !nameRE.MatchString(s.Name) {
@@ -240,15 +243,11 @@ func (l *loader) loadRule(i int, n *yaml.Node) Rule {
 		}
 	}
 	if v, ok := keys["times"]; ok {
-		t, err := strconv.Atoi(v.Value)
-		if v.Kind != yaml.ScalarNode || err != nil || t < 1 {
-			l.errorf(v.Line, "times: expected a whole number ≥ 1, got %s", describeNode(v))
-		}
-		r.Times = t
+		r.Times, _ = l.whole(v, "times", 1, 1<<31-1)
 	}
 	if v, ok := keys["probability"]; ok {
 		p, err := strconv.ParseFloat(v.Value, 64)
-		if v.Kind != yaml.ScalarNode || err != nil || p <= 0 || p > 1 {
+		if !isNumber(v) || err != nil || p <= 0 || p > 1 {
 			l.errorf(v.Line, "probability: expected a number with 0 < p ≤ 1, got %s", describeNode(v))
 		} else {
 			r.Probability = &p
@@ -463,6 +462,31 @@ func (l *loader) duration(n *yaml.Node, where string) (time.Duration, bool) {
 	return d, true
 }
 
+// whole reads a YAML integer in [lo, hi]. A quoted number ("3") is text,
+// not a number, and is refused like any other text: the scenario would
+// otherwise mean something else to a YAML-aware reader than to the sandbox.
+func (l *loader) whole(n *yaml.Node, where string, lo, hi int) (int, bool) {
+	v, err := strconv.Atoi(n.Value)
+	if n.Kind != yaml.ScalarNode || n.Tag != "!!int" || err != nil || v < lo || v > hi {
+		rng := fmt.Sprintf("from %d to %d", lo, hi)
+		if hi == 1<<31-1 {
+			rng = fmt.Sprintf("≥ %d", lo)
+		}
+		got := describeNode(n)
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!str" && err == nil {
+			got += " (quoted: text, not a number; write it without quotes)"
+		}
+		l.errorf(n.Line, "%s: expected a whole number %s, got %s", where, rng, got)
+		return 0, false
+	}
+	return v, true
+}
+
+// isNumber reports whether n is an unquoted YAML number.
+func isNumber(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && (n.Tag == "!!int" || n.Tag == "!!float")
+}
+
 func (l *loader) boolean(n *yaml.Node, where string) bool {
 	if n.Kind == yaml.ScalarNode {
 		switch n.Value {
@@ -495,20 +519,38 @@ func parseDuration(s string) (time.Duration, error) {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-func yamlErrorLine(err error) (int, string) {
+// SyntaxError turns yaml.v3's syntax error about data into a line and a
+// message. yaml.v3 reports a tab that breaks the indentation on the line
+// where the enclosing block starts; the line given here is the tab's.
+func SyntaxError(data []byte, err error) (int, string) {
 	msg := err.Error()
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		n, _ := strconv.Atoi(m[1])
-		return n, "YAML syntax: " + m[2]
+	m := yamlLineRE.FindStringSubmatch(msg)
+	if m == nil {
+		return 0, "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")
 	}
-	return 0, "YAML syntax: " + strings.TrimPrefix(msg, "yaml: ")
+	n, _ := strconv.Atoi(m[1])
+	if strings.Contains(m[2], "tab character") || strings.Contains(m[2], "cannot start any token") {
+		lines := strings.Split(string(data), "\n")
+		for i := max(n-1, 0); i < len(lines); i++ {
+			if indent := lines[i][:len(lines[i])-len(strings.TrimLeft(lines[i], " \t"))]; strings.Contains(indent, "\t") {
+				return i + 1, "YAML syntax: a tab in the indentation (indent with spaces)"
+			}
+		}
+	}
+	return n, "YAML syntax: " + m[2]
 }
 
+var yamlInnerLineRE = regexp.MustCompile(`(^|; )line \d+: `)
+
+// cleanYAMLError turns yaml.v3's decoding error into one message without
+// the library's own "yaml:" and "line N:" prefixes (the caller names the
+// file and line once).
 func cleanYAMLError(err error) string {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "yaml: unmarshal errors:\n  ")
 	msg = strings.TrimPrefix(msg, "yaml: ")
-	return strings.ReplaceAll(msg, "\n  ", "; ")
+	msg = strings.ReplaceAll(msg, "\n  ", "; ")
+	return yamlInnerLineRE.ReplaceAllString(msg, "$1")
 }
 
 func removeString(list []string, s string) []string {

@@ -207,6 +207,11 @@ func strictCheck(n *yaml.Node, t reflect.Type, path string) []problem {
 		return path + ": " + msg
 	}
 	if t.Implements(unmarshalerType) || reflect.PointerTo(t).Implements(unmarshalerType) {
+		// The type checks its own text: decode it here so that its
+		// complaint carries this node's line and key path.
+		if err := n.Decode(reflect.New(t).Interface()); err != nil {
+			return []problem{{node: n, line: n.Line, msg: at(cleanYAMLError(err))}}
+		}
 		return nil
 	}
 	switch t.Kind() {
@@ -219,7 +224,7 @@ func strictCheck(n *yaml.Node, t reflect.Type, path string) []problem {
 			if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
 				return nil
 			}
-			return []problem{{line: n.Line, msg: at(fmt.Sprintf("expected a mapping with keys %s, got %s", strings.Join(structKeys(t), ", "), describeNode(n)))}}
+			return []problem{{node: n, line: n.Line, msg: at(fmt.Sprintf("expected a mapping with keys %s, got %s", strings.Join(structKeys(t), ", "), describeNode(n)))}}
 		}
 		var probs []problem
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -237,7 +242,7 @@ func strictCheck(n *yaml.Node, t reflect.Type, path string) []problem {
 			return nil
 		}
 		if n.Kind != yaml.SequenceNode {
-			return []problem{{line: n.Line, msg: at("expected a list, got " + describeNode(n))}}
+			return []problem{{node: n, line: n.Line, msg: at("expected a list, got " + describeNode(n))}}
 		}
 		var probs []problem
 		for i, item := range n.Content {
@@ -249,7 +254,7 @@ func strictCheck(n *yaml.Node, t reflect.Type, path string) []problem {
 			return nil
 		}
 		if n.Kind != yaml.MappingNode {
-			return []problem{{line: n.Line, msg: at("expected a mapping, got " + describeNode(n))}}
+			return []problem{{node: n, line: n.Line, msg: at("expected a mapping, got " + describeNode(n))}}
 		}
 		var probs []problem
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -262,15 +267,36 @@ func strictCheck(n *yaml.Node, t reflect.Type, path string) []problem {
 			if t == durationType {
 				want = "a duration such as 2s"
 			}
-			return []problem{{line: n.Line, msg: at(fmt.Sprintf("expected %s, got %s", want, describeNode(n)))}}
+			return []problem{{node: n, line: n.Line, msg: at(fmt.Sprintf("expected %s, got %s", want, describeNode(n)))}}
 		}
 		if t == durationType {
 			if _, err := parseDuration(n.Value); err != nil {
-				return []problem{{line: n.Line, msg: at(err.Error())}}
+				return []problem{{node: n, line: n.Line, msg: at(err.Error())}}
 			}
+			return nil
+		}
+		if n.Tag == "!!null" {
+			return nil
+		}
+		if err := n.Decode(reflect.New(t).Interface()); err != nil {
+			return []problem{{node: n, line: n.Line, msg: at(fmt.Sprintf("expected %s, got %s", scalarWant(t), describeNode(n)))}}
 		}
 		return nil
 	}
+}
+
+// scalarWant names what a scalar of type t looks like, for messages.
+func scalarWant(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number (unquoted)"
+	case reflect.Float32, reflect.Float64:
+		return "a number (unquoted)"
+	case reflect.Bool:
+		return "true or false"
+	}
+	return t.Kind().String()
 }
 
 func joinPath(path, key string) string {
@@ -291,6 +317,15 @@ func StrictDecode(file string, n *yaml.Node, out any) []Problem {
 		if err := n.Decode(out); err != nil {
 			probs = append(probs, problem{line: n.Line, msg: cleanYAMLError(err)})
 		}
+	} else {
+		// Decode the rest: each bad value becomes null (it keeps its line)
+		// so that the caller's own checks can report further problems.
+		for _, p := range probs {
+			if p.node != nil && p.node != n {
+				*p.node = yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Line: p.node.Line, Column: p.node.Column}
+			}
+		}
+		_ = n.Decode(out)
 	}
 	out2 := make([]Problem, len(probs))
 	for i, p := range probs {

@@ -24,7 +24,8 @@ type Scenario struct {
 	// Replace says an upload may take the name of a built-in (replace: true).
 	Replace bool
 
-	points map[string]bool // provider + " " + point of every rule
+	points         map[string]bool // provider + " " + point of every rule
+	namedAfterFile bool            // the file has no name: key
 }
 
 // HasRules reports whether any rule of s is for this provider and point.

@@ -3,7 +3,6 @@ package scenarios
 import (
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -125,12 +124,10 @@ func loadRetry(l *loader, v *yaml.Node, c *thenCtx) {
 	}
 }
 
-// count reads a whole number from 0 to 100.
+// count reads a whole number from 0 to 100 (a quoted "3" is refused, as
+// for times).
 func (l *loader) count(v *yaml.Node, where string) int {
-	d, err := strconv.Atoi(v.Value)
-	if v.Kind != yaml.ScalarNode || err != nil || d < 0 || d > 100 {
-		l.errorf(v.Line, "%s: expected a whole number from 0 to 100, got %s", where, describeNode(v))
-	}
+	d, _ := l.whole(v, where, 0, 100)
 	return d
 }
 

@@ -101,8 +101,10 @@ func TestServeWithZeroConfiguration(t *testing.T) {
 			t.Errorf("startup log lacks %q:\n%s", want, logs)
 		}
 	}
-	if err := healthcheck(context.Background(), []string{"--addr", addr}, env(), &bytes.Buffer{}); err != nil {
-		t.Errorf("healthcheck against a running sandbox: %v", err)
+	for _, a := range []string{addr, "http://" + addr, "http://" + addr + "/"} {
+		if err := healthcheck(context.Background(), []string{"--addr", a}, env(), &bytes.Buffer{}); err != nil {
+			t.Errorf("healthcheck --addr %s against a running sandbox: %v", a, err)
+		}
 	}
 	if err := stop(); err != nil {
 		t.Errorf("serve returned %v after the signal, want nil (exit 0)", err)
@@ -361,5 +363,37 @@ func TestShutdownDeliversTheCallbackInFlight(t *testing.T) {
 	}
 	if strings.Contains(stderr.String(), "drain incomplete") {
 		t.Errorf("drain incomplete:\n%s", stderr.String())
+	}
+}
+
+// TestLogFormatJSON: --log-format json writes one JSON object a line, and
+// request lines are debug: absent at the default level, present at debug.
+func TestLogFormatJSON(t *testing.T) {
+	for _, level := range []string{"info", "debug"} {
+		t.Run(level, func(t *testing.T) {
+			addr, _, stderr, stop := startServe(t, "--log-format", "json", "--log-level", level)
+			resp, err := http.Get("http://" + addr + "/_sandbox/api/objects")
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			stop()
+			requests := 0
+			for line := range strings.SplitSeq(strings.TrimSpace(stderr.String()), "\n") {
+				var rec map[string]any
+				if err := json.Unmarshal([]byte(line), &rec); err != nil {
+					t.Fatalf("log line is not JSON: %q", line)
+				}
+				if rec["msg"] == "request" {
+					requests++
+					if rec["level"] != "DEBUG" {
+						t.Errorf("request logged at %v, want DEBUG", rec["level"])
+					}
+				}
+			}
+			if want := map[string]int{"info": 0, "debug": 1}[level]; requests != want {
+				t.Errorf("%d request lines at --log-level %s, want %d:\n%s", requests, level, want, stderr)
+			}
+		})
 	}
 }

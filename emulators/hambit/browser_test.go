@@ -102,15 +102,33 @@ func TestCashierBrowser(t *testing.T) {
 	// H-19 fail
 	{
 		c := create("BR-FAIL")
-		var heading string
+		var heading, payType, loc string
+		var apart bool
 		b.Run(
 			chromedp.Navigate(c.CashierURL),
 			chromedp.WaitVisible("#fail", chromedp.ByQuery),
+			chromedp.Text("#pay-type", &payType, chromedp.ByQuery),
+			// The test controls sit in their own section, apart from the
+			// payer's Pay button.
+			chromedp.Evaluate(`!!document.querySelector('.test-controls #fail') && !document.querySelector('.test-controls #pay')`, &apart),
 			chromedp.Click("#fail", chromedp.ByQuery),
 			chromedp.WaitVisible("#result", chromedp.ByQuery),
 			chromedp.Text("#heading", &heading, chromedp.ByQuery),
 		)
 		want(t, "heading", heading, "Payment failed")
+		if !apart {
+			t.Error("the fail button is not set apart in the test controls")
+		}
+		if !strings.Contains(payType, "(102)") || !strings.Contains(payType, "bank transfer") {
+			t.Errorf("pay type %q is not explained", payType)
+		}
+		// After the failure, the way back to the shop's returnUrl.
+		b.Run(
+			chromedp.Click("#back-to-shop", chromedp.ByQuery),
+			chromedp.WaitVisible("#returned", chromedp.ByQuery),
+			chromedp.Location(&loc),
+		)
+		want(t, "back to the shop", loc, returnURL)
 		body := decodeBody(t, e.Merchant.Next(t, 5*time.Second).Body)
 		want(t, "callback status", body["orderStatusCode"], json.Number("16"))
 	}
@@ -184,5 +202,14 @@ func TestCashierBrowser(t *testing.T) {
 			chromedp.Text("#heading", &heading, chromedp.ByQuery),
 		)
 		want(t, "404 page", heading, "Cashier not found")
+	}
+}
+
+// TestPayTypeExplained: the cashier says what a pay type code means.
+func TestPayTypeExplained(t *testing.T) {
+	for code, want := range map[int]string{payTypeGen: "generic checkout (GEN)", payTypeBank: "bank transfer", 999: "payment method Hambit assigned"} {
+		if got := payTypeHelp(code); !strings.Contains(got, want) {
+			t.Errorf("payTypeHelp(%d) = %q, want it to say %q", code, got, want)
+		}
 	}
 }

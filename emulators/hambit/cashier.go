@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -31,6 +32,8 @@ type cashierView struct {
 	OrderID         string
 	CashierID       string
 	PayType         string
+	PayTypeHelp     string // what the pay type means to a payer
+	ReturnURL       string // the merchant's returnUrl: the way back
 	ExpiresAtMS     int64
 	NowMS           int64
 	ExpiresAt       string
@@ -96,7 +99,8 @@ func (s *Service) cashierView(c echo.Context, o *order) *cashierView {
 	now := s.now()
 	v := &cashierView{
 		Merchant: o.Merchant, Amount: money(o.Amount), Currency: o.Currency,
-		ExternalOrderID: o.ExternalOrderID, OrderID: o.OrderID, CashierID: o.CashierID, PayType: o.PayTypeName,
+		ExternalOrderID: o.ExternalOrderID, OrderID: o.OrderID, CashierID: o.CashierID,
+		PayType: o.PayTypeName + " (" + strconv.Itoa(o.PayType) + ")", PayTypeHelp: payTypeHelp(o.PayType), ReturnURL: o.ReturnURL,
 		ExpiresAtMS: millis(o.ExpiresAt), NowMS: millis(now), ExpiresAt: o.ExpiresAt.UTC().Format("2006-01-02 15:04:05 UTC"),
 		Open: o.cashierOpen(now), AmountInput: money(o.Amount),
 	}
@@ -293,6 +297,18 @@ func (s *Service) handleCashierAction(c echo.Context) error {
 		v.Heading, v.Message = "Cashier closed", "This cashier has expired. The order stays unpaid."
 	}
 	return s.page(c, http.StatusOK, "result.html", v)
+}
+
+// payTypeHelp says what a collection's pay type (payType, spec §6.2)
+// means on the cashier: the code alone ("gen (118)") tells a payer nothing.
+func payTypeHelp(code int) string {
+	switch code {
+	case payTypeBank:
+		return "bank transfer: the payer pays from their bank account"
+	case payTypeGen:
+		return "generic checkout (GEN): the payer chooses how to pay on this page"
+	}
+	return "the payment method Hambit assigned to this order's currency"
 }
 
 // refusal explains why the cashier refuses an action.

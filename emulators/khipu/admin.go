@@ -128,6 +128,12 @@ func (s *Service) actions(p *Payment) []admin.Action {
 		return []admin.Action{}
 	}
 	switch {
+	case p.Status == statusPending && p.ExpiryHandled:
+		// Expired: a payer can no longer pay; the admin can still force it.
+		return []admin.Action{
+			{Name: "pay", Label: "Pay anyway (tick allow_expired)", Params: payParamsSpec},
+			{Name: "mark_paid", Label: "Mark paid by receiver"},
+		}
 	case p.Status == statusPending || p.Status == statusVerifying:
 		return []admin.Action{
 			{Name: "pay", Label: "Pay", Params: payParamsSpec},

@@ -173,3 +173,47 @@ func TestBrowserDemoBank(t *testing.T) {
 		notification(out.PaymentID)
 	}
 }
+
+// TestBrowserShowAllBanks: with the two default banks nothing is hidden,
+// so "Mostrar todos" is not offered; a search hides one, the button
+// appears, and it shows every bank again.
+func TestBrowserShowAllBanks(t *testing.T) {
+	k := newKEnv(t)
+	srv := httptest.NewServer(k.h)
+	defer srv.Close()
+	id := k.createV2(basicPayment())
+	b := browsertest.New(t)
+	ctx, cancel := context.WithTimeout(b.Ctx, 30*time.Second)
+	defer cancel()
+	var visible []string
+	var buttonHidden bool
+	state := func() {
+		t.Helper()
+		if err := chromedp.Run(ctx,
+			chromedp.Evaluate(`[...document.querySelectorAll('#bank-list li')].filter(li => !li.hidden).map(li => li.querySelector('.bank-name').textContent)`, &visible),
+			chromedp.Evaluate(`document.getElementById('show-all').hidden`, &buttonHidden)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := chromedp.Run(ctx, chromedp.Navigate(srv.URL+"/khipu/payment/simplified/"+id), chromedp.WaitVisible("#bank-Bawdf", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	state()
+	if len(visible) != 2 || !buttonHidden {
+		t.Errorf("two banks: visible %v, Mostrar todos hidden=%v (want both banks, no button)", visible, buttonHidden)
+	}
+	if err := chromedp.Run(ctx, chromedp.SendKeys("#bank-search", "2", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	state()
+	if len(visible) != 1 || buttonHidden {
+		t.Errorf("after a search: visible %v, Mostrar todos hidden=%v (want one bank and the button)", visible, buttonHidden)
+	}
+	if err := chromedp.Run(ctx, chromedp.Click("#show-all", chromedp.ByQuery)); err != nil {
+		t.Fatal(err)
+	}
+	state()
+	if len(visible) != 2 || !buttonHidden {
+		t.Errorf("after Mostrar todos: visible %v, button hidden=%v", visible, buttonHidden)
+	}
+}

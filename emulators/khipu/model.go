@@ -722,13 +722,17 @@ type payPlan struct {
 	Payer    ScenarioPayer
 }
 
-// state renders status/detail for the journal and the admin API.
+// state renders status/detail for the journal and the admin API: a
+// pending payment whose expires_date passed is "pending/expired" (the API
+// still says pending, §11.1; the payer meets an expired payment).
 func (p Payment) state() string {
 	switch {
 	case p.Deleted:
 		return "deleted"
 	case p.Status == statusDone:
 		return statusDone + "/" + p.StatusDetail
+	case p.Status == statusPending && p.ExpiryHandled:
+		return statusPending + "/expired"
 	}
 	return p.Status
 }

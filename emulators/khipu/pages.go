@@ -477,7 +477,8 @@ func (s *Service) advance(p *Payment, at attempt, step string, form params) atte
 		rt, err := parseRUT(form["rut"])
 		switch {
 		case err != nil:
-			at.Error = "El RUT ingresado no es válido"
+			// The field keeps what the payer typed (bounded), with the error.
+			at.Error, at.RUT = "El RUT ingresado no es válido", truncRunes(strings.TrimSpace(form["rut"]), 20)
 		case form["password"] != demoPassword:
 			at.Error, at.RUT = "Clave incorrecta", rt.String()
 		case p.FixedPayerPersonalIdentifier != "" && !sameRUT(p.FixedPayerPersonalIdentifier, rt):
@@ -699,3 +700,12 @@ var chileLocation = sync.OnceValue(func() *time.Location {
 	}
 	return loc
 })
+
+// truncRunes keeps at most n runes of s (a value echoed into a page).
+func truncRunes(s string, n int) string {
+	r := []rune(s)
+	if len(r) > n {
+		r = r[:n]
+	}
+	return string(r)
+}

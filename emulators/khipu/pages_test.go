@@ -207,7 +207,7 @@ func TestPayerLoginRules(t *testing.T) {
 	p.submit("bank", "bank_id", "Bawdf")
 	p.submit("email", "email", "a@b.cl")
 	p.submit("login", "rut", "11.111.111-2", "password", "1234")
-	p.want("El RUT ingresado no es válido")
+	p.want("El RUT ingresado no es válido", `value="11.111.111-2"`, `aria-invalid="true"`) // the field keeps what was typed
 	p.submit("login", "rut", "16.142.874-4", "password", "4321")
 	p.want("Clave incorrecta")
 	p.submit("login", "rut", "11.111.111-1", "password", "1234")
@@ -321,7 +321,11 @@ func TestReceiptPage(t *testing.T) {
 	if p.code != 200 {
 		t.Fatalf("receipt: %d", p.code)
 	}
-	p.want("Comprobante de pago", id, "Compra de prueba", "$1.570", "Cobrador Sandbox", "DemoBank", "11.111.111-1", k.stored(id).OperationCode, "hora de Chile")
+	p.want("Comprobante de pago", id, "Compra de prueba", "$1.570", "Cobrador Sandbox", "DemoBank", "11.111.111-1", k.stored(id).OperationCode, "hora de Chile",
+		"MONTO PAGADO", "Monto pagado")
+	if strings.Contains(p.body, "MONTO A PAGAR") || strings.Contains(p.body, "Monto a pagar") {
+		t.Errorf("the receipt of a paid payment still says MONTO A PAGAR")
+	}
 	if rec := k.do(req("GET", "/khipu/receipts/nope", "")); rec.Code != 404 || !strings.Contains(rec.Body.String(), "Cobro no encontrado") {
 		t.Errorf("unknown receipt: %d", rec.Code)
 	}

@@ -463,7 +463,8 @@ func (s *Service) onExpiry(id, cause string) {
 		fire = !p.Deleted && !p.ExpiryHandled && p.expired(s.now())
 		if fire {
 			p.ExpiryHandled = true
-			p.History = append(p.History, admin.Change{Time: s.now(), From: statusPending, To: statusPending, Cause: cause, Note: "expired"})
+			p.History = append(p.History, admin.Change{Time: s.now(), From: statusPending, To: p.state(), Cause: cause,
+				Note: "expires_date reached: the payer meets an expired payment; the API still says pending"})
 		}
 		return nil
 	})
@@ -589,6 +590,9 @@ func (s *Service) expire(id, cause string) (Payment, error) {
 	p, err := s.mutate(id, cause, func(p *Payment, now time.Time) error {
 		if p.Deleted || (p.Status != statusPending && p.Status != statusVerifying) {
 			return stateConflict(p, "expire needs a pending or verifying payment")
+		}
+		if p.ExpiryHandled || (p.Status == statusPending && !now.Before(p.ExpiresAt)) {
+			return stateConflict(p, "it already expired at "+formatTime(p.ExpiresAt))
 		}
 		p.ExpiresAt = now
 		return nil

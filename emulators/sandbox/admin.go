@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"html/template"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -77,30 +79,37 @@ func (s *Sandbox) tokenOK(c echo.Context) bool {
 	return subtle.ConstantTimeCompare([]byte(got), want) == 1
 }
 
-// requirePageToken protects the dashboard pages: a ?token= query sets the
-// cookie the pages then use; without a valid token the page asks for one.
+// requirePageToken protects the dashboard pages. Without a valid token
+// (Authorization header or the sandbox_token cookie) a page answers 401
+// with a login form that posts the token to /_sandbox/login, which sets the
+// cookie and redirects back to the page's clean URL. A page URL carrying a
+// right ?token= (an old bookmark) sets the cookie and redirects to the
+// same URL without it; a wrong one is said to be wrong.
 func (s *Sandbox) requirePageToken(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		if s.cfg.AdminToken == "" {
 			return next(c)
 		}
-		if t := c.QueryParam("token"); t != "" && subtle.ConstantTimeCompare([]byte(t), []byte(s.cfg.AdminToken)) == 1 {
-			// The login form's one use of a query token: set the cookie and
-			// send the browser to the same page without it (no token in
-			// the history, the address bar or a Referer).
-			c.SetCookie(&http.Cookie{Name: "sandbox_token", Value: t, Path: "/_sandbox", HttpOnly: true, SameSite: http.SameSiteStrictMode})
-			u := *c.Request().URL
-			q := u.Query()
-			q.Del("token")
-			u.RawQuery, u.Scheme, u.Host = q.Encode(), "", ""
-			return c.Redirect(http.StatusSeeOther, u.RequestURI())
+		r := c.Request()
+		if t := c.QueryParam("token"); t != "" && r.Method == http.MethodGet {
+			if !s.tokenMatches(t) {
+				return s.loginPage(c, cleanURL(r.URL), "That is not this sandbox's admin token.")
+			}
+			s.setTokenCookie(c)
+			return c.Redirect(http.StatusSeeOther, cleanURL(r.URL))
 		}
 		if s.tokenOK(c) {
 			return next(c)
 		}
-		return c.HTML(http.StatusUnauthorized, `<!doctype html><html lang="en"><meta charset="utf-8"><title>paysandbox: token needed</title>`+
-			`<body style="font-family:system-ui;margin:3rem"><h1>Admin token needed</h1><p>This sandbox was started with <code>--admin-token</code>.</p>`+
-			`<form method="get"><label>Token <input name="token" type="password" autofocus></label> <button>Open the dashboard</button></form></body></html>`)
+		msg := ""
+		if _, err := r.Cookie("sandbox_token"); err == nil {
+			msg = "The saved token is no longer this sandbox's admin token (was it restarted with another?)."
+		}
+		back := cleanURL(r.URL)
+		if r.Method != http.MethodGet {
+			back = "/_sandbox/"
+		}
+		return s.loginPage(c, back, msg)
 	}
 }
 
@@ -108,6 +117,77 @@ func (s *Sandbox) requirePageToken(next echo.HandlerFunc) echo.HandlerFunc {
 // that accepts the token as a query parameter.
 func eventStream(path string) bool {
 	return path == "/_sandbox/api/events"
+}
+
+func (s *Sandbox) tokenMatches(t string) bool {
+	return subtle.ConstantTimeCompare([]byte(t), []byte(s.cfg.AdminToken)) == 1
+}
+
+func (s *Sandbox) setTokenCookie(c echo.Context) {
+	c.SetCookie(&http.Cookie{Name: "sandbox_token", Value: s.cfg.AdminToken, Path: "/_sandbox", HttpOnly: true, SameSite: http.SameSiteStrictMode})
+}
+
+// cleanURL is the page's path and query without the token parameter.
+func cleanURL(u *url.URL) string {
+	q := u.Query()
+	q.Del("token")
+	out := u.Path
+	if len(q) > 0 {
+		out += "?" + q.Encode()
+	}
+	return out
+}
+
+// safeNext accepts only a dashboard path as the page to return to after
+// the login (no other host, no scheme).
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/_sandbox") || strings.HasPrefix(next, "//") || strings.ContainsAny(next, "\\\r\n") {
+		return "/_sandbox/"
+	}
+	return next
+}
+
+var loginTmpl = template.Must(template.New("login").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Admin token needed · paysandbox</title><link rel="stylesheet" href="/_sandbox/static/sandbox.css"></head>
+<body><main id="main" class="login">
+<h1>Admin token needed</h1>
+<p>This sandbox was started with <code>--admin-token</code> (or <code>SANDBOX_ADMIN_TOKEN</code>).</p>
+{{if .Msg}}<p class="flash bad" role="alert" id="login-error">{{.Msg}}</p>{{end}}
+<form method="post" action="/_sandbox/login">
+<input type="hidden" name="csrf" value="{{.CSRF}}">
+<input type="hidden" name="next" value="{{.Next}}">
+<label>Token <input name="token" type="password" autocomplete="current-password" required autofocus></label>
+<button>Open the dashboard</button>
+</form>
+<p class="muted">The token is kept in a cookie for the dashboard's pages and their live updates.</p>
+</main></body></html>`))
+
+func (s *Sandbox) loginPage(c echo.Context, next, msg string) error {
+	var b strings.Builder
+	if err := loginTmpl.Execute(&b, map[string]string{"Next": safeNext(next), "Msg": msg, "CSRF": s.csrfToken(c)}); err != nil {
+		return err
+	}
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.HTML(http.StatusUnauthorized, b.String())
+}
+
+// loginForm checks the posted token: right, it sets the cookie and
+// redirects to the page asked for; wrong, the form comes back saying so.
+func (s *Sandbox) loginForm(c echo.Context) error {
+	next := safeNext(c.FormValue("next"))
+	if s.cfg.AdminToken == "" {
+		return c.Redirect(http.StatusSeeOther, next)
+	}
+	if t := c.FormValue("token"); t == "" || !s.tokenMatches(t) {
+		msg := "That is not this sandbox's admin token."
+		if t == "" {
+			msg = "Enter the admin token."
+		}
+		return s.loginPage(c, next, msg)
+	}
+	s.setTokenCookie(c)
+	return c.Redirect(http.StatusSeeOther, next)
 }
 
 func (s *Sandbox) provider(name string) (provider, error) {
@@ -539,6 +619,12 @@ func (s *Sandbox) reset(name string) error {
 }
 
 func (s *Sandbox) resetProvider(p provider) {
+	s.resetMu.Lock()
+	if s.resetAt == nil {
+		s.resetAt = map[string]time.Time{}
+	}
+	s.resetAt[p.Name()] = s.clock.Now()
+	s.resetMu.Unlock()
 	p.Reset()
 	s.disp.Reset(p.Name())
 	s.journal.Clear(p.Name())

@@ -8,7 +8,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -26,6 +28,7 @@ type Config struct {
 	Addr         string  `yaml:"addr"`
 	PublicURL    string  `yaml:"public_url"`
 	LogLevel     string  `yaml:"log_level"`
+	LogFormat    string  `yaml:"log_format"`
 	TimeScale    float64 `yaml:"time_scale"`
 	AdminToken   string  `yaml:"admin_token"`
 	DebugHeaders bool    `yaml:"debug_headers"`
@@ -49,6 +52,25 @@ type Config struct {
 	Khipu        khipu.Config  `yaml:"khipu"`
 	Hambit       hambit.Config `yaml:"hambit"`
 	PayU         payu.Config   `yaml:"payu"`
+
+	src        *configSource   // the file the configuration was read from
+	overridden map[string]bool // top-level keys set by a flag or variable
+}
+
+// configSource remembers the file's nodes so that Validate can name the
+// line of a bad value.
+type configSource struct {
+	name string
+	root *yaml.Node
+}
+
+// Override records that a flag or SANDBOX_* variable set this top-level
+// key: a bad value of it is then not blamed on the file's line.
+func (c *Config) Override(key string) {
+	if c.overridden == nil {
+		c.overridden = map[string]bool{}
+	}
+	c.overridden[key] = true
 }
 
 // DefaultAddr is where the sandbox listens with no configuration.
@@ -64,6 +86,7 @@ func DefaultConfig() Config {
 	return Config{
 		Addr:         DefaultAddr,
 		LogLevel:     "info",
+		LogFormat:    "text",
 		TimeScale:    1,
 		DebugHeaders: true,
 		Scenario:     scenarios.DefaultScenario,
@@ -89,11 +112,16 @@ func LoadConfigFile(path string, cfg *Config) error {
 func DecodeConfig(name string, data []byte, cfg *Config) error {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return fmt.Errorf("%s: %s", name, strings.TrimPrefix(err.Error(), "yaml: "))
+		line, msg := scenarios.SyntaxError(data, err)
+		if line > 0 {
+			return fmt.Errorf("%s:%d: %s", name, line, msg)
+		}
+		return fmt.Errorf("%s: %s", name, msg)
 	}
 	if len(doc.Content) == 0 {
 		return nil // an empty file: defaults
 	}
+	cfg.src = &configSource{name: name, root: doc.Content[0]}
 	probs := scenarios.StrictDecode(name, doc.Content[0], cfg)
 	if len(probs) > 0 {
 		lines := make([]string, len(probs))
@@ -105,8 +133,74 @@ func DecodeConfig(name string, data []byte, cfg *Config) error {
 	return nil
 }
 
-// Validate checks the configuration once; errors name the key.
+var (
+	pathStepRE = regexp.MustCompile(`^([^.\[]+)((?:\[\d+\])*)`)
+)
+
+// Validate checks the configuration once; every problem is one line
+// "key.path: message", prefixed with "file:line: " when the value came
+// from the configuration file.
 func (c *Config) Validate() error {
+	err := c.validate()
+	if err == nil || c.src == nil {
+		return err
+	}
+	lines := strings.Split(err.Error(), "\n")
+	for i, l := range lines {
+		path, _, ok := strings.Cut(l, ": ")
+		if !ok {
+			continue
+		}
+		top, _, _ := strings.Cut(path, ".")
+		top, _, _ = strings.Cut(top, "[")
+		if c.overridden[top] {
+			continue
+		}
+		if n := findNode(c.src.root, path); n != nil {
+			lines[i] = fmt.Sprintf("%s:%d: %s", c.src.name, n.Line, l)
+		}
+	}
+	return errors.New(strings.Join(lines, "\n"))
+}
+
+// findNode follows a key path such as "khipu.receivers[1].kind" through
+// a YAML document; nil when the file does not hold it.
+func findNode(n *yaml.Node, path string) *yaml.Node {
+	for path != "" {
+		m := pathStepRE.FindStringSubmatch(path)
+		if m == nil {
+			return nil
+		}
+		path = strings.TrimPrefix(strings.TrimPrefix(path, m[0]), ".")
+		if n.Kind != yaml.MappingNode {
+			return nil
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == m[1] {
+				next = n.Content[i+1]
+			}
+		}
+		if next == nil {
+			return nil
+		}
+		n = next
+		for _, idx := range strings.Split(m[2], "]") {
+			idx = strings.TrimPrefix(idx, "[")
+			if idx == "" {
+				continue
+			}
+			k, _ := strconv.Atoi(idx)
+			if n.Kind != yaml.SequenceNode || k >= len(n.Content) {
+				return nil
+			}
+			n = n.Content[k]
+		}
+	}
+	return n
+}
+
+func (c *Config) validate() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
 		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
@@ -130,6 +224,9 @@ func (c *Config) Validate() error {
 	}
 	if _, err := ParseLevel(c.LogLevel); err != nil {
 		bad("log_level", "%v", err)
+	}
+	if c.LogFormat != "" && c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("log_format", "%q: expected text or json", c.LogFormat)
 	}
 	if c.MaxObjects < 100 {
 		bad("max_objects", "%d: expected at least 100 (the default is %d)", c.MaxObjects, DefaultMaxObjects)

@@ -29,8 +29,9 @@ import (
 // in place, and turns the forms into admin API calls. Every form also works
 // without the script (it posts to a page endpoint that redirects back).
 type dashboard struct {
-	s    *Sandbox
-	tmpl *template.Template // parsed once, when the routes are built
+	s      *Sandbox
+	facets facetCache
+	tmpl   *template.Template // parsed once, when the routes are built
 	// hasAccounts names the providers that list their accounts as objects
 	// (fixed by the configuration, learnt at start).
 	hasAccounts map[string]bool
@@ -57,6 +58,7 @@ func (s *Sandbox) pageRoutes(e *echo.Echo) error {
 	}
 	// Every page handler runs behind pageGuard, then the token check.
 	guard, tok := d.pageGuard(), s.requirePageToken
+	e.POST("/_sandbox/login", s.loginForm, guard)
 	e.GET("/_sandbox", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/_sandbox/") })
 	e.GET("/_sandbox/", d.objectsPage, guard, tok)
 	e.GET("/_sandbox/objects/:provider/:id", d.objectPage, guard, tok)
@@ -190,6 +192,7 @@ type objectsView struct {
 	First, Prev, Next, Last string
 	Providers               []string
 	Kinds, Statuses, Limits []string
+	AccountList             []string // the Account filter's choices
 	Elapsed                 time.Duration
 	Filtered                bool
 	ProviderTotals          []providerTotal
@@ -286,11 +289,13 @@ func (d *dashboard) objectsPage(c echo.Context) error {
 		return d.errorPage(c, err)
 	}
 	items, total := res.Items, res.Total
+	fc := d.facets.get(d.s, f.Provider)
 	v := &objectsView{Filter: f, Items: items, Total: total, ProviderTotals: res.Totals, Accounts: res.Accounts,
-		Kinds:    []string{"payment", "collection", "transfer", "order", "transaction", "refund", accountKind},
-		Statuses: []string{"pending", "verifying", "done", "Awaiting Payment", "Payment success", "Failed", "Accepted", "Success", "Bank rejection", "IN_PROGRESS", "CAPTURED", "AUTHORIZED", "DECLINED", "REFUNDED", "CANCELLED", "APPROVED", "PENDING", "EXPIRED"},
-		Limits:   []string{"25", "50", "100"},
-		Filtered: f.Kind != "" || f.Status != "" || f.Account != "" || f.Q != "" || f.Provider != ""}
+		Kinds:       withCurrent(fc.Kinds, f.Kind),
+		Statuses:    withCurrent(fc.Statuses, f.Status),
+		AccountList: withCurrent(fc.Accounts, f.Account),
+		Limits:      []string{"25", "50", "100"},
+		Filtered:    f.Kind != "" || f.Status != "" || f.Account != "" || f.Q != "" || f.Provider != ""}
 	for _, p := range d.s.providers {
 		v.Providers = append(v.Providers, p.Name())
 	}
@@ -347,6 +352,10 @@ func (d *dashboard) objectPage(c echo.Context) error {
 	name, id := c.Param("provider"), c.Param("id")
 	o, err := d.s.findObject(name, id)
 	if err != nil {
+		if at, ok := d.s.lastReset(name); ok && emulators.AsError(err).Kind == emulators.NotFound {
+			return d.render(c, http.StatusNotFound, "forgotten.html", &page{Title: "Forgotten by a reset", Nav: "objects",
+				Data: forgottenView{Provider: name, ID: id, At: at}})
+		}
 		return d.errorPage(c, err)
 	}
 	if o.Provider != name {
@@ -390,6 +399,20 @@ func (d *dashboard) objectPage(c echo.Context) error {
 	}
 	return d.render(c, http.StatusOK, "object.html", &page{Title: o.Provider + " " + o.Kind + " " + o.ID,
 		Nav: "objects", Follow: "ids", Watch: watch, Data: v})
+}
+
+// forgottenView is the page of a link into a provider that was reset.
+type forgottenView struct {
+	Provider, ID string
+	At           time.Time
+}
+
+// lastReset returns when provider name was last reset, if it was.
+func (s *Sandbox) lastReset(name string) (time.Time, bool) {
+	s.resetMu.Lock()
+	defer s.resetMu.Unlock()
+	at, ok := s.resetAt[name]
+	return at, ok
 }
 
 // findObject returns the object id of provider name, or of the provider

@@ -143,7 +143,14 @@ func TestDashboardInBrowser(t *testing.T) {
 	p.open(srv.URL + "/_sandbox/clock")
 	p.run(chromedp.Click(`.quick form:nth-of-type(3) button`)) // +1h
 	p.waitFor("the clock page to show the offset", `document.querySelector('#clock-offset').textContent.trim() === '1h0m0s'`)
+	p.waitFor("the advance message", `document.querySelector('#flash').textContent.includes('advanced 1h: ')`)
 	p.stayed("clock")
+	// One clock in the header: the sandbox's, no local "updated" time.
+	var header string
+	p.eval(`document.querySelector('header.top').innerText`, &header)
+	if strings.Contains(header, "updated") || strings.Count(header, ":") > 3 {
+		t.Errorf("the header shows more than the sandbox clock: %q", header)
+	}
 	if off := sb.Clock().Offset(); off != time.Hour {
 		t.Errorf("offset %v after +1h", off)
 	}
@@ -151,7 +158,7 @@ func TestDashboardInBrowser(t *testing.T) {
 	sb.Journal().Add(journal.Entry{Kind: journal.KindNote, Provider: "khipu", Summary: "before the reset"})
 	p.eval(`window.confirm = function(){ return true }`, nil)
 	p.run(chromedp.Click(`#reset button[type=submit]`))
-	p.waitFor("the reset message", `document.querySelector('#flash').textContent.includes('reset done')`)
+	p.waitFor("the reset message", `document.querySelector('#flash').textContent.includes("reset: every provider's objects")`)
 	if n := sb.Journal().Stats().Entries; n != 0 {
 		t.Errorf("%d journal entries after the reset", n)
 	}
@@ -185,8 +192,15 @@ func TestDashboardInBrowserWithAdminToken(t *testing.T) {
 	p := newPage(t)
 	p.open(srv.URL + "/_sandbox/clock")
 	p.waitFor("the token form", `document.body.textContent.includes('Admin token needed')`)
+	p.run(chromedp.SetValue(`input[name=token]`, "tok-12"), chromedp.Submit(`input[name=token]`))
+	p.waitFor("a wrong token said to be wrong", `document.querySelector('#login-error') && document.querySelector('#login-error').textContent.includes("not this sandbox's admin token")`)
 	p.run(chromedp.SetValue(`input[name=token]`, "tok-123"), chromedp.Submit(`input[name=token]`))
 	p.waitFor("the clock page", `!!document.querySelector('#clock-offset')`)
+	var loc string
+	p.run(chromedp.Location(&loc))
+	if loc != srv.URL+"/_sandbox/clock" {
+		t.Errorf("after the login the address is %q, want the clean page URL", loc)
+	}
 	// The script's API calls and the event stream use the cookie.
 	p.waitFor("the event stream", `document.querySelector('#sbx-live').classList.contains('on')`)
 	p.eval(`window.__stay = 1`, nil)

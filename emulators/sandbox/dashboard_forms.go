@@ -6,7 +6,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
 
@@ -66,10 +68,49 @@ func (d *dashboard) actionForm(c echo.Context) error {
 		params = actionParams(spec.Params, form)
 	}
 	raw, _ := json.Marshal(params)
-	if _, err := p.Act(c.Request().Context(), id, action, raw); err != nil {
+	after, err := p.Act(c.Request().Context(), id, action, raw)
+	if err != nil {
 		return redirectWith(c, back, "err", action+": "+emulators.AsError(err).Msg)
 	}
-	return redirectWith(c, back, "ok", action+": done")
+	return redirectWith(c, back, "ok", actionMessage(action, o.Status, after.Status))
+}
+
+// actionMessage says what an action did: "pay → verifying", or
+// "resend_callback: done (still paid)" when the status did not change.
+// The page script writes the same text (dashboard.js, actionFlash).
+func actionMessage(action, before, after string) string {
+	if after == "" || after == before {
+		if after == "" {
+			return action + ": done"
+		}
+		return action + ": done (still " + after + ")"
+	}
+	return action + " → " + after
+}
+
+// advancedMessage says what an advance did: "advanced 15m: 3 timers fired".
+// The page script writes the same text (dashboard.js, advanceFlash).
+func advancedMessage(by time.Duration, fired uint64) string {
+	timers := "no timer was due"
+	switch {
+	case fired == 1:
+		timers = "1 timer fired"
+	case fired > 1:
+		timers = strconv.FormatUint(fired, 10) + " timers fired"
+	}
+	return "advanced " + shortDuration(by) + ": " + timers
+}
+
+// shortDuration writes 15m0s as 15m and 3h0m0s as 3h.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // actionParams turns form values into an action's JSON parameters, the way
@@ -152,10 +193,11 @@ func (d *dashboard) advanceForm(c echo.Context) error {
 	if err != nil {
 		return redirectWith(c, back, "err", emulators.AsError(err).Msg)
 	}
-	if _, err := d.s.advance(by); err != nil {
+	a, err := d.s.advance(by)
+	if err != nil {
 		return redirectWith(c, back, "err", emulators.AsError(err).Msg)
 	}
-	return redirectWith(c, back, "ok", "clock advanced by "+by.String())
+	return redirectWith(c, back, "ok", advancedMessage(by, uint64(len(*a.Fired))))
 }
 
 func (d *dashboard) resetForm(c echo.Context) error {
@@ -164,5 +206,10 @@ func (d *dashboard) resetForm(c echo.Context) error {
 	if err := d.s.reset(name); err != nil {
 		return redirectWith(c, back, "err", emulators.AsError(err).Msg)
 	}
-	return redirectWith(c, back, "ok", "reset: "+cmp.Or(name, "all"))
+	return redirectWith(c, back, "ok", resetMessage(name))
+}
+
+// resetMessage says what a reset wiped (dashboard.js writes the same).
+func resetMessage(provider string) string {
+	return "reset: " + cmp.Or(provider, "every provider") + "'s objects, timers, callbacks and journal entries are forgotten"
 }

@@ -102,7 +102,7 @@ func TestDashboardPagesWithNoObjects(t *testing.T) {
 		{"/_sandbox/scenarios", []string{"<h1>Scenarios</h1>", "ci-approve-all", `id="active-scenario">default<`, `data-api="/_sandbox/api/scenarios"`}},
 		{"/_sandbox/accounts", []string{"Accounts and base URLs", "http://example.com/khipu", "http://example.com/hambit", "http://example.com/payu"}},
 		{"/_sandbox/clock", []string{"Clock and reset", `data-api="/_sandbox/api/clock/advance"`, `data-api="/_sandbox/api/reset"`}},
-		{"/_sandbox/demo", []string{"Tienda de demostración", `id="m-khipu"`, `id="m-payu-khipu"`, `id="m-payu-webpay"`, `id="m-payu-card"`, `id="m-hambit"`}},
+		{"/_sandbox/demo", []string{"<h1>Demo shop</h1>", `id="pay">Pay</button>`, `id="m-khipu"`, `id="m-payu-khipu"`, `id="m-payu-webpay"`, `id="m-payu-card"`, `id="m-hambit"`}},
 	}
 	for _, tt := range tests {
 		code, body, hdr := get(t, h, "http://example.com"+tt.path)
@@ -143,6 +143,45 @@ func TestDashboardPagesWithNoObjects(t *testing.T) {
 	}
 }
 
+// TestDashboardLogin: the token is posted, never put in the address bar;
+// a right one sets the cookie and goes back to the page asked for, a wrong
+// or empty one brings the form back saying so, and only dashboard paths
+// are followed after the login.
+func TestDashboardLogin(t *testing.T) {
+	sb := dashSandbox(t, func(c *sandbox.Config) { c.AdminToken = "s3cret" }, sandbox.Options{})
+	h := sb.Handler()
+	code, body, _ := get(t, h, "/_sandbox/journal?kind=request")
+	if code != 401 || !strings.Contains(body, `method="post" action="/_sandbox/login"`) ||
+		!strings.Contains(body, `name="next" value="/_sandbox/journal?kind=request"`) || strings.Contains(body, "login-error") {
+		t.Fatalf("prompt: %d\n%s", code, body)
+	}
+	tests := []struct {
+		token, next string
+		code        int
+		location    string
+		says        string
+	}{
+		{"s3cret", "/_sandbox/journal?kind=request", 303, "/_sandbox/journal?kind=request", ""},
+		{"wrong", "/_sandbox/clock", 401, "", "not this sandbox&#39;s admin token"},
+		{"", "/_sandbox/clock", 401, "", "Enter the admin token"},
+		{"s3cret", "https://evil.example/", 303, "/_sandbox/", ""},
+		{"s3cret", "//evil.example/_sandbox", 303, "/_sandbox/", ""},
+	}
+	for _, tt := range tests {
+		rec := postForm(t, h, "/_sandbox/login", url.Values{"token": {tt.token}, "next": {tt.next}})
+		if rec.Code != tt.code || rec.Header().Get("Location") != tt.location || !strings.Contains(rec.Body.String(), tt.says) {
+			t.Errorf("login %q → %q: %d %q\n%s", tt.token, tt.next, rec.Code, rec.Header().Get("Location"), rec.Body.String())
+		}
+		cookie := strings.Contains(rec.Header().Get("Set-Cookie"), "sandbox_token=s3cret")
+		if cookie != (tt.code == 303) {
+			t.Errorf("login %q: cookie set = %v", tt.token, cookie)
+		}
+	}
+	if code, body, _ := get(t, h, "/_sandbox/clock", "Cookie: sandbox_token=old"); code != 401 || !strings.Contains(body, "no longer") {
+		t.Errorf("a stale cookie: %d, want 401 saying the saved token is wrong", code)
+	}
+}
+
 func TestDashboardTokenGuardsEveryPage(t *testing.T) {
 	sb := dashSandbox(t, func(c *sandbox.Config) { c.AdminToken = "s3cret" }, sandbox.Options{})
 	h := sb.Handler()
@@ -169,11 +208,14 @@ func TestDashboardTokenGuardsEveryPage(t *testing.T) {
 	if sb.Clock().Offset() != 0 {
 		t.Errorf("an unauthenticated form moved the clock")
 	}
-	// ?token= opens the dashboard and sets the cookie the page script's API calls use.
-	// It then redirects to the same page without the token (issue #13).
-	rec := sandboxtest.Do(h, sandboxtest.Request("GET", "/_sandbox/journal?token=s3cret", ""))
-	if rec.Code != 303 || rec.Header().Get("Location") != "/_sandbox/journal" || !strings.Contains(rec.Header().Get("Set-Cookie"), "sandbox_token=s3cret") {
+	// An old ?token= bookmark sets the cookie and redirects to the clean URL.
+	rec := sandboxtest.Do(h, sandboxtest.Request("GET", "/_sandbox/journal?kind=request&token=s3cret", ""))
+	if rec.Code != 303 || rec.Header().Get("Location") != "/_sandbox/journal?kind=request" ||
+		!strings.Contains(rec.Header().Get("Set-Cookie"), "sandbox_token=s3cret") {
 		t.Errorf("?token: %d %v", rec.Code, rec.Header())
+	}
+	if code, body, _ := get(t, h, "/_sandbox/journal?token=wrong"); code != 401 || !strings.Contains(body, "not this sandbox") {
+		t.Errorf("a wrong ?token: %d, want 401 saying so", code)
 	}
 	for _, p := range []string{"/_sandbox/api/events?since=1", "/_sandbox/api/objects"} {
 		if p == "/_sandbox/api/events?since=1" {

@@ -20,6 +20,8 @@ import (
 
 // pageFuncs are the helpers the dashboard and demo templates use.
 var pageFuncs = template.FuncMap{
+	"summary":    entrySummary,
+	"reason":     outcomeReason,
 	"age":        age,
 	"ts":         func(t time.Time) string { return fmtTime(t, "15:04:05.000") },
 	"datetime":   func(t time.Time) string { return fmtTime(t, "2006-01-02 15:04:05.000 MST") },
@@ -336,4 +338,33 @@ func schedLabel(kind, provider string) string {
 		return name
 	}
 	return strings.ReplaceAll(kind, "_", " ")
+}
+
+// entrySummary is an entry's summary as a row shows it: a callback
+// attempt's summary ends with its outcome, which the row's badge already
+// shows ("… HTTP 200, acknowledged" + badge "acknowledged").
+func entrySummary(e journal.Entry) string {
+	if e.Callback == nil || e.Callback.Outcome == "" {
+		return e.Summary
+	}
+	o := e.Callback.Outcome
+	if s, ok := strings.CutSuffix(e.Summary, ", "+o); ok {
+		return s
+	}
+	if s, ok := strings.CutSuffix(e.Summary, " → "+o); ok {
+		return s
+	}
+	return e.Summary
+}
+
+// outcomeReason is a callback outcome's reason without the outcome word it
+// repeats: badge "superseded" + "by cb12", not "superseded superseded by cb12".
+func outcomeReason(outcome, reason string) string {
+	if r, ok := strings.CutPrefix(reason, outcome+" "); ok {
+		return r
+	}
+	if reason == outcome {
+		return ""
+	}
+	return reason
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/paysandbox/sandbox/emulators/internal/admin"
+	"github.com/paysandbox/sandbox/emulators/internal/journal"
 )
 
 func TestAge(t *testing.T) {
@@ -101,5 +102,32 @@ func TestActionParams(t *testing.T) {
 	want := map[string]any{"outcome": "approve", "skip_verify": true, "strict": false, "currency": "CLP", "note": ""}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("actionParams = %v, want %v", got, want)
+	}
+}
+
+// TestNoRepeatedWords: a callback row's summary does not end with the
+// outcome its badge shows, and a reason does not repeat the outcome.
+func TestNoRepeatedWords(t *testing.T) {
+	e := journal.Entry{Summary: "payment attempt 1 → HTTP 200, acknowledged",
+		Callback: &journal.Attempt{Outcome: "acknowledged"}}
+	if got := entrySummary(e); got != "payment attempt 1 → HTTP 200" {
+		t.Errorf("summary = %q", got)
+	}
+	e = journal.Entry{Summary: "payment http://m/ → superseded", Callback: &journal.Attempt{Outcome: "superseded"}}
+	if got := entrySummary(e); got != "payment http://m/" {
+		t.Errorf("summary = %q", got)
+	}
+	if got := entrySummary(journal.Entry{Summary: "POST /payments"}); got != "POST /payments" {
+		t.Errorf("a request's summary changed: %q", got)
+	}
+	tests := []struct{ outcome, reason, want string }{
+		{"superseded", "superseded by cb12", "by cb12"},
+		{"acknowledged", "acknowledged", ""},
+		{"cancelled", "reset", "reset"},
+	}
+	for _, tt := range tests {
+		if got := outcomeReason(tt.outcome, tt.reason); got != tt.want {
+			t.Errorf("reason(%q, %q) = %q, want %q", tt.outcome, tt.reason, got, tt.want)
+		}
 	}
 }

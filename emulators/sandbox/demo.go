@@ -14,6 +14,8 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/emulators/internal/callback"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/random"
 )
@@ -42,9 +44,9 @@ type demoProduct struct {
 // demoProducts are the shop's wares; prices suit every method (DemoBank
 // accepts 200 CLP and up, the built-in Khipu receiver up to 50,000).
 var demoProducts = []demoProduct{
-	{"coffee", "Café de grano, 250 g", "Tostado medio, molido o en grano.", 4990},
-	{"mug", "Taza de greda", "Hecha a mano en Pomaire, 300 ml.", 7500},
-	{"notebook", "Libreta de tapa dura", "120 hojas de papel reciclado.", 2990},
+	{"coffee", "Coffee beans, 250 g", "Medium roast, ground or whole.", 4990},
+	{"mug", "Clay mug", "Handmade in Pomaire, 300 ml.", 7500},
+	{"notebook", "Hardcover notebook", "120 pages of recycled paper.", 2990},
 }
 
 type demoMethod struct {
@@ -288,7 +290,7 @@ func (m *demo) checkout(c echo.Context) error {
 	if scenario != "" {
 		sc = "scenario " + scenario + " (X-Sandbox-Scenario header)"
 	}
-	o.step(now, "", "Order created in the shop", fmt.Sprintf("%s, %s CLP, paid with %s under %s.", prod.Name, clp(prod.Price), method.Name, sc), 0)
+	o.step(now, "", "Order created in the shop", fmt.Sprintf("%s, %s, paid with %s under %s.", prod.Name, clp(prod.Price), method.Name, sc), 0)
 	m.orders[o.ID] = o
 	snap := *o
 	m.mu.Unlock()
@@ -356,12 +358,32 @@ func clp(n int64) string {
 	return "$" + b.String()
 }
 
+// money formats an amount as the provider wrote it ("4990.0000", "4990")
+// as the shop shows money: $4.990 (decimals kept when not zero: $4.990,5).
+func money(s string) string {
+	d, err := emulators.ParseDecimal(strings.TrimSpace(s))
+	if err != nil {
+		return s
+	}
+	d = d.Normalize()
+	out := clp(d.Int64())
+	if d.Sign() < 0 && d.Int64() == 0 {
+		out = "-" + out
+	}
+	if !d.IsInteger() {
+		frac := d.Sub(emulators.DecimalFromInt(d.Int64())).String()
+		out += "," + frac[strings.Index(frac, ".")+1:]
+	}
+	return out
+}
+
 // orderView is the data of an order page.
 type orderView struct {
 	O         demoOrder
 	Tone      string
 	Final     bool
-	Callbacks []journal.Entry
+	Callbacks []journal.Entry // attempts that reached the shop
+	NotSent   []journal.Entry // attempts that failed before leaving the sandbox (fail_attempts)
 	Khipu13   bool
 }
 
@@ -373,7 +395,7 @@ func (m *demo) orderPage(c echo.Context) error {
 	id := c.Param("id")
 	q := c.QueryParams()
 	// A payer coming back: note it once, then show the clean URL.
-	if len(q) > 0 && (q.Get("transactionState") != "" || q.Get("cancelled") != "") {
+	if len(q) > 0 && (q.Get("transactionState") != "" || q.Get("cancelled") != "" || q.Get("returned") != "") {
 		m.payerReturned(id, q)
 		return c.Redirect(http.StatusSeeOther, demoOrderURL(id))
 	}
@@ -391,7 +413,13 @@ func (m *demo) orderPage(c echo.Context) error {
 	default:
 		v.Tone = "wait"
 	}
-	v.Callbacks = m.resolveCallbacks(&o)
+	for _, e := range m.resolveCallbacks(&o) {
+		if e.Callback != nil && e.Callback.Error == callback.NotSent {
+			v.NotSent = append(v.NotSent, e)
+		} else {
+			v.Callbacks = append(v.Callbacks, e)
+		}
+	}
 	v.O = o
 	// The page follows the journal entries naming the order's objects: the
 	// callback attempts (journaled once the shop has answered them), the
@@ -477,6 +505,16 @@ func (m *demo) payerReturned(id string, q url.Values) {
 			if !o.seen["cancel"] {
 				o.seen["cancel"] = true
 				o.step(at, "", "The payer left the payment page", "The payment stays payable until it expires; nothing changes in the shop.", 0)
+			}
+			return
+		}
+		switch q.Get("returned") {
+		case "khipu", "hambit":
+			name := map[string]string{"khipu": "Khipu", "hambit": "Hambit's cashier"}[q.Get("returned")]
+			if !o.seen["returned"] {
+				o.seen["returned"] = true
+				o.step(at, "", "The payer came back from "+name,
+					"The return URL only brings the payer back: it says nothing trustworthy about the payment, so the shop waits for the provider's signed callback before it ships.", 0)
 			}
 			return
 		}

@@ -180,7 +180,7 @@ func (m *demo) khipuCreate(dc demoCtx, o *demoOrder) (demoCreated, error) {
 		"amount":             {strconv.FormatInt(o.Product.Price, 10)},
 		"transaction_id":     {o.ID},
 		"body":               {o.Product.Description},
-		"return_url":         {ret},
+		"return_url":         {ret + "?returned=khipu"},
 		"cancel_url":         {ret + "?cancelled=1"},
 		"notify_url":         {dc.hookBase + "/_sandbox/demo/callbacks/khipu"},
 		"notify_api_version": {"1.3"},
@@ -302,7 +302,7 @@ func (m *demo) khipuCallback(r *http.Request, body []byte) (int, string) {
 		m.note(o.ID, "wait", "Not paid yet", "Khipu says status "+p.Status+"; the shop keeps waiting.", 0)
 		return http.StatusOK, "noted"
 	}
-	if err := m.settle(o.ID, true, "Paid", "Khipu payment "+p.PaymentID+" is done for "+p.Amount+" CLP: the shop can ship."); err != nil {
+	if err := m.settle(o.ID, true, "Paid", "Khipu payment "+p.PaymentID+" is done for "+money(p.Amount)+": the shop can ship."); err != nil {
 		return http.StatusBadRequest, err.Error()
 	}
 	return http.StatusOK, "OK"
@@ -331,7 +331,7 @@ func (m *demo) hambitCreate(dc demoCtx, o *demoOrder) (demoCreated, error) {
 		Remark          string `json:"remark"`
 		ReturnURL       string `json:"returnUrl"`
 	}{strconv.FormatInt(o.Product.Price, 10), "BANK", o.ID, "CASH", "RUT", "111111111",
-		dc.hookBase + "/_sandbox/demo/callbacks/hambit", "paysandbox demo", dc.linkBase + demoOrderURL(o.ID)})
+		dc.hookBase + "/_sandbox/demo/callbacks/hambit", "paysandbox demo", dc.linkBase + demoOrderURL(o.ID) + "?returned=hambit"})
 	// The timestamp is wall-clock time: Hambit checks it against real time.
 	signed, err := hambit.NewHeaders(a.hambitKey, a.hambitSecret, body, time.Now(), m.rand.UUID())
 	if err != nil {
@@ -409,10 +409,10 @@ func (m *demo) hambitCallback(r *http.Request, body []byte) (int, string) {
 	case "2":
 		paid, err := emulators.ParseDecimal(cb.OrderActualAmount.String())
 		if err != nil || paid.Cmp(emulators.DecimalFromInt(o.Product.Price)) < 0 {
-			m.settle(o.ID, false, "Underpaid", "Hambit collected "+cb.OrderActualAmount.String()+" CLP of "+strconv.FormatInt(o.Product.Price, 10)+": the shop does not ship.")
+			m.settle(o.ID, false, "Underpaid", "Hambit collected "+money(cb.OrderActualAmount.String())+" of "+clp(o.Product.Price)+": the shop does not ship.")
 			return http.StatusOK, `{"code":200,"success":true}`
 		}
-		m.settle(o.ID, true, "Paid", "Hambit collected "+cb.OrderActualAmount.String()+" CLP (orderActualAmount): the shop can ship.")
+		m.settle(o.ID, true, "Paid", "Hambit collected "+money(cb.OrderActualAmount.String())+" (orderActualAmount): the shop can ship.")
 	case "16":
 		m.settle(o.ID, false, "Payment failed", "Hambit reports the collection failed: "+cb.ErrorMsgEn)
 	default:

@@ -125,31 +125,29 @@ func (s *Sandbox) providerContext(next echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-// requestLog logs every request through the sandbox's logger: info for API
-// calls, debug for health checks, static files, event streams and dashboard
-// pages (which refresh themselves). It costs nothing when the level is off.
+// requestLog logs every request through the sandbox's logger at debug
+// (--log-level debug shows them; the journal and the dashboard already
+// show the provider traffic), and answers the sandbox itself failed at
+// warn. It costs nothing when the level is off.
 func (s *Sandbox) requestLog() echo.MiddlewareFunc {
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			r := c.Request()
 			ctx := r.Context()
-			if !s.log.Enabled(ctx, slog.LevelInfo) && !s.log.Enabled(ctx, slog.LevelDebug) {
+			if !s.log.Enabled(ctx, slog.LevelWarn) {
 				return next(c)
 			}
 			start := time.Now()
 			if err := next(c); err != nil {
 				c.Error(err) // render now, so the status logged is the one sent
 			}
-			uri := redactQuery(r.RequestURI)
-			quiet := uri == "/healthz" || strings.HasPrefix(uri, "/_sandbox/static/") || strings.Contains(uri, "/events") ||
-				(r.Method == http.MethodGet && strings.HasPrefix(uri, "/_sandbox/") && !strings.HasPrefix(uri, "/_sandbox/api/"))
-			level := slog.LevelInfo
-			if quiet {
-				level = slog.LevelDebug
+			level := slog.LevelDebug
+			if c.Response().Status >= http.StatusInternalServerError {
+				level = slog.LevelWarn
 			}
 			if s.log.Enabled(ctx, level) {
 				s.log.LogAttrs(ctx, level, "request",
-					slog.String("method", r.Method), slog.String("uri", uri), slog.String("host", r.Host),
+					slog.String("method", r.Method), slog.String("uri", redactQuery(r.RequestURI)), slog.String("host", r.Host),
 					slog.Int("status", c.Response().Status), slog.Duration("latency", time.Since(start)))
 			}
 			return nil

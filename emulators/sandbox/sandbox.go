@@ -83,6 +83,9 @@ type Sandbox struct {
 	ca    *localca.CA     // loaded or created on first use (TLS, proxy, /_sandbox/ca.pem)
 	certs *localca.Issuer // leaf certificates of ca
 
+	resetMu sync.Mutex
+	resetAt map[string]time.Time // provider → sandbox time of its last reset
+
 	stopping  chan struct{} // closed when shutdown begins: ends held requests and event streams
 	waiters   chan struct{} // one slot per waiting admin request (MaxWaiters)
 	stopOnce  sync.Once

@@ -7,7 +7,11 @@ import http from 'node:http';
 import crypto from 'node:crypto';
 
 const base = process.env.SANDBOX_URL ?? 'http://127.0.0.1:8080';
-const api = (path, init) => fetch(base + '/_sandbox/api' + path, init).then(async (r) => {
+// Admin calls that change state send JSON (a text/plain body is refused: a web
+// page could send it cross-site).
+const api = (path, init = {}) => fetch(base + '/_sandbox/api' + path, {
+  ...init, headers: { 'Content-Type': 'application/json', ...init.headers },
+}).then(async (r) => {
   assert.equal(r.status, 200, `${path}: ${r.status} ${await r.clone().text()}`);
   return r.json();
 });

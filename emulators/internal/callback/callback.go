@@ -643,7 +643,7 @@ func (d *Dispatcher) run(j job) {
 	var acked bool
 	if j.copy == 0 && !j.once && attempt <= del.Policy.FailFirst {
 		rec = journal.Attempt{Delivery: dl.id, Event: del.Event, Attempt: attempt, URL: del.URL, Method: del.Method,
-			RequestBody: string(del.Body), Error: "simulated network failure (scenario fail_attempts): not sent"}
+			RequestBody: string(del.Body), Error: NotSent}
 	} else {
 		rec, acked = d.post(del, info)
 	}
@@ -772,6 +772,10 @@ func describe(err error, timeout time.Duration) string {
 }
 
 // record journals one attempt (or a skipped/cancelled/superseded delivery).
+// NotSent is the error of an attempt that failed without being sent (the
+// scenario key fail_attempts): the merchant never received it.
+const NotSent = "simulated network failure (scenario fail_attempts): not sent"
+
 func (d *Dispatcher) record(dl *delivery, j job, rec journal.Attempt, info *AttemptInfo) {
 	del := dl.d
 	rec.Delivery = dl.id

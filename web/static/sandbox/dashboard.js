@@ -104,7 +104,7 @@
       if (again) again.focus(); else $('#flash') && $('#flash').focus();
     }
     rebase(); tick();
-    setLive('on', 'live · updated ' + new Date().toLocaleTimeString());
+    setLive('on', 'live');
   }
 
   var lastSeen = Number(body.dataset.lastId || 0);
@@ -172,6 +172,32 @@
     box.appendChild(p);
   }
 
+  // okMessage says what a form's API call did, as the no-script form
+  // handlers do (dashboard_forms.go): "pay → verifying",
+  // "advanced 15m: 3 timers fired", "reset: khipu's objects, … are forgotten".
+  function okMessage(f, btn, j) {
+    if (!j) return '';
+    switch (f.dataset.flash) {
+      case 'action': {
+        var action = btn && btn.dataset.action || 'action';
+        if (!j.status) return action + ': done';
+        if (j.status === f.dataset.status) return action + ': done (still ' + j.status + ')';
+        return action + ' \u2192 ' + j.status;
+      }
+      case 'advance': {
+        var by = (f.elements.by && f.elements.by.value || '').trim();
+        var n = Number(j.fired || 0);
+        var timers = n === 0 ? 'no timer was due' : n === 1 ? '1 timer fired' : n + ' timers fired';
+        return 'advanced ' + by + ': ' + timers;
+      }
+      case 'reset': {
+        var what = f.elements.provider && f.elements.provider.value;
+        return 'reset: ' + (what || 'every provider') + "'s objects, timers, callbacks and journal entries are forgotten";
+      }
+    }
+    return '';
+  }
+
   function problemsHTML(list) {
     var ul = document.createElement('ul');
     ul.className = 'problems';
@@ -216,7 +242,7 @@
         try { j = JSON.parse(text); } catch (err) { /* not JSON */ }
         if (r.ok) {
           if (problems) problems.innerHTML = '';
-          flash('ok', f.dataset.ok || 'done');
+          flash('ok', okMessage(f, btn, j) || f.dataset.ok || 'done');
           refreshSoon();
           return;
         }
