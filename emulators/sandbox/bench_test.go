@@ -154,3 +154,21 @@ func liveHeap() uint64 {
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
 }
+
+// BenchmarkKhipuCreateParallel is BenchmarkKhipuCreate from many goroutines
+// at once: with -cpu 1 it is the one-CPU container, and with -mutexprofile
+// or -blockprofile it shows what the creates wait for:
+//
+//	go test -run=^$ -bench=KhipuCreateParallel -cpu 1 -benchmem -mutexprofile m.out ./emulators/sandbox/
+func BenchmarkKhipuCreateParallel(b *testing.B) {
+	sb := newSandbox(b, nil, sandbox.Options{})
+	h := sb.Handler()
+	b.ReportAllocs()
+	b.SetParallelism(32)
+	var seq atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			benchCreate(b, h, url.Values{"subject": {"Bench"}, "amount": {"1000"}, "currency": {"CLP"}, "transaction_id": {fmt.Sprint("P-", seq.Add(1))}}, "")
+		}
+	})
+}

@@ -18,6 +18,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -27,7 +28,7 @@ type Clock struct {
 	scale float64
 
 	mu     sync.Mutex
-	offset time.Duration
+	offset atomic.Int64 // a time.Duration; written with mu held, read without (Now is on every request)
 	timers timerHeap
 	seq    uint64
 	closed bool
@@ -69,17 +70,12 @@ func New(o Options) *Clock {
 
 // Now returns the sandbox time: real time plus the accumulated advances.
 func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	off := c.offset
-	c.mu.Unlock()
-	return c.base().Add(off)
+	return c.base().Add(time.Duration(c.offset.Load()))
 }
 
 // Offset returns how far the clock has been advanced in total.
 func (c *Clock) Offset() time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.offset
+	return time.Duration(c.offset.Load())
 }
 
 // TimeScale returns the factor applied to waits.
@@ -106,7 +102,7 @@ func (c *Clock) Advance(d time.Duration) error {
 		return fmt.Errorf("%w: %v", ErrNegative, d)
 	}
 	c.mu.Lock()
-	c.offset += d
+	c.offset.Add(int64(d))
 	c.mu.Unlock()
 	c.fireDue()
 	c.poke()
@@ -219,7 +215,7 @@ func (c *Clock) fireDue() {
 			return
 		}
 		t := c.timers[0]
-		if t.when.After(c.base().Add(c.offset)) {
+		if t.when.After(c.base().Add(time.Duration(c.offset.Load()))) {
 			c.mu.Unlock()
 			return
 		}
@@ -241,7 +237,7 @@ func (c *Clock) run() {
 		var next time.Duration
 		any := len(c.timers) > 0
 		if any {
-			next = c.timers[0].when.Sub(c.base().Add(c.offset))
+			next = c.timers[0].when.Sub(c.base().Add(time.Duration(c.offset.Load())))
 		}
 		c.mu.Unlock()
 		if !any {
