@@ -175,7 +175,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return fmt.Errorf("load %s: %w", mode, err)
 		}
-		if bare, err = spawnBaseline(ctx, o.binary, o.cpus.server, size); err != nil {
+		if bare, err = spawnBaseline(ctx, o.cpus.server, size); err != nil {
 			return err
 		}
 		defer bare.stop()
@@ -433,7 +433,13 @@ func serveBaseline(ctx context.Context, size int, stdout io.Writer) error {
 
 // spawnBaseline starts the bare handler as a process of its own, so that it
 // is measured the way the sandbox is (its own runtime and garbage collector).
-func spawnBaseline(ctx context.Context, binary string, cpus []int, size int) (*spawned, error) {
+// It is this executable (the load generator's), whatever -binary names, so
+// that the floor stays the same when another build of the sandbox is loaded.
+func spawnBaseline(ctx context.Context, cpus []int, size int) (*spawned, error) {
+	binary, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
 	return spawnArgs(ctx, binary, cpus, "load", "-bare-bytes", strconv.Itoa(size), "serve-baseline")
 }
 
@@ -494,7 +500,7 @@ func pinClient(o loadOptions, stdout io.Writer) error {
 }
 
 func loadBaselineOnly(ctx context.Context, o loadOptions, stdout io.Writer) error {
-	bare, err := spawnBaseline(ctx, o.binary, o.cpus.server, o.bareBytes)
+	bare, err := spawnBaseline(ctx, o.cpus.server, o.bareBytes)
 	if err != nil {
 		return err
 	}
