@@ -42,11 +42,18 @@ Modes:
                       delivered to a built-in receiver as the clock reaches them
   store               N stored Khipu payments: RSS, and lookup latency at 1,000 and at N
   startup             start the sandbox N times: time to the first answer and idle RSS
+  flow                whole payments per provider (Khipu, Hambit, PayU): create under
+                      ci-approve-all, await the signed callback at a loopback merchant,
+                      read the payment back; flows/s and flow latency (the sandbox it
+                      starts runs with --time-scale 0.001)
 
 Without --target the command starts a fresh sandbox (this binary) on a free
 loopback port, measures its startup and samples its memory (RSS) during the run.
-The bare handler runs as a separate process of this binary too, and the two are
-measured in alternating rounds (-rounds) so that both see the same machine.
+The bare handler runs as a separate process of this binary too: it reads the
+body and answers a fixed text of the size of the mode's answer, to the very
+requests the mode sends. The two are measured in alternating rounds (-rounds)
+so that both see the same machine. -cpus SERVER:CLIENT pins the servers and
+the generator (e.g. -cpus 0:1: a one-CPU sandbox, as in a --cpus=1 container).
 
 Flags:
 `
