@@ -176,3 +176,49 @@ func TestLoadRefusals(t *testing.T) {
 		}
 	}
 }
+
+// FuzzParseCPUs: any -cpus text is either refused or gives two non-empty
+// lists of distinct CPU numbers in 0–1023; never a panic or a huge list.
+func FuzzParseCPUs(f *testing.F) {
+	for _, s := range []string{"0:1", "0-1:0,1", "2,0-1,1:3", "", ":", "0-1023:0", "1-0:0", "a:b", "0,,1:2"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		p, err := parseCPUs(s)
+		if err != nil || s == "" {
+			return
+		}
+		for _, l := range [][]int{p.server, p.client} {
+			if len(l) == 0 || len(l) > 1024 {
+				t.Fatalf("%q: list of %d CPUs", s, len(l))
+			}
+			seen := map[int]bool{}
+			for _, c := range l {
+				if c < 0 || c > 1023 || seen[c] {
+					t.Fatalf("%q: CPU %d out of range or repeated in %v", s, c, l)
+				}
+				seen[c] = true
+			}
+		}
+	})
+}
+
+// FuzzVerifyCallback: the load merchant's verifier never panics, accepts a
+// Khipu notification signed for its body and refuses it for any other body.
+func FuzzVerifyCallback(f *testing.F) {
+	f.Add("khipu", "t=1,s=x", []byte(`{"payment_id":"a"}`), int64(1_700_000_000_000))
+	f.Add("hambit", "", []byte(`{"a":1}`), int64(0))
+	f.Add("payu", "", []byte("reference_sale=R&sign=x&state_pol=4"), int64(0))
+	f.Fuzz(func(t *testing.T, provider, header string, body []byte, ms int64) {
+		h := http.Header{"X-Khipu-Signature": {header}, "Sign": {header}, "Timestamp": {header}, "Nonce": {header}}
+		verifyCallback(provider, h, body)
+		at := time.UnixMilli(ms)
+		good := http.Header{"X-Khipu-Signature": {khipu.NotificationSignature(khipuSecret, at, body)}}
+		if err := verifyCallback("khipu", good, body); err != nil {
+			t.Fatalf("a correctly signed notification is refused: %v", err)
+		}
+		if err := verifyCallback("khipu", good, append(slices.Clone(body), 'x')); err == nil {
+			t.Fatal("a notification whose body changed is accepted")
+		}
+	})
+}
