@@ -44,11 +44,18 @@ Modes:
   startup             start the sandbox N times: time to the first answer and idle RSS
   hostile             peak RSS through 8 concurrent 10 MB wrong-signature creates, 20 clients
                       that never read a 1,000-entry journal page and 500 slow-body connections
+  flow                whole payments per provider (Khipu, Hambit, PayU): create under
+                      ci-approve-all, await the signed callback at a loopback merchant,
+                      read the payment back; flows/s and flow latency (the sandbox it
+                      starts runs with --time-scale 0.001)
 
 Without --target the command starts a fresh sandbox (this binary) on a free
 loopback port, measures its startup and samples its memory (RSS) during the run.
-The bare handler runs as a separate process of this binary too, and the two are
-measured in alternating rounds (-rounds) so that both see the same machine.
+The bare handler runs as a separate process of this binary too: it reads the
+body and answers a fixed text of the size of the mode's answer, to the very
+requests the mode sends. The two are measured in alternating rounds (-rounds)
+so that both see the same machine. -cpus SERVER:CLIENT pins the servers and
+the generator (e.g. -cpus 0:1: a one-CPU sandbox, as in a --cpus=1 container).
 
 Flags:
 `
@@ -67,6 +74,8 @@ type loadOptions struct {
 	clientProcs int
 	serveFlags  string
 	binary      string
+	cpus        cpuPlan
+	bareBytes   int
 }
 
 func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -86,6 +95,8 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.IntVar(&o.clientProcs, "client-procs", 1, "GOMAXPROCS of the load generator (the servers keep theirs)")
 	fs.StringVar(&o.serveFlags, "serve-flags", "", `extra flags for the sandbox the command starts, e.g. "--max-objects 20000"`)
 	fs.StringVar(&o.binary, "binary", "", "sandbox binary to start (default: this executable)")
+	cpus := fs.String("cpus", "", `pin the servers and the load generator to CPUs: SERVER:CLIENT, e.g. "0:1" (Linux)`)
+	fs.IntVar(&o.bareBytes, "bare-bytes", 0, "serve-baseline: bytes of the bare handler's fixed answer (default: the size of a Khipu create answer)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, loadUsage)
 		fs.PrintDefaults()
@@ -103,6 +114,10 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if o.concurrency < 1 || o.concurrency > 1024 {
 		return errors.New("load: -c must be between 1 and 1024")
 	}
+	var err error
+	if o.cpus, err = parseCPUs(*cpus); err != nil {
+		return err
+	}
 	if o.binary == "" {
 		exe, err := os.Executable()
 		if err != nil {
@@ -117,7 +132,9 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case "baseline":
 		return loadBaselineOnly(ctx, o, stdout)
 	case "serve-baseline": // internal: the bare handler's process
-		return serveBaseline(ctx, stdout)
+		return serveBaseline(ctx, o.bareBytes, stdout)
+	case "flow":
+		return loadFlow(ctx, o, stdout)
 	}
 	gen, ok := generators[mode]
 	if !ok && mode != "callbacks" && mode != "store" && mode != "hostile" {
@@ -128,7 +145,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var child *spawned
 	if o.target == "" {
 		var err error
-		child, err = spawn(ctx, o.binary, append([]string{"--log-level", "warn"}, strings.Fields(o.serveFlags)...)...)
+		child, err = spawn(ctx, o.binary, o.cpus.server, append([]string{"--log-level", "warn"}, strings.Fields(o.serveFlags)...)...)
 		if err != nil {
 			return err
 		}
@@ -139,9 +156,8 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := loopbackOnly(o.target); err != nil {
 		return err
 	}
-	if o.clientProcs > 0 {
-		// Set after the servers started: they keep the machine's default.
-		runtime.GOMAXPROCS(o.clientProcs)
+	if err := pinClient(o, stdout); err != nil {
+		return err
 	}
 	// The generator's own heap is small and all garbage: with the sandbox's
 	// GOGC it would collect several dozen times a second on its one CPU and
@@ -157,17 +173,25 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return loadHostile(ctx, o, child, stdout)
 	}
 
-	var bare *spawned
-	if o.baseline {
-		var err error
-		if bare, err = spawnBaseline(ctx, o.binary); err != nil {
-			return err
-		}
-		defer bare.stop()
-	}
 	g, err := gen(ctx, o.target)
 	if err != nil {
 		return fmt.Errorf("load %s: %w", mode, err)
+	}
+	var bare *spawned
+	var bareGen func(w, i int) (*http.Request, error)
+	if o.baseline {
+		// The floor answers what the mode answers, byte for byte in size,
+		// to the very requests the mode sends.
+		size, err := answerSize(g, o.concurrency)
+		if err != nil {
+			return fmt.Errorf("load %s: %w", mode, err)
+		}
+		if bare, err = spawnBaseline(ctx, o.cpus.server, size); err != nil {
+			return err
+		}
+		defer bare.stop()
+		bareGen = redirect(g, bare.base)
+		fmt.Fprintf(stdout, "bare handler %s: reads the body, answers a fixed %d bytes (the size of the first %s answer)\n", bare.base, size, mode)
 	}
 	var samples []string
 	stopSampling := make(chan struct{})
@@ -194,7 +218,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	round.duration = o.duration / time.Duration(max(o.rounds, 1))
 	for range max(o.rounds, 1) {
 		if bare != nil {
-			b, err := hammer(ctx, round, bareRequest(bare.base))
+			b, err := hammer(ctx, round, bareGen)
 			if err != nil {
 				return err
 			}
@@ -280,11 +304,43 @@ func (r result) line(name string) string {
 		r.p99.Round(time.Microsecond), r.max.Round(time.Microsecond), r.failures)
 }
 
-// hammer runs the workers: warm-up, then the measured window.
+// hammer runs the workers: warm-up, then the measured window, each worker
+// sending the requests of next one after the other on its own connection.
 func hammer(ctx context.Context, o loadOptions, next func(w, i int) (*http.Request, error)) (result, error) {
 	tr := &http.Transport{MaxIdleConns: o.concurrency * 2, MaxIdleConnsPerHost: o.concurrency * 2, IdleConnTimeout: time.Minute, DisableCompression: true}
 	defer tr.CloseIdleConnections()
 	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	bufs := make([][]byte, o.concurrency)
+	for w := range bufs {
+		bufs[w] = make([]byte, 32<<10)
+	}
+	return drive(ctx, o, func(ctx context.Context, w, i int) (string, error) {
+		req, err := next(w, i)
+		if err != nil {
+			return "", err
+		}
+		resp, err := client.Do(req.WithContext(ctx))
+		if err != nil {
+			return req.Method + " " + req.URL.Path + ": " + err.Error(), nil
+		}
+		for {
+			if _, rerr := resp.Body.Read(bufs[w]); rerr != nil {
+				break
+			}
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return req.Method + " " + req.URL.Path + ": " + fmt.Sprintf("HTTP %d", resp.StatusCode), nil
+		}
+		return "", nil
+	})
+}
+
+// drive runs o.concurrency workers, each calling op for i = 0, 1, … one
+// after the other: a warm-up, then the measured window, in which the
+// duration of every op is recorded. op answers a failure description ("" for
+// success), or an error that stops its worker (the traffic cannot be made).
+func drive(ctx context.Context, o loadOptions, op func(ctx context.Context, w, i int) (string, error)) (result, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var measuring atomic.Bool
@@ -295,25 +351,13 @@ func hammer(ctx context.Context, o loadOptions, next func(w, i int) (*http.Reque
 	var wg sync.WaitGroup
 	for w := range o.concurrency {
 		wg.Go(func() {
-			buf := make([]byte, 32<<10)
 			for i := 0; ctx.Err() == nil; i++ {
-				req, err := next(w, i)
+				start := time.Now()
+				failure, err := op(ctx, w, i)
 				if err != nil {
 					firstFailure.CompareAndSwap(nil, err.Error())
 					failures.Add(1)
 					return
-				}
-				start := time.Now()
-				resp, err := client.Do(req.WithContext(ctx))
-				var status int
-				if err == nil {
-					status = resp.StatusCode
-					for {
-						if _, rerr := resp.Body.Read(buf); rerr != nil {
-							break
-						}
-					}
-					resp.Body.Close()
 				}
 				d := time.Since(start)
 				if !measuring.Load() || ctx.Err() != nil {
@@ -321,13 +365,9 @@ func hammer(ctx context.Context, o loadOptions, next func(w, i int) (*http.Reque
 				}
 				counts[w]++
 				lat[w] = append(lat[w], d)
-				if err != nil || status != http.StatusOK {
+				if failure != "" {
 					failures.Add(1)
-					msg := fmt.Sprintf("HTTP %d", status)
-					if err != nil {
-						msg = err.Error()
-					}
-					firstFailure.CompareAndSwap(nil, req.Method+" "+req.URL.Path+": "+msg)
+					firstFailure.CompareAndSwap(nil, failure)
 				}
 			}
 		})
@@ -364,22 +404,38 @@ func hammer(ctx context.Context, o loadOptions, next func(w, i int) (*http.Reque
 	return r, nil
 }
 
+// khipuCreateAnswerSize is the size of the answer to a signed Khipu create
+// of the load modes, the bare handler's default answer.
+const khipuCreateAnswerSize = 327
+
+// bareAnswer is the fixed answer of the bare handler: n bytes of JSON.
+func bareAnswer(n int) []byte {
+	const head, tail = `{"payment_id":"gqzdy6chjne9","pad":"`, `"}`
+	n = max(n, len(head)+len(tail))
+	return []byte(head + strings.Repeat("x", n-len(head)-len(tail)) + tail)
+}
+
 // bareHandler is the floor the sandbox is compared with: what a Go server
-// does with no work at all (it reads the form and answers a fixed JSON).
-func bareHandler(w http.ResponseWriter, r *http.Request) {
-	io.Copy(io.Discard, r.Body)
-	w.Header().Set("Content-Type", "application/json")
-	w.Write([]byte(`{"payment_id":"gqzdy6chjne9","payment_url":"http://127.0.0.1/khipu/payment/info/gqzdy6chjne9"}`))
+// does with no work at all (it reads the body and answers a fixed JSON).
+func bareHandler(answer []byte) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.Write(answer)
+	}
 }
 
 // serveBaseline runs the bare handler on a free loopback port until ctx ends
 // (the child process of spawnBaseline).
-func serveBaseline(ctx context.Context, stdout io.Writer) error {
+func serveBaseline(ctx context.Context, size int, stdout io.Writer) error {
+	if size <= 0 {
+		size = khipuCreateAnswerSize
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: http.HandlerFunc(bareHandler)}
+	srv := &http.Server{Handler: bareHandler(bareAnswer(min(size, 1<<20)))}
 	go srv.Serve(ln)
 	fmt.Fprintf(stdout, "sandbox ready on http://%s\n", ln.Addr())
 	<-ctx.Done()
@@ -388,23 +444,82 @@ func serveBaseline(ctx context.Context, stdout io.Writer) error {
 
 // spawnBaseline starts the bare handler as a process of its own, so that it
 // is measured the way the sandbox is (its own runtime and garbage collector).
-func spawnBaseline(ctx context.Context, binary string) (*spawned, error) {
-	return spawnArgs(ctx, binary, "load", "serve-baseline")
+// It is this executable (the load generator's), whatever -binary names, so
+// that the floor stays the same when another build of the sandbox is loaded.
+func spawnBaseline(ctx context.Context, cpus []int, size int) (*spawned, error) {
+	binary, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	return spawnArgs(ctx, binary, cpus, "load", "-bare-bytes", strconv.Itoa(size), "serve-baseline")
 }
 
-func bareRequest(base string) func(w, i int) (*http.Request, error) {
+// bareKhipuCreate sends the signed Khipu creates of khipu-create to the bare
+// handler at base (load baseline).
+func bareKhipuCreate(base string) func(w, i int) (*http.Request, error) {
+	g, _ := genKhipuCreate(context.Background(), base)
+	return g
+}
+
+// redirect sends the requests of g to the server at base instead.
+func redirect(g func(w, i int) (*http.Request, error), base string) func(w, i int) (*http.Request, error) {
+	u, _ := url.Parse(base)
 	return func(w, i int) (*http.Request, error) {
-		return http.NewRequest(http.MethodPost, base+"/payments", strings.NewReader("subject=x&amount=1000&currency=CLP"))
+		req, err := g(w, i)
+		if err != nil {
+			return nil, err
+		}
+		req.URL.Scheme, req.URL.Host, req.Host = u.Scheme, u.Host, u.Host
+		return req, nil
 	}
 }
 
+// answerSize sends one request of g as worker w (one the measurement does
+// not use) and measures its answer.
+func answerSize(g func(w, i int) (*http.Request, error), w int) (int, error) {
+	req, err := g(w, 0)
+	if err != nil {
+		return 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	if resp.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("%s %s: HTTP %d", req.Method, req.URL.Path, resp.StatusCode)
+	}
+	return int(n), err
+}
+
+// pinClient gives the load generator (this process) its CPUs and GOMAXPROCS,
+// after the servers started: they keep theirs.
+func pinClient(o loadOptions, stdout io.Writer) error {
+	procs := o.clientProcs
+	if o.cpus.client != nil {
+		if err := pinProcess(os.Getpid(), o.cpus.client); err != nil {
+			return err
+		}
+		procs = len(o.cpus.client)
+		fmt.Fprintf(stdout, "pinned: servers on CPU %s, load generator on CPU %s (GOMAXPROCS %d)\n", cpuList(o.cpus.server), cpuList(o.cpus.client), procs)
+	}
+	if procs > 0 {
+		runtime.GOMAXPROCS(procs)
+	}
+	return nil
+}
+
 func loadBaselineOnly(ctx context.Context, o loadOptions, stdout io.Writer) error {
-	bare, err := spawnBaseline(ctx, o.binary)
+	bare, err := spawnBaseline(ctx, o.cpus.server, o.bareBytes)
 	if err != nil {
 		return err
 	}
 	defer bare.stop()
-	r, err := hammer(ctx, o, bareRequest(bare.base))
+	if err := pinClient(o, stdout); err != nil {
+		return err
+	}
+	r, err := hammer(ctx, o, bareKhipuCreate(bare.base))
 	if err != nil {
 		return err
 	}
@@ -438,13 +553,15 @@ type spawned struct {
 
 var readyRE = regexp.MustCompile(`^sandbox ready on (http://\S+)`)
 
-func spawn(ctx context.Context, binary string, extra ...string) (*spawned, error) {
-	return spawnArgs(ctx, binary, append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...)...)
+func spawn(ctx context.Context, binary string, cpus []int, extra ...string) (*spawned, error) {
+	return spawnArgs(ctx, binary, cpus, append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...)...)
 }
 
-// spawnArgs starts binary with args and waits for its ready line.
-func spawnArgs(ctx context.Context, binary string, args ...string) (*spawned, error) {
+// spawnArgs starts binary with args and waits for its ready line; with
+// cpus, the process runs on those CPUs only (GOMAXPROCS their number).
+func spawnArgs(ctx context.Context, binary string, cpus []int, args ...string) (*spawned, error) {
 	cmd := exec.CommandContext(ctx, binary, args...)
+	cmd.Env = cpuPlan{server: cpus}.serverEnv()
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -459,6 +576,10 @@ func spawnArgs(ctx context.Context, binary string, args ...string) (*spawned, er
 	if err != nil || m == nil {
 		cmd.Process.Kill()
 		return nil, fmt.Errorf("load: the sandbox did not start (%q, %v)", line, err)
+	}
+	if err := pinProcess(cmd.Process.Pid, cpus); err != nil {
+		cmd.Process.Kill()
+		return nil, err
 	}
 	resp, err := http.Get(m[1] + "/healthz")
 	if err != nil {
@@ -515,7 +636,7 @@ func loadStartup(ctx context.Context, o loadOptions, stdout io.Writer) error {
 	var times []time.Duration
 	var rss []int64
 	for range n {
-		s, err := spawn(ctx, o.binary, "--log-level", "warn")
+		s, err := spawn(ctx, o.binary, o.cpus.server, "--log-level", "warn")
 		if err != nil {
 			return err
 		}

@@ -115,25 +115,30 @@ func genHambitCollection(ctx context.Context, base string) (func(w, i int) (*htt
 
 // genPayUCard pays with the documented approved VISA test card.
 func genPayUCard(ctx context.Context, base string) (func(w, i int) (*http.Request, error), error) {
-	endpoint := base + "/payu/payments-api/4.0/service.cgi"
 	return func(w, i int) (*http.Request, error) {
-		ref := fmt.Sprintf("LOAD-%d-%d", w, i)
-		body := fmt.Sprintf(`{"language":"es","command":"SUBMIT_TRANSACTION","merchant":{"apiKey":%q,"apiLogin":%q},`+
-			`"transaction":{"order":{"accountId":"512325","referenceCode":%q,"description":"Load test","language":"es",`+
-			`"signature":%q,"additionalValues":{"TX_VALUE":{"value":10000,"currency":"CLP"}},`+
-			`"buyer":{"fullName":"Load Tester","emailAddress":"buyer@example.com"}},`+
-			`"payer":{"fullName":"Load Tester","emailAddress":"payer@example.com"},`+
-			`"creditCard":{"number":"4097440000000004","securityCode":"777","expirationDate":"2030/12","name":"APPROVED"},`+
-			`"type":"AUTHORIZATION_AND_CAPTURE","paymentMethod":"VISA","paymentCountry":"CL","ipAddress":"127.0.0.1"},"test":true}`,
-			payuAPIKey, payuAPILogin, ref, payu.OrderSignature(payuAPIKey, payuMerchant, ref, "10000", "CLP"))
-		req, err := http.NewRequest(http.MethodPost, endpoint, strings.NewReader(body))
-		if err != nil {
-			return nil, err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Accept", "application/json")
-		return req, nil
+		return payuCardRequest(base, fmt.Sprintf("LOAD-%d-%d", w, i), ""), nil
 	}, nil
+}
+
+// payuCardRequest is a card AUTHORIZATION_AND_CAPTURE with the approved VISA
+// test card, confirmed to notifyURL when it is not empty.
+func payuCardRequest(base, ref, notifyURL string) *http.Request {
+	notify := ""
+	if notifyURL != "" {
+		notify = fmt.Sprintf(`"notifyUrl":%q,`, notifyURL)
+	}
+	body := fmt.Sprintf(`{"language":"es","command":"SUBMIT_TRANSACTION","merchant":{"apiKey":%q,"apiLogin":%q},`+
+		`"transaction":{"order":{"accountId":"512325","referenceCode":%q,"description":"Load test","language":"es",`+
+		`"signature":%q,%s"additionalValues":{"TX_VALUE":{"value":10000,"currency":"CLP"}},`+
+		`"buyer":{"fullName":"Load Tester","emailAddress":"buyer@example.com"}},`+
+		`"payer":{"fullName":"Load Tester","emailAddress":"payer@example.com"},`+
+		`"creditCard":{"number":"4097440000000004","securityCode":"777","expirationDate":"2030/12","name":"APPROVED"},`+
+		`"type":"AUTHORIZATION_AND_CAPTURE","paymentMethod":"VISA","paymentCountry":"CL","ipAddress":"127.0.0.1"},"test":true}`,
+		payuAPIKey, payuAPILogin, ref, payu.OrderSignature(payuAPIKey, payuMerchant, ref, "10000", "CLP"), notify)
+	req, _ := http.NewRequest(http.MethodPost, base+"/payu/payments-api/4.0/service.cgi", strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Accept", "application/json")
+	return req
 }
 
 // createKhipu creates n Khipu payments with c workers (one every interval

@@ -219,6 +219,7 @@ func (s *Service) Reset() {
 	s.grp.StopAll()
 	s.mu.Lock()
 	s.orders.Clear()
+	s.refs.clear()
 	s.txs.Clear()
 	s.tokens.Clear()
 	s.mu.Unlock()

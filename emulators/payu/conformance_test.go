@@ -37,6 +37,7 @@ func (e *env) fixture(orderID int64, txID, typ, value string, ago time.Duration)
 		o.Status = OrderCaptured
 		t.Captured, t.CapturedValue = true, v
 	}
+	e.svc.refs.add(&o)
 	e.svc.orders.Put(orderID, o)
 	e.svc.txs.Put(txID, t)
 }

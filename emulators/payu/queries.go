@@ -46,9 +46,12 @@ func (s *Service) dispatchReports(cl *call) error {
 		}
 		return found(s.orderVal(o), "order")
 	case "ORDER_DETAIL_BY_REFERENCE_CODE":
-		rows, _ := s.orders.Page(func(o Order) bool {
-			return o.ReferenceCode == arg && o.MerchantID == cl.merchant.MerchantID
-		}, 0, 0)
+		var rows []Order
+		for _, id := range s.refs.newestFirst(cl.merchant.MerchantID, arg) {
+			if o, ok := s.orders.Get(id); ok {
+				rows = append(rows, o)
+			}
+		}
 		if len(rows) == 0 {
 			return s.ok(cl, null)
 		}

@@ -41,6 +41,7 @@ type Service struct {
 	orders *store.Table[int64, Order]
 	txs    *store.Table[string, Transaction]
 	tokens *store.Table[string, string] // token_ws → transactionId
+	refs   refIndex                     // (merchant, referenceCode) → order ids
 }
 
 var (
@@ -66,6 +67,7 @@ func New(cfg Config, deps platform.Deps, transfers emulators.BankTransfers) (*Se
 	if n := deps.MaxObjects; n > 0 {
 		// Forgetting an order forgets its transactions and WebPay tokens.
 		s.orders.SetLimit(n, func(_ int64, o Order) {
+			s.refs.remove(&o)
 			for _, id := range o.TxIDs {
 				if t, ok := s.txs.Get(id); ok && t.Token != "" {
 					s.tokens.Delete(t.Token)

@@ -379,6 +379,7 @@ func (s *Service) createPayment(cl *call, t *node, p payment, plan scenarios.Pla
 	tx.History = append(tx.History, change(now, "", tx.State, journal.CauseRequest, ""))
 
 	s.mu.Lock()
+	s.refs.add(&o) // before the order: an eviction it causes finds it indexed
 	s.orders.Put(o.ID, o)
 	s.txs.Put(tx.ID, tx)
 	if tx.Token != "" {

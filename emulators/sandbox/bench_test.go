@@ -1,6 +1,7 @@
 package sandbox_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -122,4 +123,52 @@ func paymentMemory(b *testing.B, n int) (created, paid uint64) {
 	paid = live() - base
 	runtime.KeepAlive(sb)
 	return created, paid
+}
+
+// BenchmarkIdleHeap reports the live heap one idle sandbox holds (built-in
+// scenarios, templates, journal, stores, after one answered request), the
+// figure behind "idle sandbox ≤ 4 MB" and "an in-process sandbox in a test
+// binary ≤ 2 MB" (README, Benchmarks). The heap is read after a collection,
+// so the figure does not depend on the machine's load:
+//
+//	go test -run=^$ -bench=IdleHeap ./emulators/sandbox/
+func BenchmarkIdleHeap(b *testing.B) {
+	for b.Loop() {
+		before := liveHeap()
+		sb := newSandbox(b, nil, sandbox.Options{})
+		h := sb.Handler()
+		do(b, h, "GET", "/healthz", "")
+		after := liveHeap()
+		runtime.KeepAlive(sb)
+		b.ReportMetric(float64(after-before), "live-B/sandbox")
+		b.StopTimer()
+		sb.Close(context.Background())
+		b.StartTimer()
+	}
+}
+
+// liveHeap is the heap in use after a full collection.
+func liveHeap() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+// BenchmarkKhipuCreateParallel is BenchmarkKhipuCreate from many goroutines
+// at once: with -cpu 1 it is the one-CPU container, and with -mutexprofile
+// or -blockprofile it shows what the creates wait for:
+//
+//	go test -run=^$ -bench=KhipuCreateParallel -cpu 1 -benchmem -mutexprofile m.out ./emulators/sandbox/
+func BenchmarkKhipuCreateParallel(b *testing.B) {
+	sb := newSandbox(b, nil, sandbox.Options{})
+	h := sb.Handler()
+	b.ReportAllocs()
+	b.SetParallelism(32)
+	var seq atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			benchCreate(b, h, url.Values{"subject": {"Bench"}, "amount": {"1000"}, "currency": {"CLP"}, "transaction_id": {fmt.Sprint("P-", seq.Add(1))}}, "")
+		}
+	})
 }

@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,7 +33,7 @@ type Clock struct {
 	onPanic func(any, []byte)
 
 	mu     sync.Mutex
-	offset time.Duration
+	offset atomic.Int64 // a time.Duration; written with mu held, read without (Now is on every request)
 	timers timerHeap
 	seq    uint64
 	closed bool
@@ -84,17 +85,12 @@ func New(o Options) *Clock {
 
 // Now returns the sandbox time: real time plus the accumulated advances.
 func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	off := c.offset
-	c.mu.Unlock()
-	return c.base().Add(off)
+	return c.base().Add(time.Duration(c.offset.Load()))
 }
 
 // Offset returns how far the clock has been advanced in total.
 func (c *Clock) Offset() time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.offset
+	return time.Duration(c.offset.Load())
 }
 
 // TimeScale returns the factor applied to waits.
@@ -136,7 +132,7 @@ func (c *Clock) AdvanceFired(d time.Duration) ([]Scheduled, error) {
 	c.fireMu.Lock()
 	defer c.fireMu.Unlock()
 	c.mu.Lock()
-	final := c.offset + d
+	final := time.Duration(c.offset.Load()) + d
 	c.mu.Unlock()
 	var fired []Scheduled
 	for {
@@ -147,13 +143,13 @@ func (c *Clock) AdvanceFired(d time.Duration) ([]Scheduled, error) {
 		}
 		base := c.base()
 		if len(c.timers) == 0 || c.timers[0].when.After(base.Add(final)) {
-			c.offset = max(c.offset, final)
+			c.offset.Store(int64(max(time.Duration(c.offset.Load()), final)))
 			c.mu.Unlock()
 			break
 		}
 		t := c.timers[0]
-		if step := t.when.Sub(base.Add(c.offset)); step > 0 {
-			c.offset += step
+		if step := t.when.Sub(base.Add(time.Duration(c.offset.Load()))); step > 0 {
+			c.offset.Add(int64(step))
 		}
 		heap.Pop(&c.timers)
 		fired = append(fired, t.scheduled())
@@ -338,7 +334,7 @@ func (c *Clock) fireDue() {
 			return
 		}
 		t := c.timers[0]
-		if t.when.After(c.base().Add(c.offset)) {
+		if t.when.After(c.base().Add(time.Duration(c.offset.Load()))) {
 			c.mu.Unlock()
 			return
 		}
@@ -372,7 +368,7 @@ func (c *Clock) run() {
 		var next time.Duration
 		any := len(c.timers) > 0
 		if any {
-			next = c.timers[0].when.Sub(c.base().Add(c.offset))
+			next = c.timers[0].when.Sub(c.base().Add(time.Duration(c.offset.Load())))
 		}
 		c.mu.Unlock()
 		if !any {

@@ -159,7 +159,7 @@ type Journal struct {
 	opt Options
 
 	mu      sync.RWMutex
-	ring    []Entry
+	ring    []Entry // grows to Capacity as entries come (an idle sandbox holds no empty ring)
 	sizes   []int
 	start   int // index of the oldest entry
 	n       int
@@ -187,10 +187,8 @@ func New(o Options) *Journal {
 		o.Now = time.Now
 	}
 	return &Journal{
-		opt:   o,
-		ring:  make([]Entry, o.Capacity),
-		sizes: make([]int, o.Capacity),
-		subs:  map[*Subscription]struct{}{},
+		opt:  o,
+		subs: map[*Subscription]struct{}{},
 	}
 }
 
@@ -216,6 +214,9 @@ func (j *Journal) Add(e Entry) Entry {
 		j.dropped++
 	}
 	i := (j.start + j.n) % j.opt.Capacity
+	if i == len(j.ring) {
+		j.grow()
+	}
 	j.ring[i] = e
 	j.sizes[i] = size
 	j.n++
@@ -225,6 +226,21 @@ func (j *Journal) Add(e Entry) Entry {
 		j.publish(Event{Name: string(e.Kind), ID: e.ID, Data: e})
 	}
 	return e
+}
+
+// grow makes room for one more slot at the end of the ring, which is full
+// from 0 to len(ring) while it has never wrapped: the ring doubles up to
+// Capacity, so a journal costs what it holds, not its bound. j.mu is held.
+func (j *Journal) grow() {
+	if len(j.ring) < cap(j.ring) {
+		j.ring, j.sizes = j.ring[:len(j.ring)+1], j.sizes[:len(j.sizes)+1]
+		return
+	}
+	n := min(max(2*len(j.ring), 64), j.opt.Capacity)
+	ring, sizes := make([]Entry, len(j.ring)+1, n), make([]int, len(j.sizes)+1, n)
+	copy(ring, j.ring)
+	copy(sizes, j.sizes)
+	j.ring, j.sizes = ring, sizes
 }
 
 // Per-field caps of an entry (issue #13): with BodyCap on each body, an
@@ -591,10 +607,7 @@ func (j *Journal) Clear(provider string) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if provider == "" {
-		for i := range j.ring {
-			j.ring[i] = Entry{}
-			j.sizes[i] = 0
-		}
+		j.ring, j.sizes = nil, nil // the memory goes back with the entries
 		j.start, j.n, j.bytes = 0, 0, 0
 		return
 	}

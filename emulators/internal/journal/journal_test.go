@@ -150,3 +150,61 @@ func TestHugeEntryIsCapped(t *testing.T) {
 		t.Errorf("a cut field does not say it was cut: %q", x.Path[len(x.Path)-40:])
 	}
 }
+
+// The ring grows as entries come and wraps at Capacity: every count below,
+// at and past the bound (with byte evictions before the ring is full, and
+// Clear in between) keeps the newest entries in order.
+func TestRingGrowsAndWraps(t *testing.T) {
+	for _, tc := range []struct {
+		capacity, maxBytes, adds int
+		clearAt                  int // Clear("khipu") after this many adds (0: never)
+	}{
+		{capacity: 100, adds: 1},
+		{capacity: 100, adds: 64},
+		{capacity: 100, adds: 65},
+		{capacity: 100, adds: 100},
+		{capacity: 100, adds: 101},
+		{capacity: 100, adds: 1000},
+		{capacity: 100, maxBytes: 20_000, adds: 90}, // bytes evict before the ring is full
+		{capacity: 100, adds: 150, clearAt: 70},
+		{capacity: 7, adds: 30, clearAt: 12},
+	} {
+		j := journal.New(journal.Options{Capacity: tc.capacity, MaxBytes: tc.maxBytes})
+		var want []uint64 // ids held, oldest first
+		for i := 1; i <= tc.adds; i++ {
+			provider := []string{"khipu", "payu"}[i%2]
+			e := j.Add(journal.Entry{Kind: journal.KindRequest, Provider: provider, Request: &journal.Exchange{Method: "GET", Path: "/p", ResponseBody: strings.Repeat("x", 1000)}})
+			want = append(want, e.ID)
+			if i == tc.clearAt {
+				j.Clear("khipu")
+				kept := want[:0]
+				for _, id := range want {
+					if id%2 == 1 { // payu: odd ids
+						kept = append(kept, id)
+					}
+				}
+				want = kept
+			}
+		}
+		held := j.Stats().Entries
+		if held > tc.capacity {
+			t.Errorf("%+v: %d entries held, capacity %d", tc, held, tc.capacity)
+		}
+		want = want[len(want)-held:]
+		got := j.List(journal.Filter{Limit: tc.capacity})
+		if len(got) != held {
+			t.Fatalf("%+v: List gives %d entries, Stats %d", tc, len(got), held)
+		}
+		for k, e := range got { // newest first
+			if id := want[len(want)-1-k]; e.ID != id {
+				t.Fatalf("%+v: entry %d is id %d, want %d", tc, k, e.ID, id)
+			}
+		}
+		if tc.maxBytes == 0 && tc.clearAt == 0 && held != min(tc.adds, tc.capacity) {
+			t.Errorf("%+v: %d entries held, want %d", tc, held, min(tc.adds, tc.capacity))
+		}
+		if _, ok := j.Get(want[0]); !ok {
+			t.Errorf("%+v: the oldest entry held (%d) is not found", tc, want[0])
+		}
+	}
+}

@@ -79,13 +79,19 @@ func (t *Table[K, V]) Has(k K) bool {
 }
 
 // Insert stores v under k unless k is present (then ErrExists).
+//
+// The copy and the row are made before the lock is taken: on one CPU a
+// writer that allocates under the lock may be made to assist the garbage
+// collector (or be preempted) while every other request queues behind it.
 func (t *Table[K, V]) Insert(k K, v V) error {
+	nr := &row[V]{v: t.clone(v)}
 	t.mu.Lock()
 	if _, ok := t.rows[k]; ok {
 		t.mu.Unlock()
 		return ErrExists
 	}
-	t.rows[k] = &row[V]{v: t.clone(v), pos: len(t.order)}
+	nr.pos = len(t.order)
+	t.rows[k] = nr
 	t.order = append(t.order, k)
 	victims := t.trim()
 	t.mu.Unlock()
@@ -95,13 +101,15 @@ func (t *Table[K, V]) Insert(k K, v V) error {
 
 // Put stores v under k, replacing any value (an existing key keeps its place).
 func (t *Table[K, V]) Put(k K, v V) {
+	nr := &row[V]{v: t.clone(v)} // made outside the lock, as in Insert
 	t.mu.Lock()
 	if r, ok := t.rows[k]; ok {
-		r.v = t.clone(v)
+		r.v = nr.v
 		t.mu.Unlock()
 		return
 	}
-	t.rows[k] = &row[V]{v: t.clone(v), pos: len(t.order)}
+	nr.pos = len(t.order)
+	t.rows[k] = nr
 	t.order = append(t.order, k)
 	victims := t.trim()
 	t.mu.Unlock()
