@@ -108,7 +108,7 @@ func TestLinkIntoAResetProvider(t *testing.T) {
 func TestObjectFiltersAreChoices(t *testing.T) {
 	sb := dashSandbox(t, nil, sandbox.Options{})
 	h := sb.Handler()
-	fill(t, h, 4)
+	fill(t, h, 4, nil)
 	_, body, _ := get(t, h, "/_sandbox/")
 	for _, want := range []string{`<select name="kind">`, `<option>payment</option>`, `<option>collection</option>`, `<option>transaction</option>`,
 		`<select name="status">`, `<option>pending</option>`, `<option>Accepted</option>`, `<option>DECLINED</option>`,
