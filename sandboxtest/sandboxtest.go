@@ -21,7 +21,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
+	"github.com/paysandbox/sandbox/emulators/testenv"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -266,26 +266,13 @@ func (s *Sandbox) Do(method, target, body string, headers ...string) *httptest.R
 }
 
 // Do sends req to h and returns the recorded answer.
-func Do(h http.Handler, req *http.Request) *httptest.ResponseRecorder {
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
-}
+func Do(h http.Handler, req *http.Request) *httptest.ResponseRecorder { return testenv.Do(h, req) }
 
 // Request builds a request with an optional body and headers ("Name:
 // value"; names are canonicalised as net/http does for a request off the
 // wire).
 func Request(method, target, body string, headers ...string) *http.Request {
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req := httptest.NewRequest(method, target, r)
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ":")
-		req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
-	}
-	return req
+	return testenv.Request(method, target, body, headers...)
 }
 
 // Scheduled is one thing due on the sandbox clock.

@@ -1,14 +1,19 @@
-// Package testenv decides what a test does when a tool it needs outside Go
-// (Chromium, Node.js, an npm client, PHP, Java, curl, openssl) is missing:
-// it is skipped with the exact install step, or fails when
-// SANDBOX_REQUIRE_ALL=1, which `bash .ci/run` sets so that CI can never pass
-// by skipping.
+// Package testenv holds what every test of the project shares, whatever it
+// tests: what a test does when a tool it needs outside Go (Chromium,
+// Node.js, an npm client, PHP, Java, curl, openssl) is missing (it is
+// skipped with the exact install step, or fails when SANDBOX_REQUIRE_ALL=1,
+// which `bash .ci/run` sets so that CI can never pass by skipping), and
+// in-memory requests (Request, Do) that both test kits offer.
 package testenv
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -62,4 +67,27 @@ func NPMPackage(t testing.TB, dir, repoDir, pkg string) {
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", pkg, "package.json")); err != nil {
 		Missing(t, "the npm package "+pkg, "npm ci --prefix "+repoDir+" (from the repository root)")
 	}
+}
+
+// Do sends req to h and returns the recorded answer.
+func Do(h http.Handler, req *http.Request) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	return rec
+}
+
+// Request builds a request with an optional body and headers ("Name:
+// value"; names are canonicalised as net/http does for a request off the
+// wire).
+func Request(method, target, body string, headers ...string) *http.Request {
+	var r io.Reader
+	if body != "" {
+		r = strings.NewReader(body)
+	}
+	req := httptest.NewRequest(method, target, r)
+	for _, h := range headers {
+		k, v, _ := strings.Cut(h, ":")
+		req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
+	}
+	return req
 }

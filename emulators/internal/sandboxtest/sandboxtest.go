@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/paysandbox/sandbox/emulators/testenv"
 	"io"
 	"log/slog"
 	"net"
@@ -181,25 +182,12 @@ func Mount(jr *journal.Journal, stopping <-chan struct{}, name string, register 
 }
 
 // Do sends req to h and returns the recorded answer.
-func Do(h http.Handler, req *http.Request) *httptest.ResponseRecorder {
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
-}
+func Do(h http.Handler, req *http.Request) *httptest.ResponseRecorder { return testenv.Do(h, req) }
 
 // Request builds a request with an optional body and headers ("Name: value";
 // names are canonicalised as net/http does for a request off the wire).
 func Request(method, target, body string, headers ...string) *http.Request {
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req := httptest.NewRequest(method, target, r)
-	for _, h := range headers {
-		k, v, _ := strings.Cut(h, ":")
-		req.Header.Add(strings.TrimSpace(k), strings.TrimSpace(v))
-	}
-	return req
+	return testenv.Request(method, target, body, headers...)
 }
 
 // Received is one request the Merchant got.
