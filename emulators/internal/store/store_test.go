@@ -177,10 +177,10 @@ func TestObserverSeesEveryChangeAfterTheLock(t *testing.T) {
 	tab.Put("b", 2)
 	tab.Update("a", func(v *int) error { *v = 3; return nil })
 	tab.Update("a", func(v *int) error { return errors.New("refused") }) // no change, no call
-	tab.Insert("c", 4)                                                   // evicts b
-	tab.Delete("a")
+	tab.Insert("c", 4)                                                   // evicts a, the oldest
+	tab.Delete("b")
 	tab.Clear()
-	want := "[a=1 true b=2 true a=3 true b=0 false c=4 true a=0 false c=0 false]"
+	want := "[a=1 true b=2 true a=3 true a=0 false c=4 true b=0 false c=0 false]"
 	if fmt.Sprint(seen) != want {
 		t.Fatalf("observed %v\nwant     %s", seen, want)
 	}
