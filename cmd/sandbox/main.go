@@ -103,6 +103,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return caCmd(args, getenv, stdout, stderr)
 	case "load":
 		return loadCmd(ctx, args, stdout, stderr)
+	case "export":
+		return exportCmd(args, getenv, stdout, stderr)
+	case "import":
+		return importCmd(args, getenv, os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sandbox", version)
 		return nil
@@ -121,6 +125,8 @@ const usage = `usage:
   sandbox ca [--out FILE]          print (or write) the CA certificate clients trust for HTTPS and proxy mode
   sandbox healthcheck [--addr A]   exit 0 when a sandbox answers /healthz, 1 otherwise
   sandbox load [flags] MODE        measure throughput and latency on loopback (sandbox load -h)
+  sandbox export [--data-dir D] FILE             write the persisted state as one JSON document (- for stdout)
+  sandbox import [--data-dir D] [--replace] FILE load such a document into the data directory
   sandbox version                  print the version
 `
 

@@ -4,9 +4,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
 	"sync"
 	"time"
 
+	"github.com/labstack/echo/v4"
+
+	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/callback"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/persist"
@@ -209,4 +215,76 @@ func (s *Sandbox) resumeCallbacks(st *persist.Store, report func(error)) error {
 		s.journal.Add(journal.Entry{Kind: journal.KindNote, Summary: fmt.Sprintf("restart: %d pending callbacks resumed, %d of them fell due while the sandbox was down and are sent at once", resumed, late)})
 	}
 	return nil
+}
+
+// ExportState writes the state store of dataDir as one JSON document (the
+// command sandbox export). The sandbox must not be running on it: the
+// store is held by one process at a time.
+func ExportState(dataDir string, w io.Writer) error {
+	if _, err := os.Stat(persist.Path(dataDir)); err != nil {
+		return fmt.Errorf("no state store to export: %w (start the sandbox with --persist first)", err)
+	}
+	st, err := persist.Open(dataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	doc, err := st.Export()
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	return enc.Encode(doc)
+}
+
+// ErrStateNotEmpty is returned by ImportState for a store that holds state
+// when replace is false.
+var ErrStateNotEmpty = errors.New("the state store already holds state")
+
+// ImportState replaces the state store of dataDir (created when absent)
+// with the document r (the command sandbox import). A store that already
+// holds state is only replaced with replace; the document is checked in
+// full before anything is written.
+func ImportState(dataDir string, r io.Reader, replace bool) (objects int, err error) {
+	doc, err := persist.DecodeDocument(r)
+	if err != nil {
+		return 0, err
+	}
+	st, err := persist.Open(dataDir)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	if !replace {
+		old, err := st.Export()
+		if err != nil {
+			return 0, err
+		}
+		n := len(old.Meta)
+		for _, rs := range old.Buckets {
+			n += len(rs)
+		}
+		if n > 0 {
+			return 0, fmt.Errorf("%w (%s): add --replace to overwrite it", ErrStateNotEmpty, st.File())
+		}
+	}
+	for _, rs := range doc.Buckets {
+		objects += len(rs)
+	}
+	return objects, st.Import(doc)
+}
+
+// handleState serves GET /state: the running sandbox's whole state as the
+// document sandbox import reads (persistence on only).
+func (s *Sandbox) handleState(c echo.Context) error {
+	if s.state == nil {
+		return &emulators.Error{Kind: emulators.Conflict, Msg: "persistence is off: start the sandbox with --persist to export its state"}
+	}
+	doc, err := s.state.Export()
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="paysandbox-state.json"`)
+	return c.JSON(http.StatusOK, doc)
 }

@@ -1,0 +1,199 @@
+package sandbox_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/paysandbox/sandbox/emulators/khipu"
+	"github.com/paysandbox/sandbox/emulators/sandbox"
+	"github.com/paysandbox/sandbox/sandboxtest"
+)
+
+// merchantStub answers callbacks in memory: the statuses given, then 200.
+type merchantStub struct {
+	mu       sync.Mutex
+	statuses []int
+	got      []string // attempt bodies, in order
+}
+
+func (m *merchantStub) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, _ := io.ReadAll(r.Body)
+	m.mu.Lock()
+	m.got = append(m.got, string(body))
+	status := http.StatusOK
+	if len(m.statuses) > 0 {
+		status, m.statuses = m.statuses[0], m.statuses[1:]
+	}
+	m.mu.Unlock()
+	return &http.Response{StatusCode: status, Body: io.NopCloser(strings.NewReader("")), Header: http.Header{}, Request: r}, nil
+}
+
+func (m *merchantStub) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.got)
+}
+
+// fakeNow is a real-time source the test moves: the sandbox "is down"
+// while it jumps.
+type fakeNow struct{ off atomic.Int64 }
+
+func (f *fakeNow) now() time.Time       { return time.Now().Add(time.Duration(f.off.Load())) }
+func (f *fakeNow) jump(d time.Duration) { f.off.Add(int64(d)) }
+func persistCfg(dir string) sandbox.Config {
+	c := sandbox.DefaultConfig()
+	c.DataDir, c.Persist = dir, true
+	return c
+}
+
+func khipuCreate(t *testing.T, h http.Handler, ref, notify string) string {
+	t.Helper()
+	const endpoint = "http://127.0.0.1:8080/khipu/api/2.0/payments"
+	p := url.Values{"subject": {"Order " + ref}, "amount": {"1570"}, "currency": {"CLP"}, "transaction_id": {ref}}
+	if notify != "" {
+		p.Set("notify_url", notify)
+		p.Set("notify_api_version", "1.3")
+	}
+	rec := sandboxtest.Do(h, sandboxtest.Request("POST", endpoint, p.Encode(), "Content-Type: application/x-www-form-urlencoded",
+		"Authorization: "+khipu.SignRequest("sbx-khipu-secret-NOT-REAL", 123456, "POST", endpoint, p)))
+	var out struct {
+		PaymentID string `json:"payment_id"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &out); err != nil || out.PaymentID == "" {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	return out.PaymentID
+}
+
+func adminJSON(t *testing.T, h http.Handler, method, path, body string, out any) {
+	t.Helper()
+	rec := sandboxtest.Do(h, sandboxtest.Request(method, "http://127.0.0.1:8080/_sandbox/api"+path, body, "Content-Type: application/json"))
+	if rec.Code != http.StatusOK {
+		t.Fatalf("%s %s: %d %s", method, path, rec.Code, rec.Body)
+	}
+	if out != nil {
+		if err := json.Unmarshal(rec.Body.Bytes(), out); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestRestartResumesACallbackThatFellDueWhileDown: a notification's first
+// attempt fails, its retry is due a minute later; the sandbox is down for
+// two hours; on the restart the retry is sent at once, once, as attempt 2,
+// journaled late by the hour it missed, and the payment, its history and
+// the clock offset are as before.
+func TestRestartResumesACallbackThatFellDueWhileDown(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeNow{}
+	m := &merchantStub{statuses: []int{http.StatusInternalServerError}}
+	opt := sandbox.Options{Now: clk.now, CallbackClient: &http.Client{Transport: m}}
+	sb, err := sandbox.New(persistCfg(dir), nil, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sb.Handler()
+	adminJSON(t, h, "POST", "/clock/advance", `{"by":"3h"}`, nil)
+	id := khipuCreate(t, h, "R-1", "http://merchant.test/notify")
+	pending := khipuCreate(t, h, "R-2", "")
+	adminJSON(t, h, "POST", "/objects/khipu/"+id+"/actions/pay", `{"skip_verify":true}`, nil)
+	var failed struct{ Complete bool }
+	adminJSON(t, h, "GET", "/callbacks?object="+id+"&outcome=failed&min=1&wait=30s", "", &failed)
+	if !failed.Complete || m.count() != 1 {
+		t.Fatalf("first attempt not failed as scripted: %+v, %d sent", failed, m.count())
+	}
+	var before, beforePending json.RawMessage
+	adminJSON(t, h, "GET", "/objects/khipu/"+id, "", &before)
+	adminJSON(t, h, "GET", "/objects/khipu/"+pending, "", &beforePending)
+	sb.Close(context.Background())
+
+	clk.jump(2 * time.Hour)
+	sb, err = sandbox.New(persistCfg(dir), nil, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close(context.Background())
+	h = sb.Handler()
+	var acked struct {
+		Complete bool
+		Entries  []struct {
+			Callback struct {
+				Attempt int
+				Outcome string
+				LateBy  string `json:"late_by"`
+			}
+		}
+	}
+	adminJSON(t, h, "GET", "/callbacks?object="+id+"&outcome=acknowledged&min=1&wait=30s", "", &acked)
+	if !acked.Complete || len(acked.Entries) != 1 {
+		t.Fatalf("the retry was not delivered after the restart: %+v", acked)
+	}
+	if a := acked.Entries[0].Callback; a.Attempt != 2 || a.LateBy == "" || !strings.HasPrefix(a.LateBy, "1h59m") {
+		t.Fatalf("resumed attempt = %+v, want attempt 2 late by about 1h59m", a)
+	}
+	if m.count() != 2 {
+		t.Fatalf("merchant got %d attempts in all, want 2 (one before, one after the restart)", m.count())
+	}
+	var after, afterPending json.RawMessage
+	adminJSON(t, h, "GET", "/objects/khipu/"+id, "", &after)
+	adminJSON(t, h, "GET", "/objects/khipu/"+pending, "", &afterPending)
+	if string(before) != string(after) || string(beforePending) != string(afterPending) {
+		t.Fatalf("payments differ after the restart:\n%s\n%s\n%s\n%s", before, after, beforePending, afterPending)
+	}
+	if off := sb.Clock().Offset(); off != 3*time.Hour {
+		t.Fatalf("clock offset after the restart = %v, want 3h", off)
+	}
+	// A third start finds nothing left to send.
+	sb.Close(context.Background())
+	sb, err = sandbox.New(persistCfg(dir), nil, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb.Dispatcher().Close(context.Background())
+	if m.count() != 2 {
+		t.Fatalf("an acknowledged callback was sent again after a second restart (%d attempts)", m.count())
+	}
+}
+
+func TestPersistOffWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	cfg := sandbox.DefaultConfig()
+	cfg.DataDir = dir
+	sb, err := sandbox.New(cfg, nil, sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	khipuCreate(t, sb.Handler(), "OFF-1", "")
+	rec := sandboxtest.Do(sb.Handler(), sandboxtest.Request("GET", "http://127.0.0.1:8080/_sandbox/api/state", ""))
+	if rec.Code != http.StatusConflict || !strings.Contains(rec.Body.String(), "--persist") {
+		t.Errorf("GET /state with persistence off: %d %s", rec.Code, rec.Body)
+	}
+	sb.Close(context.Background())
+	if _, err := os.Stat(filepath.Join(dir, "state.db")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("persistence off created a state store: %v", err)
+	}
+}
+
+func TestStartRefusesADamagedStore(t *testing.T) {
+	dir := t.TempDir()
+	bad := []byte(strings.Repeat("half a database ", 600))
+	os.WriteFile(filepath.Join(dir, "state.db"), bad, 0o600)
+	_, err := sandbox.New(persistCfg(dir), nil, sandbox.Options{})
+	if err == nil || !strings.Contains(err.Error(), "damaged") || !strings.Contains(err.Error(), filepath.Join(dir, "state.db")) {
+		t.Fatalf("err = %v", err)
+	}
+	if now, _ := os.ReadFile(filepath.Join(dir, "state.db")); string(now) != string(bad) {
+		t.Fatal("the damaged store was modified")
+	}
+}
