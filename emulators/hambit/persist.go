@@ -13,7 +13,41 @@ import (
 // collections and transfers, as the JSON of order.
 // The accounts' balances are kept too, one record per account.
 func (s *Service) Persisted() []persist.Binding {
-	return []persist.Binding{persist.Bind("hambit.orders", s.orders, persist.StringKeys[order]()), balanceBinding{s}}
+	return []persist.Binding{persist.Bind("hambit.orders", s.orders, persist.StringKeys[order]()), balanceBinding{s}, startedBinding{s}}
+}
+
+// startedBinding keeps when the emulator first started: the accounts'
+// created_at, which a restart must not move.
+type startedBinding struct{ s *Service }
+
+const serviceBucket = "hambit.service"
+
+func (b startedBinding) Bucket() string { return serviceBucket }
+
+func (b startedBinding) Restore(st *persist.Store) (int, error) {
+	rs, err := st.Records(serviceBucket)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range rs {
+		if r.Key == "started" {
+			if err := json.Unmarshal(r.Value, &b.s.started); err != nil {
+				return 0, fmt.Errorf("state store: %s started: %w", serviceBucket, err)
+			}
+			return 1, nil
+		}
+	}
+	return 0, nil
+}
+
+func (b startedBinding) Attach(st *persist.Store, fail func(error)) {
+	raw, err := json.Marshal(b.s.started)
+	if err == nil {
+		err = st.Write(serviceBucket, []string{"started"}, func(string) ([]byte, bool, error) { return raw, true, nil })
+	}
+	if err != nil && fail != nil {
+		fail(fmt.Errorf("state store: %s: %w", serviceBucket, err))
+	}
 }
 
 // balanceBinding keeps each account's balances (currency → figures).
