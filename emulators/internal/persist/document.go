@@ -1,7 +1,6 @@
 package persist
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -109,7 +108,8 @@ func (s *Store) Import(doc Document) error {
 	if doc.Format != DocumentFormat {
 		return errors.New("state document: not checked by DecodeDocument")
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
+		clear(s.index)
 		var names [][]byte
 		tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
 			if string(name) != string(metaBucket) {
@@ -152,8 +152,7 @@ func (s *Store) Import(doc Document) error {
 				if err != nil {
 					return err
 				}
-				buf := binary.BigEndian.AppendUint64(nil, seq)
-				if err := b.Put([]byte(rc.Key), append(buf, rc.Value...)); err != nil {
+				if err := b.Put(seqKey(seq), encodeRecord(rc.Key, rc.Value)); err != nil {
 					return err
 				}
 			}

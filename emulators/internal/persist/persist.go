@@ -2,9 +2,9 @@
 // DATA_DIR/state.db, so that a restart (a deploy, a crash, kill -9) finds
 // every object again (issue #18).
 //
-// Writes go through bbolt's Batch: concurrent writers share one
-// transaction and one fsync (group commit), and each writer returns only
-// once its batch is on disk, so an API answer is never ahead of the disk.
+// Writes are group-committed (commit.go): concurrent writers share one
+// transaction and one fsync, and each writer returns only once its
+// transaction is on disk, so an API answer is never ahead of the disk.
 //
 // The store carries a schema version: a store written by a newer sandbox
 // is refused, and a damaged or truncated file is reported, never emptied.
@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -49,6 +50,14 @@ var ErrInUse = errors.New("state store is in use by another sandbox process")
 type Store struct {
 	db   *bolt.DB
 	path string
+
+	index    map[string]map[string]uint64 // bucket → key → sequence; committer only
+	queue    chan commitReq               // commit.go
+	qmu      sync.RWMutex                 // held to send to queue; Close takes it to set isClosed
+	isClosed bool
+	closed   chan struct{}
+	exited   chan struct{}
+	once     sync.Once
 }
 
 // Path returns the store's file.
@@ -82,7 +91,7 @@ func Open(dir string) (*Store, error) {
 		}
 		return nil, fmt.Errorf("state store %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path}
+	s := &Store{db: db, path: path, index: map[string]map[string]uint64{}, queue: make(chan commitReq, maxGroup), closed: make(chan struct{}), exited: make(chan struct{})}
 	if existed {
 		if err := s.check(fi.Size()); err != nil {
 			db.Close()
@@ -103,6 +112,7 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("state store %s: %w", path, err)
 	}
+	go s.commitLoop()
 	return s, nil
 }
 
@@ -114,7 +124,9 @@ func openBolt(path string) (db *bolt.DB, err error) {
 			db, err = nil, fmt.Errorf("unreadable: %v", v)
 		}
 	}()
-	return bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+	// The freelist is not written with each commit (less to fsync); it is
+	// rebuilt by scanning on open, as etcd runs bbolt.
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
 }
 
 // precheck reads the two meta pages of an existing file and refuses a file
@@ -201,8 +213,30 @@ func (s *Store) check(size int64) error {
 	})
 }
 
-// Close closes the store.
-func (s *Store) Close() error { return s.db.Close() }
+// Close waits for the writes in progress, then closes the store; later
+// writes get ErrClosed.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		s.qmu.Lock()
+		s.isClosed = true
+		s.qmu.Unlock()
+		close(s.closed)
+		<-s.exited
+		// Writes that queued before the close are still committed.
+		for {
+			select {
+			case r := <-s.queue:
+				s.commit([]commitReq{r})
+				continue
+			default:
+			}
+			break
+		}
+		err = s.db.Close()
+	})
+	return err
+}
 
 // File returns the store's path.
 func (s *Store) File() string { return s.path }
@@ -215,15 +249,63 @@ type Record struct {
 	Value json.RawMessage `json:"value"`
 }
 
-// Write stores or deletes the records of a bucket in one batch: value
-// returns the current JSON of a key, or ok false when the key is gone (it
-// is then deleted). Write returns once the batch is on disk. value is
-// called inside the batch, so whatever it returns is at least as new as
-// the change that triggered the write: concurrent writes of one key end
-// with its newest value on disk.
+// Records sit in their bucket under their insertion sequence number (8
+// bytes, big-endian), so that creates append to the B+tree's last page
+// instead of dirtying pages all over it; the value is the object's key
+// (uvarint length, bytes) then its JSON. Each bucket's key → sequence
+// index is kept in memory (built by one scan on first use).
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+func encodeRecord(key string, v []byte) []byte {
+	buf := binary.AppendUvarint(make([]byte, 0, 2+len(key)+len(v)), uint64(len(key)))
+	return append(append(buf, key...), v...)
+}
+
+func decodeRecord(raw []byte) (key string, v []byte, ok bool) {
+	n, w := binary.Uvarint(raw)
+	if w <= 0 || n > uint64(len(raw)-w) {
+		return "", nil, false
+	}
+	return string(raw[w : w+int(n)]), raw[w+int(n):], true
+}
+
+// indexOf returns the key → sequence index of bucket b, scanning it on
+// first use; it is only used inside write transactions (one at a time).
+func (s *Store) indexOf(name string, b *bolt.Bucket) (map[string]uint64, error) {
+	if idx, ok := s.index[name]; ok {
+		return idx, nil
+	}
+	idx := map[string]uint64{}
+	err := b.ForEach(func(k, v []byte) error {
+		key, _, ok := decodeRecord(v)
+		if len(k) != 8 || !ok {
+			return damaged(s.path, fmt.Errorf("bucket %s: a record that is not a sequence number, key and JSON", name))
+		}
+		idx[key] = binary.BigEndian.Uint64(k)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.index[name] = idx
+	return idx, nil
+}
+
+// Write stores or deletes the records of a bucket in one transaction:
+// value returns the current JSON of a key, or ok false when the key is
+// gone (it is then deleted). Write returns once the transaction is on
+// disk. value is called inside the transaction, so whatever it returns is
+// at least as new as the change that triggered the write: concurrent
+// writes of one key end with its newest value on disk.
 func (s *Store) Write(bucket string, keys []string, value func(key string) (v []byte, ok bool, err error)) error {
-	return s.db.Batch(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists([]byte(bucket))
+		if err != nil {
+			return err
+		}
+		b.FillPercent = 0.95 // appends: pages split full
+		idx, err := s.indexOf(bucket, b)
 		if err != nil {
 			return err
 		}
@@ -232,21 +314,23 @@ func (s *Store) Write(bucket string, keys []string, value func(key string) (v []
 			if err != nil {
 				return fmt.Errorf("%s %s: %w", bucket, k, err)
 			}
+			seq, has := idx[k]
 			if !ok {
-				if err := b.Delete([]byte(k)); err != nil {
-					return err
+				if has {
+					if err := b.Delete(seqKey(seq)); err != nil {
+						return err
+					}
+					delete(idx, k)
 				}
 				continue
 			}
-			var seq uint64
-			if old := b.Get([]byte(k)); len(old) >= 8 {
-				seq = binary.BigEndian.Uint64(old)
-			} else if seq, err = b.NextSequence(); err != nil {
-				return err
+			if !has {
+				if seq, err = b.NextSequence(); err != nil {
+					return err
+				}
+				idx[k] = seq
 			}
-			buf := make([]byte, 8, 8+len(v))
-			binary.BigEndian.PutUint64(buf, seq)
-			if err := b.Put([]byte(k), append(buf, v...)); err != nil {
+			if err := b.Put(seqKey(seq), encodeRecord(k, v)); err != nil {
 				return err
 			}
 		}
@@ -262,15 +346,15 @@ func (s *Store) Records(bucket string) ([]Record, error) {
 		if b == nil {
 			return nil
 		}
-		return b.ForEach(func(k, v []byte) error {
-			if len(v) < 8 || !json.Valid(v[8:]) {
-				return damaged(s.path, fmt.Errorf("bucket %s key %q: the value is not a sequence number and JSON", bucket, k))
+		return b.ForEach(func(k, raw []byte) error {
+			key, v, ok := decodeRecord(raw)
+			if len(k) != 8 || !ok || !json.Valid(v) {
+				return damaged(s.path, fmt.Errorf("bucket %s record %x: not a sequence number, key and JSON", bucket, k))
 			}
-			out = append(out, Record{Key: string(k), Seq: binary.BigEndian.Uint64(v), Value: bytes.Clone(v[8:])})
+			out = append(out, Record{Key: key, Seq: binary.BigEndian.Uint64(k), Value: bytes.Clone(v)})
 			return nil
 		})
 	})
-	sortRecords(out)
 	return out, err
 }
 
@@ -280,7 +364,7 @@ func (s *Store) SetMeta(key string, v any) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error { return tx.Bucket(metaBucket).Put([]byte(key), raw) })
+	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(metaBucket).Put([]byte(key), raw) })
 }
 
 // Meta reads a sandbox-wide value into v and reports whether it was set.
