@@ -312,7 +312,7 @@ func TestPersistSurvivesKill9(t *testing.T) {
 		t.Fatalf("export: %v %s", err, msg)
 	}
 	dir2 := t.TempDir()
-	if msg, err := exec.Command(r.bin, "import", "--data-dir", dir2, out).CombinedOutput(); err != nil || !strings.Contains(string(msg), "objects imported") {
+	if msg, err := exec.Command(r.bin, "import", "--data-dir", dir2, out).CombinedOutput(); err != nil || !strings.Contains(string(msg), "records imported") {
 		t.Fatalf("import: %v %s", err, msg)
 	}
 	if msg, err := exec.Command(r.bin, "import", "--data-dir", dir2, out).CombinedOutput(); err == nil || !strings.Contains(string(msg), "--replace") {

@@ -108,6 +108,6 @@ func importCmd(args []string, getenv func(string) string, stdin io.Reader, stdou
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "%s: %d objects imported into %s\n", file, n, cfg.DataDir)
+	fmt.Fprintf(stdout, "%s: %d records imported into %s\n", file, n, cfg.DataDir)
 	return nil
 }
