@@ -262,7 +262,10 @@ func (d *Dispatcher) Send(del Delivery) string {
 	if del.Policy.FailFirst == 0 {
 		d.scheduleCopies(dl, del.Policy.Delay)
 	}
-	keep := d.pendingLocked(dl, d.clk.Now().Add(d.clk.Scaled(del.Policy.Delay)))
+	keep := func() {}
+	if d.keeper != nil && del.Resume != nil {
+		keep = d.pendingLocked(dl, d.clk.Now().Add(d.clk.Scaled(del.Policy.Delay)))
+	}
 	d.mu.Unlock()
 	keep()
 	for _, old := range superseded {
