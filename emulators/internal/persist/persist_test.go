@@ -219,3 +219,21 @@ func FuzzDecodeDocument(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeRecord(f *testing.F) {
+	f.Add(encodeRecord("abc", []byte(`{"a":1}`)))
+	f.Add([]byte{0xff, 0xff, 0xff})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		key, v, ok := decodeRecord(raw)
+		if !ok {
+			return
+		}
+		if len(key)+len(v) > len(raw) {
+			t.Fatalf("decoded more than the input: key %d + value %d > %d", len(key), len(v), len(raw))
+		}
+		if k2, v2, ok2 := decodeRecord(encodeRecord(key, v)); !ok2 || k2 != key || !bytes.Equal(v2, v) {
+			t.Fatal("encode(decode(x)) does not decode back")
+		}
+	})
+}
