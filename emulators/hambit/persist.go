@@ -88,7 +88,7 @@ func (b balanceBinding) Attach(st *persist.Store, fail func(error)) {
 	s.balMu.Lock()
 	defer s.balMu.Unlock()
 	s.balanceSaved = func(key string) {
-		err := st.Write(balanceBucket, []string{key}, func(key string) ([]byte, bool, error) {
+		st.WriteAsync(balanceBucket, []string{key}, func(key string) ([]byte, bool, error) {
 			s.balMu.Lock()
 			figures := map[string]balance{}
 			for cur, v := range s.balances[key] {
@@ -97,10 +97,11 @@ func (b balanceBinding) Attach(st *persist.Store, fail func(error)) {
 			s.balMu.Unlock()
 			raw, err := json.Marshal(figures)
 			return raw, true, err
+		}, func(err error) {
+			if fail != nil {
+				fail(fmt.Errorf("state store: %s: %w", balanceBucket, err))
+			}
 		})
-		if err != nil && fail != nil {
-			fail(fmt.Errorf("state store: %s: %w", balanceBucket, err))
-		}
 	}
 }
 

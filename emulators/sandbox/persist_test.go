@@ -107,6 +107,11 @@ func TestRestartResumesACallbackThatFellDueWhileDown(t *testing.T) {
 	adminJSON(t, h, "POST", "/clock/advance", `{"by":"3h"}`, nil)
 	id := khipuCreate(t, h, "R-1", "http://merchant.test/notify")
 	pending := khipuCreate(t, h, "R-2", "")
+	// Answered means on disk: the store's own view already has them.
+	rec := sandboxtest.Do(h, sandboxtest.Request("GET", "http://127.0.0.1:8080/_sandbox/api/state", ""))
+	if !strings.Contains(rec.Body.String(), `"key":"`+id+`"`) || !strings.Contains(rec.Body.String(), `"key":"`+pending+`"`) {
+		t.Fatalf("created payments are not in the store when their creates have answered: %.300s", rec.Body)
+	}
 	adminJSON(t, h, "POST", "/objects/khipu/"+id+"/actions/pay", `{"skip_verify":true}`, nil)
 	var failed struct{ Complete bool }
 	adminJSON(t, h, "GET", "/callbacks?object="+id+"&outcome=failed&min=1&wait=30s", "", &failed)

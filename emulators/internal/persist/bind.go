@@ -15,8 +15,8 @@ type Binding interface {
 	// Restore loads the bucket into the (empty) table, oldest first, and
 	// deletes from disk whatever the table's limit dropped.
 	Restore(s *Store) (int, error)
-	// Attach writes every later change of the table through to the store;
-	// a failed write is given to fail.
+	// Attach writes every later change of the table through to the store
+	// (queued: Store.Sync waits for it); a failed write is given to fail.
 	Attach(s *Store, fail func(error))
 }
 
@@ -105,16 +105,21 @@ func (b *binding[K, V]) Attach(s *Store, fail func(error)) {
 			names[i] = b.c.Key(k)
 			byName[names[i]] = k
 		}
-		err := s.Write(b.bucket, names, func(name string) ([]byte, bool, error) {
+		report := func(err error) {
+			if fail != nil {
+				fail(fmt.Errorf("state store: %s: %w", b.bucket, err))
+			}
+		}
+		// Queued, not waited for: the sandbox holds each API answer until
+		// the writes before it are on disk (Store.Sync), so a caller that
+		// holds its own lock across a change does not hold it for an fsync.
+		s.WriteAsync(b.bucket, names, func(name string) ([]byte, bool, error) {
 			v, ok := b.t.Get(byName[name])
 			if !ok {
 				return nil, false, nil
 			}
 			raw, err := b.c.Encode(v)
 			return raw, true, err
-		})
-		if err != nil && fail != nil {
-			fail(fmt.Errorf("state store: %s: %w", b.bucket, err))
-		}
+		}, report)
 	})
 }

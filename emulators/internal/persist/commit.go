@@ -18,7 +18,8 @@ var ErrClosed = errors.New("state store closed")
 
 type commitReq struct {
 	fn   func(tx *bolt.Tx) error
-	done chan error
+	done chan error // nil for an asynchronous write
+	seq  uint64     // place in the queue (Sync)
 }
 
 // maxGroup bounds one transaction's writes.
@@ -29,14 +30,63 @@ const maxGroup = 4096
 // retried alone, so that it fails no other writer.
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
 	req := commitReq{fn: fn, done: make(chan error, 1)}
+	if err := s.enqueue(req); err != nil {
+		return err
+	}
+	return <-req.done
+}
+
+// enqueue queues req behind every write queued before it.
+func (s *Store) enqueue(req commitReq) error {
 	s.qmu.RLock()
+	defer s.qmu.RUnlock()
 	if s.isClosed {
-		s.qmu.RUnlock()
 		return ErrClosed
 	}
+	s.sendMu.Lock()
+	s.enqueued++
+	req.seq = s.enqueued
 	s.queue <- req // the committer runs until Close holds qmu
-	s.qmu.RUnlock()
-	return <-req.done
+	s.sendMu.Unlock()
+	return nil
+}
+
+// updateAsync queues fn for the next transaction and returns at once; fail
+// gets its error, if any. Sync waits for it.
+func (s *Store) updateAsync(fn func(tx *bolt.Tx) error, fail func(error)) {
+	if err := s.enqueue(commitReq{fn: func(tx *bolt.Tx) error {
+		err := fn(tx)
+		if err != nil && fail != nil {
+			fail(err)
+		}
+		return err
+	}}); err != nil && fail != nil {
+		fail(err)
+	}
+}
+
+// Sync returns once every write queued before the call is on disk (or
+// has failed and been reported): the sandbox calls it before an API
+// answer leaves, so that what the client saw is durable.
+func (s *Store) Sync() {
+	s.sendMu.Lock()
+	target := s.enqueued
+	s.sendMu.Unlock()
+	s.durMu.Lock()
+	for s.durable < target && !s.stopped {
+		s.durCond.Wait()
+	}
+	s.durMu.Unlock()
+}
+
+// committed records that the requests up to seq are done.
+func (s *Store) committed(seq uint64) {
+	s.durMu.Lock()
+	if seq > s.durable {
+		s.durable = seq
+	}
+	s.durMu.Unlock()
+	s.durCond.Broadcast()
 }
 
 func (s *Store) commitLoop() {
@@ -79,9 +129,10 @@ func (s *Store) commit(group []commitReq) {
 		}
 		return nil
 	})
+	defer s.committed(group[len(group)-1].seq)
 	if err == nil {
 		for _, r := range group {
-			r.done <- nil
+			r.reply(nil)
 		}
 		return
 	}
@@ -89,7 +140,7 @@ func (s *Store) commit(group []commitReq) {
 	clear(s.index)
 	if !errors.Is(err, errRetryAlone) || len(group) == 1 {
 		for _, r := range group {
-			r.done <- err
+			r.reply(err)
 		}
 		return
 	}
@@ -102,12 +153,18 @@ func (s *Store) commit(group []commitReq) {
 			if err != nil {
 				clear(s.index)
 			}
-			r.done <- err
+			r.reply(err)
 		} else {
 			ok = append(ok, r)
 		}
 	}
 	if len(ok) > 0 {
 		s.commit(ok)
+	}
+}
+
+func (r commitReq) reply(err error) {
+	if r.done != nil {
+		r.done <- err
 	}
 }

@@ -55,6 +55,12 @@ type Store struct {
 	queue    chan commitReq               // commit.go
 	qmu      sync.RWMutex                 // held to send to queue; Close takes it to set isClosed
 	isClosed bool
+	sendMu   sync.Mutex // orders the queue: enqueued is the last seq sent
+	enqueued uint64
+	durMu    sync.Mutex
+	durCond  *sync.Cond
+	durable  uint64 // requests up to this seq are done
+	stopped  bool   // closed: Sync returns
 	closed   chan struct{}
 	exited   chan struct{}
 	once     sync.Once
@@ -92,6 +98,7 @@ func Open(dir string) (*Store, error) {
 		return nil, fmt.Errorf("state store %s: %w", path, err)
 	}
 	s := &Store{db: db, path: path, index: map[string]map[string]uint64{}, queue: make(chan commitReq, maxGroup), closed: make(chan struct{}), exited: make(chan struct{})}
+	s.durCond = sync.NewCond(&s.durMu)
 	if existed {
 		if err := s.check(fi.Size()); err != nil {
 			db.Close()
@@ -233,6 +240,10 @@ func (s *Store) Close() error {
 			}
 			break
 		}
+		s.durMu.Lock()
+		s.stopped = true
+		s.durMu.Unlock()
+		s.durCond.Broadcast()
 		err = s.db.Close()
 	})
 	return err
@@ -299,7 +310,17 @@ func (s *Store) indexOf(name string, b *bolt.Bucket) (map[string]uint64, error) 
 // at least as new as the change that triggered the write: concurrent
 // writes of one key end with its newest value on disk.
 func (s *Store) Write(bucket string, keys []string, value func(key string) (v []byte, ok bool, err error)) error {
-	return s.update(func(tx *bolt.Tx) error {
+	return s.update(s.writeFn(bucket, keys, value))
+}
+
+// WriteAsync is Write that returns at once: fail gets its error. Sync
+// waits for it.
+func (s *Store) WriteAsync(bucket string, keys []string, value func(key string) (v []byte, ok bool, err error), fail func(error)) {
+	s.updateAsync(s.writeFn(bucket, keys, value), fail)
+}
+
+func (s *Store) writeFn(bucket string, keys []string, value func(key string) (v []byte, ok bool, err error)) func(tx *bolt.Tx) error {
+	return func(tx *bolt.Tx) error {
 		b, err := tx.CreateBucketIfNotExists([]byte(bucket))
 		if err != nil {
 			return err
@@ -335,7 +356,7 @@ func (s *Store) Write(bucket string, keys []string, value func(key string) (v []
 			}
 		}
 		return nil
-	})
+	}
 }
 
 // Records returns a bucket's records in insertion order.
