@@ -95,17 +95,19 @@ func (s *Sandbox) openState() error {
 			bindings = append(bindings, b)
 		}
 	}
-	for _, p := range s.providers {
-		if pp, ok := p.(persistent); ok {
-			pp.Resume()
-		}
-	}
 	report := func(err error) {
 		s.log.Error("state store write failed", "error", err)
 		s.journal.Add(journal.Entry{Kind: journal.KindNote, Summary: err.Error()})
 	}
+	// Attached before the schedule resumes: a timer that fell due during
+	// the downtime fires at once, and what it changes must be written.
 	for _, b := range bindings {
 		b.Attach(st, report)
+	}
+	for _, p := range s.providers {
+		if pp, ok := p.(persistent); ok {
+			pp.Resume()
+		}
 	}
 	if err := s.resumeCallbacks(st, report); err != nil {
 		return fail(err)
