@@ -267,3 +267,44 @@ func TestRestartRederivesTheSchedule(t *testing.T) {
 		t.Fatalf("the resumed robot payer did not pay: status %q", p.Status)
 	}
 }
+
+// TestOverdueRobotPayerRunsAtOnceAndIsKept: a robot payer due while the
+// sandbox was down acts as soon as it starts again, and what it changed
+// is itself kept for the next start.
+func TestOverdueRobotPayerRunsAtOnceAndIsKept(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeNow{}
+	opt := sandbox.Options{Now: clk.now}
+	cfg := persistCfg(dir)
+	cfg.Scenario = "ci-approve-all"
+	sb, err := sandbox.New(cfg, nil, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := khipuCreate(t, sb.Handler(), "O-1", "")
+	sb.Close(context.Background())
+
+	clk.jump(time.Hour)
+	sb, err = sandbox.New(cfg, nil, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The robot payer is due now; the verification it starts ends a few
+	// seconds later on the sandbox clock.
+	adminJSON(t, sb.Handler(), "POST", "/clock/advance", `{"by":"1m"}`, nil)
+	var p struct{ Status string }
+	adminJSON(t, sb.Handler(), "GET", "/objects/khipu/"+id, "", &p)
+	if p.Status != "done/normal" {
+		t.Fatalf("the overdue robot payer did not act at the start: %+v", p)
+	}
+	sb.Close(context.Background())
+	sb, err = sandbox.New(cfg, nil, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close(context.Background())
+	adminJSON(t, sb.Handler(), "GET", "/objects/khipu/"+id, "", &p)
+	if p.Status != "done/normal" {
+		t.Fatalf("after a second restart the payment is %q: the robot payer's change was not kept", p.Status)
+	}
+}
