@@ -3,6 +3,7 @@ package khipu
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/paysandbox/sandbox/emulators/internal/clock"
@@ -42,7 +43,7 @@ func (s *Service) Persisted() []persist.Binding {
 // Resume rebuilds, after the payments were restored, what is derived from
 // them: the notification-token index, PayU's internal receivers, and the
 // scheduled work re-derived from each payment's state (never serialised
-// closures): the expiry of a payment still pending, its robot payer when
+// closures): its expiry until it is handled, a pending payment's robot payer when
 // its plan has one, and the end of a verification in progress. A robot
 // payer or expiry that fell due while the sandbox was down runs at once.
 func (s *Service) Resume() {
@@ -63,11 +64,13 @@ func (s *Service) Resume() {
 		if p.Deleted {
 			return true
 		}
+		if !p.ExpiryHandled {
+			// As at creation: every payment's expiry stays queued until it
+			// is due (onExpiry decides then whether it applies).
+			s.expiries.add(p.ID, p.ExpiresAt)
+		}
 		switch p.Status {
 		case statusPending:
-			if !p.ExpiryHandled {
-				s.expiries.add(p.ID, p.ExpiresAt)
-			}
 			if p.Pay.Auto {
 				robots = append(robots, robot{p.ID, p.CreatedAt.Add(p.Pay.delayOr(defaultAutoDelay)), p.Pay.outcomeOr("approve")})
 			}
@@ -82,9 +85,17 @@ func (s *Service) Resume() {
 			Detail: "robot payer: " + r.out + " (resumed after a restart)"})
 	}
 	for _, p := range verifying {
-		// The verification starts again with its full delay: when it began
-		// is in the history, but its length was drawn from the scenario then.
+		// The verification began with the payment's last move to
+		// verifying; its length is decided again by the verify point
+		// (the same rule, unless the rule draws a probability).
+		began := p.UpdatedAt
+		for _, h := range slices.Backward(p.History) {
+			if h.To == statusVerifying {
+				began = h.Time
+				break
+			}
+		}
 		s.deps.Record(journal.KindNote, provider, "payment "+p.ID+": verification resumed after a restart", nil, p.ID)
-		s.scheduleVerification(p, transfer{manual: p.PaymentMethod == methodRegular, uncertain: p.Uncertain})
+		s.scheduleVerification(p, transfer{manual: p.PaymentMethod == methodRegular, uncertain: p.Uncertain}, max(now.Sub(began), 0))
 	}
 }
