@@ -23,6 +23,7 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 )
 
 // SchemaVersion is the layout of the store this sandbox writes.
@@ -89,7 +90,7 @@ func Open(dir string) (*Store, error) {
 	}
 	db, err := openBolt(path)
 	if err != nil {
-		if errors.Is(err, bolt.ErrTimeout) {
+		if errors.Is(err, berrors.ErrTimeout) {
 			return nil, fmt.Errorf("%w: %s (stop the other sandbox, or use another --data-dir)", ErrInUse, path)
 		}
 		if existed {
