@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/paysandbox/sandbox/emulators/hambit"
 	"github.com/paysandbox/sandbox/emulators/khipu"
 	"github.com/paysandbox/sandbox/emulators/sandbox"
 	"github.com/paysandbox/sandbox/sandboxtest"
@@ -25,12 +26,14 @@ type merchantStub struct {
 	mu       sync.Mutex
 	statuses []int
 	got      []string // attempt bodies, in order
+	hdrs     []http.Header
 }
 
 func (m *merchantStub) RoundTrip(r *http.Request) (*http.Response, error) {
 	body, _ := io.ReadAll(r.Body)
 	m.mu.Lock()
 	m.got = append(m.got, string(body))
+	m.hdrs = append(m.hdrs, r.Header.Clone())
 	status := http.StatusOK
 	if len(m.statuses) > 0 {
 		status, m.statuses = m.statuses[0], m.statuses[1:]
@@ -314,5 +317,78 @@ func TestOverdueRobotPayerRunsAtOnceAndIsKept(t *testing.T) {
 	adminJSON(t, sb.Handler(), "GET", "/objects/khipu/"+id, "", &p)
 	if p.Status != "done/normal" {
 		t.Fatalf("after a second restart the payment is %q: the robot payer's change was not kept", p.Status)
+	}
+}
+
+// TestRestartResumesAHambitCallbackSignedAfresh: a Hambit callback's retry
+// that fell due while the sandbox was down is rebuilt by the provider: it
+// is sent once after the restart as attempt 2, with a fresh timestamp,
+// nonce and a signature that verifies.
+func TestRestartResumesAHambitCallbackSignedAfresh(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeNow{}
+	m := &merchantStub{statuses: []int{http.StatusInternalServerError}}
+	opt := sandbox.Options{Now: clk.now, CallbackClient: &http.Client{Transport: m}}
+	sb, err := sandbox.New(persistCfg(dir), nil, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := `{"amount":"1000","channelType":"BANK","externalOrderId":"RESUME-1","userInfoType":"CASH","customerType":"RUT","userInfoNo":"12345678","notifyUrl":"http://merchant.test/hambit"}`
+	hh, err := hambit.NewHeaders(hambit.DefaultAccessKey, hambit.DefaultSecretKey, []byte(body), time.Now(), "6f1c2a9e-3b7d-4e21-9a0c-5d8e7f6a1b2c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := sandboxtest.Request("POST", "http://127.0.0.1:8080/hambit/api/v3/chl/createCollectingOrder", body, "Content-Type: application/json")
+	for k, v := range hh {
+		req.Header[k] = v
+	}
+	rec := sandboxtest.Do(sb.Handler(), req)
+	var created struct {
+		Data struct {
+			CurrencyOrderVo struct {
+				OrderID string `json:"orderId"`
+			} `json:"currencyOrderVo"`
+		} `json:"data"`
+	}
+	json.Unmarshal(rec.Body.Bytes(), &created)
+	id := created.Data.CurrencyOrderVo.OrderID
+	if id == "" {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	adminJSON(t, sb.Handler(), "POST", "/objects/hambit/"+id+"/actions/pay", `{}`, nil)
+	adminJSON(t, sb.Handler(), "GET", "/callbacks?object="+id+"&outcome=failed&min=1&wait=30s", "", nil)
+	sb.Close(context.Background())
+
+	clk.jump(time.Hour)
+	sb, err = sandbox.New(persistCfg(dir), nil, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close(context.Background())
+	var acked struct {
+		Complete bool
+		Entries  []struct {
+			Callback struct {
+				Attempt int
+				LateBy  string `json:"late_by"`
+			}
+		}
+	}
+	adminJSON(t, sb.Handler(), "GET", "/callbacks?object="+id+"&outcome=acknowledged&min=1&wait=30s", "", &acked)
+	if !acked.Complete || len(acked.Entries) != 1 || acked.Entries[0].Callback.Attempt != 2 || acked.Entries[0].Callback.LateBy == "" {
+		t.Fatalf("resumed Hambit callback: %+v", acked)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.got) != 2 || m.got[0] != m.got[1] {
+		t.Fatalf("merchant got %d attempts; bodies equal: %v", len(m.got), len(m.got) == 2 && m.got[0] == m.got[1])
+	}
+	// Hambit's headers go out in lower case, as sent (not canonicalised).
+	n0, n1 := m.hdrs[0]["nonce"], m.hdrs[1]["nonce"]
+	if len(n0) != 1 || len(n1) != 1 || n0[0] == n1[0] {
+		t.Errorf("nonces %q then %q: want a fresh one on the resumed attempt", n0, n1)
+	}
+	if v := sb.CheckCallback(m.hdrs[1], []byte(m.got[1])); v.Verdict != sandbox.CallbackOK {
+		t.Fatalf("the resumed attempt's signature: %+v", v)
 	}
 }
