@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"errors"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/paysandbox/sandbox/emulators/hambit"
 	"github.com/paysandbox/sandbox/emulators/khipu"
+	"github.com/paysandbox/sandbox/emulators/payu"
 	"github.com/paysandbox/sandbox/emulators/sandbox"
 	"github.com/paysandbox/sandbox/sandboxtest"
 )
@@ -390,5 +392,74 @@ func TestRestartResumesAHambitCallbackSignedAfresh(t *testing.T) {
 	}
 	if v := sb.CheckCallback(m.hdrs[1], []byte(m.got[1])); v.Verdict != sandbox.CallbackOK {
 		t.Fatalf("the resumed attempt's signature: %+v", v)
+	}
+}
+
+// TestRestartResumesAPayUConfirmation: a PayU confirmation whose retry fell
+// due during the downtime is rebuilt by the provider (its per-attempt body
+// and sign) and sent once after the restart as attempt 2.
+func TestRestartResumesAPayUConfirmation(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeNow{}
+	m := &merchantStub{statuses: []int{http.StatusInternalServerError}}
+	opt := sandbox.Options{Now: clk.now, CallbackClient: &http.Client{Transport: m}}
+	sb, err := sandbox.New(persistCfg(dir), nil, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const ref = "RESUME-PAYU-1"
+	body := fmt.Sprintf(`{"language":"es","command":"SUBMIT_TRANSACTION","merchant":{"apiKey":%q,"apiLogin":%q},`+
+		`"transaction":{"order":{"accountId":"512325","referenceCode":%q,"description":"Resume","language":"es",`+
+		`"signature":%q,"notifyUrl":"http://merchant.test/payu","additionalValues":{"TX_VALUE":{"value":10000,"currency":"CLP"}},`+
+		`"buyer":{"fullName":"Comprador","emailAddress":"buyer@example.com"}},"payer":{"fullName":"Pagador","emailAddress":"payer@example.com"},`+
+		`"creditCard":{"number":"4097440000000004","securityCode":"777","expirationDate":"2030/12","name":"APPROVED"},`+
+		`"type":"AUTHORIZATION_AND_CAPTURE","paymentMethod":"VISA","paymentCountry":"CL","ipAddress":"127.0.0.1"},"test":true}`,
+		payu.TestAPIKey, payuLogin, ref, md5hex(payu.TestAPIKey+"~508029~"+ref+"~10000~CLP"))
+	rec := sandboxtest.Do(sb.Handler(), sandboxtest.Request("POST", "http://127.0.0.1:8080/payu/payments-api/4.0/service.cgi", body,
+		"Content-Type: application/json", "Accept: application/json"))
+	var out struct {
+		Code                string
+		TransactionResponse struct {
+			TransactionID string `json:"transactionId"`
+		} `json:"transactionResponse"`
+	}
+	json.Unmarshal(rec.Body.Bytes(), &out)
+	tx := out.TransactionResponse.TransactionID
+	if out.Code != "SUCCESS" || tx == "" {
+		t.Fatalf("payu: %s", rec.Body)
+	}
+	adminJSON(t, sb.Handler(), "GET", "/callbacks?object="+tx+"&outcome=failed&min=1&wait=30s", "", nil)
+	sb.Close(context.Background())
+
+	clk.jump(time.Hour)
+	sb, err = sandbox.New(persistCfg(dir), nil, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close(context.Background())
+	var acked struct {
+		Complete bool
+		Entries  []struct {
+			Callback struct {
+				Attempt int
+				LateBy  string `json:"late_by"`
+			}
+		}
+	}
+	adminJSON(t, sb.Handler(), "GET", "/callbacks?object="+tx+"&outcome=acknowledged&min=1&wait=30s", "", &acked)
+	if !acked.Complete || len(acked.Entries) != 1 || acked.Entries[0].Callback.Attempt != 2 || acked.Entries[0].Callback.LateBy == "" {
+		t.Fatalf("resumed PayU confirmation: %+v", acked)
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.got) != 2 {
+		t.Fatalf("merchant got %d attempts, want 2", len(m.got))
+	}
+	if v := sb.CheckCallback(m.hdrs[1], []byte(m.got[1])); v.Verdict != sandbox.CallbackOK {
+		t.Fatalf("the resumed confirmation's sign: %+v\n%s", v, m.got[1])
+	}
+	// The body is built per attempt: its attempts field says 2.
+	if f, err := url.ParseQuery(m.got[1]); err != nil || f.Get("attempts") != "2" {
+		t.Fatalf("resumed confirmation body has attempts=%q, want 2: %s", f.Get("attempts"), m.got[1])
 	}
 }
