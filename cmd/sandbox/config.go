@@ -90,6 +90,15 @@ var settings = []setting{
 		}},
 	{flag: "data-dir", key: "data_dir", usage: "directory the sandbox keeps its state in (the local CA under ca/; default $XDG_DATA_HOME/paysandbox or ~/.local/share/paysandbox)",
 		apply: func(c *sandbox.Config, v string) error { c.DataDir = v; return nil }},
+	{flag: "persist", key: "persist", usage: "keep the state (objects, clock offset, scenarios) in DATA_DIR/state.db across restarts", kind: boolFlag,
+		apply: func(c *sandbox.Config, v string) error {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return fmt.Errorf("%q is not true or false", v)
+			}
+			c.Persist = b
+			return nil
+		}},
 	{flag: "tls-addr", key: "tls_addr", usage: "HTTPS listen address, certificates from the local CA (default: none; e.g. 127.0.0.1:8443)",
 		apply: func(c *sandbox.Config, v string) error { c.TLSAddr = v; return nil }},
 	{flag: "tls-ca-cert", key: "tls_ca_cert", usage: "CA certificate (PEM) to mint certificates with instead of the local CA; with --tls-ca-key",

@@ -118,6 +118,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return caCmd(args, getenv, stdout, stderr)
 	case "load":
 		return loadCmd(ctx, args, stdout, stderr)
+	case "export":
+		return exportCmd(args, getenv, stdout, stderr)
+	case "import":
+		return importCmd(args, getenv, os.Stdin, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "sandbox", version)
 		return nil
@@ -129,7 +133,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	return fmt.Errorf("%s; commands: %s (sandbox -h)", msg, strings.Join(commands, ", "))
 }
 
-var commands = []string{"serve", "scenarios", "sign", "ca", "healthcheck", "load", "version", "help"}
+var commands = []string{"serve", "scenarios", "sign", "ca", "healthcheck", "load", "export", "import", "version", "help"}
 
 const usage = `paysandbox: an offline emulator of the Khipu, Hambit and PayU Latam payment APIs.
 
@@ -144,6 +148,9 @@ Usage:
   sandbox healthcheck [--addr URL|HOST:PORT]
                                             exit 0 when a sandbox answers /healthz, 1 otherwise
   sandbox load [flags] MODE                 measure throughput and latency on loopback
+  sandbox export [--data-dir D] FILE        write the persisted state as one JSON document (- for stdout)
+  sandbox import [--data-dir D] [--replace] FILE
+                                            load such a document into the data directory
   sandbox version                           print the version (also --version)
   sandbox help [COMMAND]                    this text, or a command's flags (also COMMAND -h)
 
@@ -154,7 +161,7 @@ Usage:
 func topHelp(args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) > 0 {
 		switch args[0] {
-		case "serve", "scenarios", "sign", "ca", "healthcheck", "load":
+		case "serve", "scenarios", "sign", "ca", "healthcheck", "load", "export", "import":
 			return run(context.Background(), []string{args[0], "-h"}, getenv, stdout, stdout, nil)
 		case "version":
 			fmt.Fprintln(stdout, "usage: sandbox version (or sandbox --version): print the version")

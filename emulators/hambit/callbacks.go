@@ -1,6 +1,7 @@
 package hambit
 
 import (
+	"encoding/json"
 	"net/url"
 	"strconv"
 
@@ -48,6 +49,7 @@ func (s *Service) notify(o order, event string) {
 	del := s.delivery(o, acct, event, s.callbackBody(o, numeric), plan.BadSignature)
 	del.SupersedeKey = provider + ":" + o.OrderID
 	del.Rule = plan.Label()
+	del.Resume, _ = json.Marshal(callbackResume{Order: o.OrderID, Bad: plan.BadSignature})
 	del.Policy = callback.Policy{
 		Delay:     plan.DelayOr(0),
 		Retry:     plan.RetryOr(s.cfg.Callbacks.Retry),
@@ -66,6 +68,31 @@ func (s *Service) notify(o order, event string) {
 			map[string]string{"scenario": plan.Scenario, "rule": plan.Rule}, o.OrderID)
 	}
 	s.deps.Dispatcher.Send(del)
+}
+
+// callbackResume is what rebuilds a pending callback after a restart
+// (issue #18): the body is kept as first sent.
+type callbackResume struct {
+	Order string `json:"order"`
+	Bad   string `json:"bad,omitempty"`
+}
+
+// ResumeDelivery rebuilds a callback kept across a restart; false when its
+// order or account is gone.
+func (s *Service) ResumeDelivery(p callback.Pending) (callback.Delivery, bool) {
+	var r callbackResume
+	if json.Unmarshal(p.Resume, &r) != nil {
+		return callback.Delivery{}, false
+	}
+	o, ok := s.orders.Get(r.Order)
+	if !ok {
+		return callback.Delivery{}, false
+	}
+	acct := s.accounts[o.AccessKey]
+	if acct == nil {
+		return callback.Delivery{}, false
+	}
+	return s.delivery(o, acct, p.Event, p.Body, r.Bad), true
 }
 
 // resendCallback is the manual callback (admin resend_callback): the body of

@@ -42,6 +42,9 @@ type Service struct {
 
 	balMu    sync.Mutex
 	balances map[string]map[string]*balance // access key → currency → figures
+	// balanceSaved, when set (persistence on), is told the access key of
+	// every balance change, after balMu is released (persist.go).
+	balanceSaved func(accessKey string)
 
 	pages  *template.Template
 	static fs.FS
@@ -110,7 +113,6 @@ func New(cfg Config, deps platform.Deps) (*Service, error) {
 // resetBalances sets every account's balances to the configured ones.
 func (s *Service) resetBalances() {
 	s.balMu.Lock()
-	defer s.balMu.Unlock()
 	s.balances = map[string]map[string]*balance{}
 	for key, a := range s.accounts {
 		m := map[string]*balance{}
@@ -118,6 +120,13 @@ func (s *Service) resetBalances() {
 			m[cur] = &balance{Available: v}
 		}
 		s.balances[key] = m
+	}
+	saved := s.balanceSaved
+	s.balMu.Unlock()
+	if saved != nil {
+		for _, key := range s.keys {
+			saved(key)
+		}
 	}
 }
 
@@ -134,6 +143,14 @@ func (s *Service) balanceOf(key, currency string) balance {
 // changeBalance applies f to an account's figures in a currency, atomically;
 // f returns false to leave them unchanged.
 func (s *Service) changeBalance(key, currency string, f func(b *balance) bool) bool {
+	changed, saved := s.changeBalanceLocked(key, currency, f)
+	if changed && saved != nil {
+		saved(key)
+	}
+	return changed
+}
+
+func (s *Service) changeBalanceLocked(key, currency string, f func(b *balance) bool) (bool, func(string)) {
 	s.balMu.Lock()
 	defer s.balMu.Unlock()
 	m := s.balances[key]
@@ -147,10 +164,10 @@ func (s *Service) changeBalance(key, currency string, f func(b *balance) bool) b
 	}
 	cp := *b
 	if !f(&cp) {
-		return false
+		return false, nil
 	}
 	m[currency] = &cp
-	return true
+	return true, s.balanceSaved
 }
 
 // now is the sandbox clock.

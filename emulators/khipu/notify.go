@@ -2,6 +2,7 @@ package khipu
 
 import (
 	"cmp"
+	"encoding/json"
 	"strconv"
 
 	"github.com/paysandbox/sandbox/emulators/internal/callback"
@@ -45,11 +46,38 @@ func (s *Service) notify(p Payment) {
 	case plan.Skip:
 		d.SkipReason = "scenario"
 	}
+	d.Resume, _ = json.Marshal(notifyResume{Payment: p.ID, Version: version, Bad: plan.BadSignature})
 	if plan.Matched {
 		s.deps.Record(journal.KindNote, provider, "notification of payment "+p.ID+" follows scenario "+plan.Scenario+" "+plan.Rule,
 			map[string]string{"scenario": plan.Scenario, "rule": plan.Rule}, p.ID)
 	}
 	s.deps.Dispatcher.Send(d)
+}
+
+// notifyResume is what rebuilds a pending notification after a restart
+// (issue #18): the body is kept as first sent.
+type notifyResume struct {
+	Payment string `json:"payment"`
+	Version string `json:"version"`
+	Bad     string `json:"bad,omitempty"`
+}
+
+// ResumeDelivery rebuilds a notification kept across a restart; false when
+// its payment or receiver is gone.
+func (s *Service) ResumeDelivery(pd callback.Pending) (callback.Delivery, bool) {
+	var nr notifyResume
+	if json.Unmarshal(pd.Resume, &nr) != nil {
+		return callback.Delivery{}, false
+	}
+	p, ok := s.payments.Get(nr.Payment)
+	if !ok {
+		return callback.Delivery{}, false
+	}
+	r := s.receiver(p.ReceiverID)
+	if r == nil {
+		return callback.Delivery{}, false
+	}
+	return s.delivery(p, r, nr.Version, pd.URL, nr.Bad, false), true
 }
 
 // resend sends one notification attempt now, built from the payment's

@@ -336,13 +336,14 @@ func (s *Service) startTransfer(id string, tr transfer, cause string, allowExpir
 	if err != nil {
 		return p, err
 	}
-	s.scheduleVerification(p, tr)
+	s.scheduleVerification(p, tr, 0)
 	return p, nil
 }
 
 // scheduleVerification consults the verify point (§14) and schedules the
-// end of Khipu's verification of p.
-func (s *Service) scheduleVerification(p Payment, tr transfer) {
+// end of Khipu's verification of p, elapsed of which already went by (a
+// verification resumed after a restart; 0 otherwise).
+func (s *Service) scheduleVerification(p Payment, tr transfer, elapsed time.Duration) {
 	plan := s.deps.Scenarios.DecideFunc(p.Scenario, provider, PointVerify, func() scenarios.Attrs { return attrs(&p, p.API) })
 	id, seq := p.ID, p.VerifySeq
 	data := map[string]string{"scenario": plan.Scenario, "rule": plan.Rule}
@@ -352,7 +353,7 @@ func (s *Service) scheduleVerification(p Payment, tr transfer) {
 			s.deps.Record(journal.KindNote, provider, "payment "+id+": uncertain bank answer, held in verifying until an admin pay action", data, id)
 			return
 		}
-		s.grp.Wait(u.Delay, func() {
+		s.grp.Wait(max(u.Delay-elapsed, 0), func() {
 			if u.Outcome == "done" {
 				s.settle(id, seq, journal.CauseScenario)
 			} else {
@@ -369,7 +370,7 @@ func (s *Service) scheduleVerification(p Payment, tr transfer) {
 	if v, ok := scenarios.Param[time.Duration](plan, key); ok {
 		d = v
 	}
-	s.grp.Wait(d, func() { s.settle(id, seq, journal.CauseTimer) }).Describe(clock.Label{Provider: provider, Object: id, Kind: "verification",
+	s.grp.Wait(max(d-elapsed, 0), func() { s.settle(id, seq, journal.CauseTimer) }).Describe(clock.Label{Provider: provider, Object: id, Kind: "verification",
 		Rule: plan.Label(), Detail: "Khipu's verification ends (" + key + ")"})
 }
 

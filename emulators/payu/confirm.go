@@ -1,6 +1,7 @@
 package payu
 
 import (
+	"encoding/json"
 	"net/url"
 	"strconv"
 	"strings"
@@ -83,12 +84,48 @@ func (s *Service) sendConfirmation(t Transaction, manual bool) string {
 	if manual {
 		first = t.ConfirmAttempts + 1
 	}
+	d := s.confirmationDelivery(m, o, t, manual, first, bad)
+	d.Rule = plan.Label()
+	d.Policy = callback.Policy{
+		Delay: plan.DelayOr(0), Retry: plan.RetryOr(s.cfg.Callbacks.Retry), Timeout: plan.TimeoutOr(s.cfg.Callbacks.Timeout),
+		Duplicate: plan.Duplicate, FailFirst: plan.FailAttempts,
+	}
+	if !manual {
+		d.Resume, _ = json.Marshal(confirmationResume{Tx: t.ID, Bad: bad})
+	}
+	switch {
+	case d.URL == "":
+		d.SkipReason = "no_url"
+	case plan.Matched && plan.Skip && !manual:
+		d.SkipReason = "scenario"
+	}
+	var id string
+	if manual {
+		id = s.deps.Dispatcher.SendNow(d)
+	} else {
+		id = s.deps.Dispatcher.Send(d)
+	}
+	s.txs.Update(t.ID, func(t *Transaction) error { t.ConfirmDelivery = id; return nil })
+	return id
+}
+
+// confirmationResume is what rebuilds a pending confirmation after a
+// restart (issue #18).
+type confirmationResume struct {
+	Tx  string `json:"tx"`
+	Bad string `json:"bad,omitempty"`
+}
+
+// confirmationDelivery builds the confirmation of t: its first body, the
+// signer that builds each attempt's body, and the hook that counts attempts
+// on the transaction.
+func (s *Service) confirmationDelivery(m Merchant, o Order, t Transaction, manual bool, first int, bad string) callback.Delivery {
 	build := func(attempt int) ([]byte, string) {
 		ps, str := confirmationFields(m, o, t, attempt, bad)
 		return encodeForm(ps), str
 	}
 	body, _ := build(first)
-	d := callback.Delivery{
+	return callback.Delivery{
 		Provider: provider, Objects: []string{t.ID, strconv.FormatInt(o.ID, 10)},
 		Event: "confirmation " + t.State, URL: s.confirmationURL(o),
 		ContentType: "application/x-www-form-urlencoded; charset=UTF-8", Body: body,
@@ -100,11 +137,7 @@ func (s *Service) sendConfirmation(t Transaction, manual bool) string {
 			b, str := build(attempt)
 			return callback.Signed{Body: b, StringToSign: str}
 		},
-		Ack: callback.ExactlyOK, Rule: plan.Label(),
-		Policy: callback.Policy{
-			Delay: plan.DelayOr(0), Retry: plan.RetryOr(s.cfg.Callbacks.Retry), Timeout: plan.TimeoutOr(s.cfg.Callbacks.Timeout),
-			Duplicate: plan.Duplicate, FailFirst: plan.FailAttempts,
-		},
+		Ack: callback.ExactlyOK,
 		OnResult: func(a journal.Attempt) {
 			if a.Attempt == 0 || a.Copy > 0 {
 				return
@@ -121,20 +154,25 @@ func (s *Service) sendConfirmation(t Transaction, manual bool) string {
 			})
 		},
 	}
-	switch {
-	case d.URL == "":
-		d.SkipReason = "no_url"
-	case plan.Matched && plan.Skip && !manual:
-		d.SkipReason = "scenario"
+}
+
+// ResumeDelivery rebuilds a confirmation kept across a restart; false when
+// its transaction or order is gone.
+func (s *Service) ResumeDelivery(p callback.Pending) (callback.Delivery, bool) {
+	var r confirmationResume
+	if json.Unmarshal(p.Resume, &r) != nil {
+		return callback.Delivery{}, false
 	}
-	var id string
-	if manual {
-		id = s.deps.Dispatcher.SendNow(d)
-	} else {
-		id = s.deps.Dispatcher.Send(d)
+	t, ok := s.txs.Get(r.Tx)
+	if !ok {
+		return callback.Delivery{}, false
 	}
-	s.txs.Update(t.ID, func(t *Transaction) error { t.ConfirmDelivery = id; return nil })
-	return id
+	o, ok := s.orders.Get(t.OrderID)
+	if !ok {
+		return callback.Delivery{}, false
+	}
+	m, _ := s.merchantByID(o.MerchantID)
+	return s.confirmationDelivery(m, o, t, false, 1, r.Bad), true
 }
 
 // confirmationFields builds the POST of §10 for one attempt and returns

@@ -47,6 +47,7 @@ func (s *Sandbox) adminRoutes(g *echo.Group) {
 	g.GET("/clock", s.handleClock)
 	g.POST("/clock/advance", s.handleAdvance)
 	g.POST("/reset", s.handleReset)
+	g.GET("/state", s.handleState)
 	g.GET("/events", s.handleEvents)
 	g.RouteNotFound("/*", func(c echo.Context) error {
 		return emulators.Errorf(emulators.NotFound, "no admin API path %s", c.Request().URL.Path)

@@ -172,3 +172,31 @@ func BenchmarkKhipuCreateParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkKhipuCreatePersist is BenchmarkKhipuCreate with persistence
+// on (issue #18): every create waits for the fsync of the transaction that
+// holds it. "serial" is one client (a commit per create); "parallel" has
+// 32 clients per CPU sharing commits (group commit).
+//
+//	go test -run=^$ -bench=KhipuCreatePersist -benchmem ./emulators/sandbox/
+func BenchmarkKhipuCreatePersist(b *testing.B) {
+	for _, mode := range []string{"off", "serial", "parallel"} {
+		b.Run(mode, func(b *testing.B) {
+			h := newSandbox(b, func(c *sandbox.Config) { c.DataDir, c.Persist = b.TempDir(), mode != "off" }, sandbox.Options{}).Handler()
+			var n atomic.Int64
+			b.ReportAllocs()
+			if mode == "serial" {
+				for b.Loop() {
+					benchCreate(b, h, url.Values{"subject": {"Bench"}, "amount": {"1000"}, "currency": {"CLP"}, "transaction_id": {fmt.Sprint("B-", n.Add(1))}}, "")
+				}
+				return
+			}
+			b.SetParallelism(32)
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					benchCreate(b, h, url.Values{"subject": {"Bench"}, "amount": {"1000"}, "currency": {"CLP"}, "transaction_id": {fmt.Sprint("B-", n.Add(1))}}, "")
+				}
+			})
+		})
+	}
+}

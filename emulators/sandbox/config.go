@@ -40,6 +40,10 @@ type Config struct {
 	// none, and the CA cannot be created. The command fills in
 	// DefaultDataDir.
 	DataDir string `yaml:"data_dir"`
+	// Persist keeps every provider's objects, the clock offset and the
+	// uploaded and active scenarios in DataDir/state.db across restarts
+	// (issue #18). Off by default: memory only.
+	Persist bool `yaml:"persist"`
 	// TLSAddr is the HTTPS listener's address ("" = none).
 	TLSAddr string `yaml:"tls_addr"`
 	// TLSCACert and TLSCAKey name a CA of the user's (PEM) used instead of

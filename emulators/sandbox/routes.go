@@ -25,6 +25,7 @@ func (s *Sandbox) routes() (*echo.Echo, error) {
 	e.HTTPErrorHandler = s.renderError
 	e.Pre(s.hostRouter)
 	e.Pre(s.deadlines)
+	e.Pre(s.durableAnswers)
 	e.Use(s.requestLog())
 	e.Use(s.guard) // the /_sandbox tree: hosts, cross-site writes, forms, panics
 

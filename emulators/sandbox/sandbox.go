@@ -30,6 +30,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/localca"
+	"github.com/paysandbox/sandbox/emulators/internal/persist"
 	"github.com/paysandbox/sandbox/emulators/internal/platform"
 	"github.com/paysandbox/sandbox/emulators/internal/random"
 	"github.com/paysandbox/sandbox/emulators/khipu"
@@ -62,6 +63,9 @@ type Sandbox struct {
 	journal *journal.Journal
 	disp    *callback.Dispatcher
 	scen    *scenarios.Engine
+
+	// state is the state store when persist is on (persist.go), else nil.
+	state *persist.Store
 
 	khipu  *khipu.Service
 	hambit *hambit.Service
@@ -126,7 +130,10 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Sandbox, error) {
 	eng, err := scenarios.NewEngine(scenarios.Options{
 		Log: log.With("component", "scenarios"), Draw: scenRand.Float64,
 		Dir: cfg.ScenariosDir, Active: cfg.Scenario,
-		OnChange: func() { s.journal.Notify("scenarios", map[string]any{"active": s.scen.Active()}) },
+		OnChange: func() {
+			s.saveScenarios()
+			s.journal.Notify("scenarios", map[string]any{"active": s.scen.Active()})
+		},
 	})
 	if err != nil {
 		s.disp.Close(context.Background())
@@ -178,6 +185,11 @@ func New(cfg Config, log *slog.Logger, opt Options) (*Sandbox, error) {
 	}
 	if s.e, err = s.routes(); err != nil {
 		return fail(err)
+	}
+	if cfg.Persist {
+		if err := s.openState(); err != nil {
+			return fail(err)
+		}
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())
@@ -332,6 +344,9 @@ func (s *Sandbox) Close(ctx context.Context) error {
 			p.Close()
 		}
 		s.clock.Close()
+		if s.state != nil {
+			s.state.Close()
+		}
 		if errors.Is(err, context.DeadlineExceeded) {
 			err = fmt.Errorf("callbacks still in flight when the shutdown time ran out: %w", err)
 		}

@@ -14,6 +14,7 @@ package callback
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -90,6 +91,11 @@ type Delivery struct {
 	// Rule is the scenario rule that shaped the delivery (scenarios.Plan.Label),
 	// shown with its scheduled attempts; empty for the provider's defaults.
 	Rule string
+	// Resume, when set, is what the provider needs to build this delivery
+	// again after a restart (its signer and result hook are closures): with
+	// a Keeper, the delivery's pending attempts are kept and Resume is
+	// handed back to the provider to rebuild it (issue #18).
+	Resume json.RawMessage
 }
 
 // ExactlyOK acknowledges only HTTP 200, the rule of all three providers.
@@ -146,6 +152,8 @@ type Dispatcher struct {
 
 	self    func(net.IP, int) bool
 	guarded *http.Client // for URLs that name the sandbox's own tree: checks the address it dials
+
+	keeper Keeper // SetKeeper; nil keeps nothing (guarded by mu)
 }
 
 // lane is one merchant host's share of the dispatcher: at most perHost
@@ -172,7 +180,8 @@ type job struct {
 	del    *delivery
 	copy   int
 	manual bool
-	once   bool // a manual or resend attempt: no retry
+	once   bool          // a manual or resend attempt: no retry
+	late   time.Duration // resumed after a restart, this much after its due time
 }
 
 // New starts a dispatcher with its workers.
@@ -253,7 +262,12 @@ func (d *Dispatcher) Send(del Delivery) string {
 	if del.Policy.FailFirst == 0 {
 		d.scheduleCopies(dl, del.Policy.Delay)
 	}
+	keep := func() {}
+	if d.keeper != nil && del.Resume != nil {
+		keep = d.pendingLocked(dl, d.clk.Now().Add(d.clk.Scaled(del.Policy.Delay)))
+	}
 	d.mu.Unlock()
+	keep()
 	for _, old := range superseded {
 		d.record(old, job{del: old}, journal.Attempt{Outcome: journal.OutcomeSuperseded, Reason: "superseded by " + dl.id}, nil)
 	}
@@ -337,6 +351,12 @@ func (d *Dispatcher) Pending() int {
 func (d *Dispatcher) Reset(provider string) {
 	d.mu.Lock()
 	var cancelled []*delivery
+	var forget []func()
+	defer func() {
+		for _, f := range forget {
+			f()
+		}
+	}()
 	for id, dl := range d.deliveries {
 		if provider != "" && dl.d.Provider != provider {
 			continue
@@ -346,6 +366,7 @@ func (d *Dispatcher) Reset(provider string) {
 		}
 		dl.state = "cancelled"
 		delete(d.deliveries, id)
+		forget = append(forget, d.forgetLocked(dl))
 	}
 	for k, list := range d.bySupKey {
 		kept := list[:0]
@@ -526,6 +547,9 @@ func (d *Dispatcher) scheduleLocked(dl *delivery, w time.Duration, j job) {
 	if j.copy > 0 {
 		l.Kind, l.Detail = "callback_copy", fmt.Sprintf("%s %s to %s, duplicate copy %d", dl.id, dl.d.Event, dl.d.URL, j.copy)
 	}
+	if j.late > 0 {
+		l.Detail += fmt.Sprintf(" (due while the sandbox was down: %v late)", j.late)
+	}
 	if len(dl.d.Objects) > 0 {
 		l.Object = dl.d.Objects[0]
 	}
@@ -686,7 +710,19 @@ func (d *Dispatcher) run(j job) {
 		}
 		d.finish(dl)
 	}
+	keep := func() {}
+	if j.copy == 0 && !j.once && !d.closing {
+		if rec.NextAttempt != nil {
+			keep = d.pendingLocked(dl, *rec.NextAttempt)
+		} else {
+			keep = d.forgetLocked(dl)
+		}
+	}
 	d.mu.Unlock()
+	if j.late > 0 {
+		rec.LateBy = j.late.String()
+	}
+	keep()
 	d.record(dl, j, rec, &info)
 }
 

@@ -38,6 +38,8 @@ type Clock struct {
 	seq    uint64
 	closed bool
 
+	onAdvance func(offset time.Duration) // SetOnAdvance; guarded by mu
+
 	fireMu sync.Mutex // one firing pass at a time, so timers run in order
 	wake   chan struct{}
 	done   chan struct{}
@@ -160,7 +162,22 @@ func (c *Clock) AdvanceFired(d time.Duration) ([]Scheduled, error) {
 		c.call(t.f)
 	}
 	c.poke()
+	c.mu.Lock()
+	f, off := c.onAdvance, time.Duration(c.offset.Load())
+	c.mu.Unlock()
+	if f != nil {
+		f(off)
+	}
 	return fired, nil
+}
+
+// SetOnAdvance makes every Advance call f with the new total offset once
+// it has returned from its timers (the state store keeps the offset, issue
+// #18). Nil (the default) calls nothing.
+func (c *Clock) SetOnAdvance(f func(offset time.Duration)) {
+	c.mu.Lock()
+	c.onAdvance = f
+	c.mu.Unlock()
 }
 
 // Label says what a timer is for, as GET /_sandbox/api/schedule shows it.

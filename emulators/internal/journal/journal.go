@@ -136,6 +136,10 @@ type Attempt struct {
 	Outcome        string              `json:"outcome"`
 	Reason         string              `json:"reason,omitempty"`
 	NextAttempt    *time.Time          `json:"next_attempt,omitempty"`
+	// LateBy is set on an attempt that fell due while the sandbox was
+	// down and was sent at once after the restart (persistence, issue #18):
+	// how late it was sent, e.g. "2h0m0s".
+	LateBy string `json:"late_by,omitempty"`
 }
 
 // Transition is a state change of an object.

@@ -26,6 +26,8 @@ type Table[K comparable, V any] struct {
 
 	limit   int            // most rows kept; 0 = no limit
 	evicted func(k K, v V) // told about each row dropped for the limit
+	// observe, when set, is told the key of every change (SetObserver).
+	observe func(keys ...K)
 
 	mu    sync.RWMutex
 	rows  map[K]*row[V]
@@ -56,6 +58,24 @@ func (t *Table[K, V]) SetLimit(n int, evicted func(k K, v V)) {
 	t.mu.Lock()
 	t.limit, t.evicted = n, evicted
 	t.mu.Unlock()
+}
+
+// SetObserver makes the table call f with the keys of every change
+// (insert, put, update, delete, eviction, clear) after the change is made
+// and the table's lock released; f then reads the current value with Get.
+// The persistence layer uses it to write changes through to disk before
+// the caller goes on (issue #18). Nil (the default) observes nothing.
+func (t *Table[K, V]) SetObserver(f func(keys ...K)) {
+	t.mu.Lock()
+	t.observe = f
+	t.mu.Unlock()
+}
+
+// notify tells the observer about keys; t.mu is not held.
+func (t *Table[K, V]) notify(obs func(keys ...K), keys ...K) {
+	if obs != nil && len(keys) > 0 {
+		obs(keys...)
+	}
 }
 
 // Get returns a copy of the value stored under k.
@@ -94,18 +114,34 @@ func (t *Table[K, V]) Insert(k K, v V) error {
 	t.rows[k] = nr
 	t.order = append(t.order, k)
 	victims := t.trim()
+	obs := t.observe
 	t.mu.Unlock()
 	t.tell(victims)
+	t.changed(obs, k, victims)
 	return nil
+}
+
+// changed tells the observer about k and the evicted rows.
+func (t *Table[K, V]) changed(obs func(keys ...K), k K, victims []victim[K, V]) {
+	if obs == nil {
+		return
+	}
+	keys := make([]K, 0, 1+len(victims))
+	for _, v := range victims {
+		keys = append(keys, v.k)
+	}
+	t.notify(obs, append(keys, k)...)
 }
 
 // Put stores v under k, replacing any value (an existing key keeps its place).
 func (t *Table[K, V]) Put(k K, v V) {
 	nr := &row[V]{v: t.clone(v)} // made outside the lock, as in Insert
 	t.mu.Lock()
+	obs := t.observe
 	if r, ok := t.rows[k]; ok {
 		r.v = nr.v
 		t.mu.Unlock()
+		t.notify(obs, k)
 		return
 	}
 	nr.pos = len(t.order)
@@ -114,6 +150,7 @@ func (t *Table[K, V]) Put(k K, v V) {
 	victims := t.trim()
 	t.mu.Unlock()
 	t.tell(victims)
+	t.changed(obs, k, victims)
 }
 
 type victim[K comparable, V any] struct {
@@ -138,7 +175,7 @@ func (t *Table[K, V]) trim() []victim[K, V] {
 		var zero K
 		t.order[i] = zero
 		t.dead++
-		if t.evicted != nil {
+		if t.evicted != nil || t.observe != nil {
 			out = append(out, victim[K, V]{k, r.v})
 		}
 	}
@@ -155,6 +192,9 @@ func (t *Table[K, V]) tell(victims []victim[K, V]) {
 	t.mu.RLock()
 	f := t.evicted
 	t.mu.RUnlock()
+	if f == nil {
+		return
+	}
 	for _, v := range victims {
 		f(v.k, v.v)
 	}
@@ -165,26 +205,31 @@ func (t *Table[K, V]) tell(victims []victim[K, V]) {
 // error. It returns a copy of the stored value.
 func (t *Table[K, V]) Update(k K, f func(v *V) error) (V, error) {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	r, ok := t.rows[k]
 	if !ok {
+		t.mu.Unlock()
 		var zero V
 		return zero, ErrNotFound
 	}
 	v := t.clone(r.v)
 	if err := f(&v); err != nil {
-		return t.clone(r.v), err
+		out := t.clone(r.v)
+		t.mu.Unlock()
+		return out, err
 	}
 	r.v = v
-	return t.clone(v), nil
+	out, obs := t.clone(v), t.observe
+	t.mu.Unlock()
+	t.notify(obs, k)
+	return out, nil
 }
 
 // Delete removes k and reports whether it was present.
 func (t *Table[K, V]) Delete(k K) bool {
 	t.mu.Lock()
-	defer t.mu.Unlock()
 	r, ok := t.rows[k]
 	if !ok {
+		t.mu.Unlock()
 		return false
 	}
 	delete(t.rows, k)
@@ -194,6 +239,9 @@ func (t *Table[K, V]) Delete(k K) bool {
 	if t.dead > 64 && t.dead > len(t.order)/2 {
 		t.compact()
 	}
+	obs := t.observe
+	t.mu.Unlock()
+	t.notify(obs, k)
 	return true
 }
 
@@ -218,6 +266,15 @@ func (t *Table[K, V]) Len() int {
 // Clear removes every row.
 func (t *Table[K, V]) Clear() {
 	t.mu.Lock()
+	var gone []K
+	if t.observe != nil {
+		gone = make([]K, 0, len(t.rows))
+		for k := range t.rows {
+			gone = append(gone, k)
+		}
+	}
+	obs := t.observe
+	defer func() { t.notify(obs, gone...) }()
 	t.rows = map[K]*row[V]{}
 	t.order = nil
 	t.dead = 0

@@ -161,3 +161,27 @@ func BenchmarkInsertAtLimit(b *testing.B) {
 		i++
 	}
 }
+
+func TestObserverSeesEveryChangeAfterTheLock(t *testing.T) {
+	tab := store.New[string, int](nil)
+	tab.SetLimit(2, nil)
+	var seen []string
+	tab.SetObserver(func(keys ...string) {
+		// the lock is released: reading the table must not deadlock
+		for _, k := range keys {
+			v, ok := tab.Get(k)
+			seen = append(seen, fmt.Sprint(k, "=", v, ok))
+		}
+	})
+	tab.Insert("a", 1)
+	tab.Put("b", 2)
+	tab.Update("a", func(v *int) error { *v = 3; return nil })
+	tab.Update("a", func(v *int) error { return errors.New("refused") }) // no change, no call
+	tab.Insert("c", 4)                                                   // evicts a, the oldest
+	tab.Delete("b")
+	tab.Clear()
+	want := "[a=1 true b=2 true a=3 true a=0 false c=4 true b=0 false c=0 false]"
+	if fmt.Sprint(seen) != want {
+		t.Fatalf("observed %v\nwant     %s", seen, want)
+	}
+}

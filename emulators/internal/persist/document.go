@@ -1,0 +1,162 @@
+package persist
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// DocumentFormat names the export document.
+const DocumentFormat = "paysandbox-state"
+
+// Document is a whole state as one JSON document (sandbox export/import).
+type Document struct {
+	Format        string                     `json:"format"`
+	SchemaVersion int                        `json:"schema_version"`
+	Meta          map[string]json.RawMessage `json:"meta"`
+	Buckets       map[string][]Record        `json:"buckets"`
+}
+
+func sortRecords(rs []Record) {
+	slices.SortStableFunc(rs, func(a, b Record) int {
+		switch {
+		case a.Seq < b.Seq:
+			return -1
+		case a.Seq > b.Seq:
+			return 1
+		}
+		return 0
+	})
+}
+
+// Export returns the whole store as a Document.
+func (s *Store) Export() (Document, error) {
+	doc := Document{Format: DocumentFormat, SchemaVersion: SchemaVersion, Meta: map[string]json.RawMessage{}, Buckets: map[string][]Record{}}
+	var names []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if m := tx.Bucket(metaBucket); m != nil {
+			m.ForEach(func(k, v []byte) error {
+				if string(k) != string(versionKey) && json.Valid(v) {
+					doc.Meta[string(k)] = slices.Clone(v)
+				}
+				return nil
+			})
+		}
+		return tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			if string(name) != string(metaBucket) {
+				names = append(names, string(name))
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return doc, err
+	}
+	for _, n := range names {
+		rs, err := s.Records(n)
+		if err != nil {
+			return doc, err
+		}
+		doc.Buckets[n] = rs
+	}
+	return doc, nil
+}
+
+// DecodeDocument reads an export document and checks its format, schema
+// version and records.
+func DecodeDocument(r io.Reader) (Document, error) {
+	var doc Document
+	dec := json.NewDecoder(r)
+	if err := dec.Decode(&doc); err != nil {
+		return Document{}, fmt.Errorf("state document: %w", err)
+	}
+	if doc.Format != DocumentFormat {
+		return Document{}, fmt.Errorf("state document: format is %q, want %q", doc.Format, DocumentFormat)
+	}
+	if doc.SchemaVersion < 1 || doc.SchemaVersion > SchemaVersion {
+		return Document{}, fmt.Errorf("%w: the document has schema version %d, this sandbox reads 1 to %d", ErrNewerSchema, doc.SchemaVersion, SchemaVersion)
+	}
+	for name, rs := range doc.Buckets {
+		if name == "" || name == string(metaBucket) {
+			return Document{}, fmt.Errorf("state document: bucket name %q is reserved", name)
+		}
+		seen := map[string]bool{}
+		for i, rc := range rs {
+			if rc.Key == "" || seen[rc.Key] {
+				return Document{}, fmt.Errorf("state document: bucket %s record %d: key %q is empty or repeated", name, i, rc.Key)
+			}
+			if !json.Valid(rc.Value) {
+				return Document{}, fmt.Errorf("state document: bucket %s record %q: value is not JSON", name, rc.Key)
+			}
+			seen[rc.Key] = true
+		}
+	}
+	for k, v := range doc.Meta {
+		if k == string(versionKey) || !json.Valid(v) {
+			return Document{}, fmt.Errorf("state document: meta %q is reserved or not JSON", k)
+		}
+	}
+	return doc, nil
+}
+
+// Import replaces the whole store with doc in one transaction.
+func (s *Store) Import(doc Document) error {
+	if doc.Format != DocumentFormat {
+		return errors.New("state document: not checked by DecodeDocument")
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		clear(s.index)
+		var names [][]byte
+		tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
+			if string(name) != string(metaBucket) {
+				names = append(names, slices.Clone(name))
+			}
+			return nil
+		})
+		for _, n := range names {
+			if err := tx.DeleteBucket(n); err != nil {
+				return err
+			}
+		}
+		m := tx.Bucket(metaBucket)
+		var metaKeys [][]byte
+		m.ForEach(func(k, _ []byte) error {
+			if string(k) != string(versionKey) {
+				metaKeys = append(metaKeys, slices.Clone(k))
+			}
+			return nil
+		})
+		for _, k := range metaKeys {
+			if err := m.Delete(k); err != nil {
+				return err
+			}
+		}
+		for k, v := range doc.Meta {
+			if err := m.Put([]byte(k), v); err != nil {
+				return err
+			}
+		}
+		for name, rs := range doc.Buckets {
+			b, err := tx.CreateBucket([]byte(name))
+			if err != nil {
+				return err
+			}
+			rs = slices.Clone(rs)
+			sortRecords(rs)
+			for _, rc := range rs {
+				seq, err := b.NextSequence()
+				if err != nil {
+					return err
+				}
+				if err := b.Put(seqKey(seq), encodeRecord(rc.Key, rc.Value)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+}

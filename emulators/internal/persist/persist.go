@@ -1,0 +1,406 @@
+// Package persist keeps the sandbox's state in an embedded bbolt store at
+// DATA_DIR/state.db, so that a restart (a deploy, a crash, kill -9) finds
+// every object again (issue #18).
+//
+// Writes are group-committed (commit.go): concurrent writers share one
+// transaction and one fsync, and each writer returns only once its
+// transaction is on disk, so an API answer is never ahead of the disk.
+//
+// The store carries a schema version: a store written by a newer sandbox
+// is refused, and a damaged or truncated file is reported, never emptied.
+package persist
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// SchemaVersion is the layout of the store this sandbox writes.
+const SchemaVersion = 1
+
+// FileName is the store's file in the data directory.
+const FileName = "state.db"
+
+// metaBucket holds the schema version and the sandbox-wide values (clock
+// offset, active scenario).
+var metaBucket = []byte("meta")
+
+var versionKey = []byte("schema_version")
+
+// ErrNewerSchema is returned by Open for a store written by a newer sandbox.
+var ErrNewerSchema = errors.New("state store written by a newer sandbox")
+
+// ErrDamaged is returned by Open for a corrupt or truncated store file.
+var ErrDamaged = errors.New("state store is damaged")
+
+// ErrInUse is returned by Open when another process holds the store.
+var ErrInUse = errors.New("state store is in use by another sandbox process")
+
+// Store is an open state store. It is safe for concurrent use.
+type Store struct {
+	db   *bolt.DB
+	path string
+
+	index    map[string]map[string]uint64 // bucket → key → sequence; committer only
+	queue    chan commitReq               // commit.go
+	qmu      sync.RWMutex                 // held to send to queue; Close takes it to set isClosed
+	isClosed bool
+	sendMu   sync.Mutex // orders the queue: enqueued is the last seq sent
+	enqueued uint64
+	durMu    sync.Mutex
+	durCond  *sync.Cond
+	durable  uint64 // requests up to this seq are done
+	stopped  bool   // closed: Sync returns
+	closed   chan struct{}
+	exited   chan struct{}
+	once     sync.Once
+}
+
+// Path returns the store's file.
+func Path(dir string) string { return filepath.Join(dir, FileName) }
+
+// Open opens (creating it when absent) the store in dir. A store from a
+// newer schema, a damaged file or one held by another process is an error
+// that names the file and says what to do; the file is never modified then.
+func Open(dir string) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("state store: %w", err)
+	}
+	path := Path(dir)
+	fi, statErr := os.Stat(path)
+	existed := statErr == nil
+	if existed && fi.Size() == 0 {
+		return nil, fmt.Errorf("%w: %s is empty (0 bytes); it was left as it is: restore a backup or move it aside to start with no state", ErrDamaged, path)
+	}
+	if existed {
+		if err := precheck(path, fi.Size()); err != nil {
+			return nil, err
+		}
+	}
+	db, err := openBolt(path)
+	if err != nil {
+		if errors.Is(err, berrors.ErrTimeout) {
+			return nil, fmt.Errorf("%w: %s (stop the other sandbox, or use another --data-dir)", ErrInUse, path)
+		}
+		if existed {
+			return nil, damaged(path, err)
+		}
+		return nil, fmt.Errorf("state store %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, index: map[string]map[string]uint64{}, queue: make(chan commitReq, maxGroup), closed: make(chan struct{}), exited: make(chan struct{})}
+	s.durCond = sync.NewCond(&s.durMu)
+	if existed {
+		if err := s.check(fi.Size()); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists(metaBucket)
+		if err != nil {
+			return err
+		}
+		if b.Get(versionKey) == nil {
+			return b.Put(versionKey, []byte(strconv.Itoa(SchemaVersion)))
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("state store %s: %w", path, err)
+	}
+	go s.commitLoop()
+	return s, nil
+}
+
+// openBolt opens the file, turning a panic of bbolt on a damaged file
+// into an error.
+func openBolt(path string) (db *bolt.DB, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			db, err = nil, fmt.Errorf("unreadable: %v", v)
+		}
+	}()
+	// The freelist is not written with each commit (less to fsync); it is
+	// rebuilt by scanning on open, as etcd runs bbolt.
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+}
+
+// precheck reads the two meta pages of an existing file and refuses a file
+// shorter than the pages its newest meta page counts (a truncated copy),
+// before bbolt maps it.
+func precheck(path string, size int64) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("state store %s: %w", path, err)
+	}
+	defer f.Close()
+	const magic = 0xED0CDAED
+	var best struct {
+		txid, hwm uint64
+		psize     uint32
+		ok        bool
+	}
+	hdr := make([]byte, 80)
+	psize := int64(0)
+	for i := range 2 {
+		if _, err := f.ReadAt(hdr, int64(i)*psize); err != nil {
+			break
+		}
+		// page header (16 bytes), then magic, version, page size, flags,
+		// root bucket (16), freelist, high-water page id, txid, checksum.
+		if binary.LittleEndian.Uint32(hdr[16:]) != magic {
+			if i == 0 {
+				psize = int64(os.Getpagesize())
+			}
+			continue
+		}
+		ps := binary.LittleEndian.Uint32(hdr[24:])
+		if i == 0 {
+			psize = int64(ps)
+		}
+		hwm, txid := binary.LittleEndian.Uint64(hdr[56:]), binary.LittleEndian.Uint64(hdr[64:])
+		if !best.ok || txid > best.txid {
+			best.txid, best.hwm, best.psize, best.ok = txid, hwm, ps, true
+		}
+		if psize <= 0 {
+			psize = int64(os.Getpagesize())
+		}
+	}
+	if !best.ok {
+		return damaged(path, errors.New("no valid bbolt meta page (not a state store, or overwritten)"))
+	}
+	if need := int64(best.hwm) * int64(best.psize); need > size || best.psize < 512 {
+		return damaged(path, fmt.Errorf("truncated: the file has %d bytes, its pages need %d", size, need))
+	}
+	return nil
+}
+
+func damaged(path string, cause error) error {
+	return fmt.Errorf("%w: %s: %v; it was left as it is: restore a backup or move it aside to start with no state", ErrDamaged, path, cause)
+}
+
+// check verifies an existing file before anything is written to it: its
+// size covers every page the store says it has, every page is consistent,
+// and its schema version is one this sandbox knows.
+func (s *Store) check(size int64) error {
+	return s.db.View(func(tx *bolt.Tx) error {
+		if want := tx.Size(); size < want {
+			return damaged(s.path, fmt.Errorf("truncated: the file has %d bytes, its pages need %d", size, want))
+		}
+		for err := range tx.Check() {
+			return damaged(s.path, err)
+		}
+		b := tx.Bucket(metaBucket)
+		if b == nil {
+			if tx.ForEach(func([]byte, *bolt.Bucket) error { return errors.New("") }) != nil {
+				return damaged(s.path, errors.New("no schema version (not a sandbox state store?)"))
+			}
+			return nil
+		}
+		v := b.Get(versionKey)
+		n, err := strconv.Atoi(string(v))
+		if err != nil {
+			return damaged(s.path, fmt.Errorf("schema version %q is not a number", v))
+		}
+		if n > SchemaVersion {
+			return fmt.Errorf("%w: %s has schema version %d, this sandbox reads up to %d: upgrade the sandbox, or start it on another --data-dir", ErrNewerSchema, s.path, n, SchemaVersion)
+		}
+		return nil
+	})
+}
+
+// Close waits for the writes in progress, then closes the store; later
+// writes get ErrClosed.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		s.qmu.Lock()
+		s.isClosed = true
+		s.qmu.Unlock()
+		close(s.closed)
+		<-s.exited
+		// Writes that queued before the close are still committed.
+		for {
+			select {
+			case r := <-s.queue:
+				s.commit([]commitReq{r})
+				continue
+			default:
+			}
+			break
+		}
+		s.durMu.Lock()
+		s.stopped = true
+		s.durMu.Unlock()
+		s.durCond.Broadcast()
+		err = s.db.Close()
+	})
+	return err
+}
+
+// File returns the store's path.
+func (s *Store) File() string { return s.path }
+
+// Record is one stored object: its key, its JSON value and its place in
+// its table's insertion order.
+type Record struct {
+	Key   string          `json:"key"`
+	Seq   uint64          `json:"seq"`
+	Value json.RawMessage `json:"value"`
+}
+
+// Records sit in their bucket under their insertion sequence number (8
+// bytes, big-endian), so that creates append to the B+tree's last page
+// instead of dirtying pages all over it; the value is the object's key
+// (uvarint length, bytes) then its JSON. Each bucket's key → sequence
+// index is kept in memory (built by one scan on first use).
+
+func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
+
+func encodeRecord(key string, v []byte) []byte {
+	buf := binary.AppendUvarint(make([]byte, 0, 2+len(key)+len(v)), uint64(len(key)))
+	return append(append(buf, key...), v...)
+}
+
+func decodeRecord(raw []byte) (key string, v []byte, ok bool) {
+	n, w := binary.Uvarint(raw)
+	if w <= 0 || n > uint64(len(raw)-w) {
+		return "", nil, false
+	}
+	return string(raw[w : w+int(n)]), raw[w+int(n):], true
+}
+
+// indexOf returns the key → sequence index of bucket b, scanning it on
+// first use; it is only used inside write transactions (one at a time).
+func (s *Store) indexOf(name string, b *bolt.Bucket) (map[string]uint64, error) {
+	if idx, ok := s.index[name]; ok {
+		return idx, nil
+	}
+	idx := map[string]uint64{}
+	err := b.ForEach(func(k, v []byte) error {
+		key, _, ok := decodeRecord(v)
+		if len(k) != 8 || !ok {
+			return damaged(s.path, fmt.Errorf("bucket %s: a record that is not a sequence number, key and JSON", name))
+		}
+		idx[key] = binary.BigEndian.Uint64(k)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.index[name] = idx
+	return idx, nil
+}
+
+// Write stores or deletes the records of a bucket in one transaction:
+// value returns the current JSON of a key, or ok false when the key is
+// gone (it is then deleted). Write returns once the transaction is on
+// disk. value is called inside the transaction, so whatever it returns is
+// at least as new as the change that triggered the write: concurrent
+// writes of one key end with its newest value on disk.
+func (s *Store) Write(bucket string, keys []string, value func(key string) (v []byte, ok bool, err error)) error {
+	return s.update(s.writeFn(bucket, keys, value))
+}
+
+// WriteAsync is Write that returns at once: fail gets its error. Sync
+// waits for it.
+func (s *Store) WriteAsync(bucket string, keys []string, value func(key string) (v []byte, ok bool, err error), fail func(error)) {
+	s.updateAsync(s.writeFn(bucket, keys, value), fail)
+}
+
+func (s *Store) writeFn(bucket string, keys []string, value func(key string) (v []byte, ok bool, err error)) func(tx *bolt.Tx) error {
+	return func(tx *bolt.Tx) error {
+		b, err := tx.CreateBucketIfNotExists([]byte(bucket))
+		if err != nil {
+			return err
+		}
+		b.FillPercent = 0.95 // appends: pages split full
+		idx, err := s.indexOf(bucket, b)
+		if err != nil {
+			return err
+		}
+		for _, k := range keys {
+			v, ok, err := value(k)
+			if err != nil {
+				return fmt.Errorf("%s %s: %w", bucket, k, err)
+			}
+			seq, has := idx[k]
+			if !ok {
+				if has {
+					if err := b.Delete(seqKey(seq)); err != nil {
+						return err
+					}
+					delete(idx, k)
+				}
+				continue
+			}
+			if !has {
+				if seq, err = b.NextSequence(); err != nil {
+					return err
+				}
+				idx[k] = seq
+			}
+			if err := b.Put(seqKey(seq), encodeRecord(k, v)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+}
+
+// Records returns a bucket's records in insertion order.
+func (s *Store) Records(bucket string) ([]Record, error) {
+	var out []Record
+	err := s.db.View(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucket))
+		if b == nil {
+			return nil
+		}
+		return b.ForEach(func(k, raw []byte) error {
+			key, v, ok := decodeRecord(raw)
+			if len(k) != 8 || !ok || !json.Valid(v) {
+				return damaged(s.path, fmt.Errorf("bucket %s record %x: not a sequence number, key and JSON", bucket, k))
+			}
+			out = append(out, Record{Key: key, Seq: binary.BigEndian.Uint64(k), Value: bytes.Clone(v)})
+			return nil
+		})
+	})
+	return out, err
+}
+
+// SetMeta stores a sandbox-wide value (JSON) durably.
+func (s *Store) SetMeta(key string, v any) error {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(metaBucket).Put([]byte(key), raw) })
+}
+
+// Meta reads a sandbox-wide value into v and reports whether it was set.
+func (s *Store) Meta(key string, v any) (bool, error) {
+	var raw []byte
+	s.db.View(func(tx *bolt.Tx) error {
+		raw = bytes.Clone(tx.Bucket(metaBucket).Get([]byte(key)))
+		return nil
+	})
+	if raw == nil {
+		return false, nil
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return false, damaged(s.path, fmt.Errorf("meta %s: %v", key, err))
+	}
+	return true, nil
+}

@@ -1,0 +1,239 @@
+package persist
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+func openT(t *testing.T, dir string) *Store {
+	t.Helper()
+	s, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func put(t *testing.T, s *Store, bucket string, kv map[string]string) {
+	t.Helper()
+	var keys []string
+	for k := range kv {
+		keys = append(keys, k)
+	}
+	if err := s.Write(bucket, keys, func(k string) ([]byte, bool, error) {
+		v, ok := kv[k]
+		return []byte(v), ok && v != "", nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestWriteReopenKeepsRecordsInInsertionOrder(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir)
+	for _, k := range []string{"zz", "aa", "mm"} {
+		put(t, s, "t", map[string]string{k: `{"id":"` + k + `"}`})
+	}
+	put(t, s, "t", map[string]string{"zz": `{"id":"zz","v":2}`}) // an update keeps its place
+	put(t, s, "t", map[string]string{"aa": ""})                  // a delete
+	if err := s.SetMeta("clock_offset", int64(42)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+
+	s = openT(t, dir)
+	rs, err := s.Records("t")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range rs {
+		got = append(got, r.Key+"="+string(r.Value))
+	}
+	want := []string{`zz={"id":"zz","v":2}`, `mm={"id":"mm"}`}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("records = %v, want %v", got, want)
+	}
+	var off int64
+	if ok, err := s.Meta("clock_offset", &off); !ok || err != nil || off != 42 {
+		t.Fatalf("meta = %d %v %v", off, ok, err)
+	}
+}
+
+func TestConcurrentWritersShareBatches(t *testing.T) {
+	s := openT(t, t.TempDir())
+	var wg sync.WaitGroup
+	for i := range 50 {
+		wg.Go(func() { put(t, s, "t", map[string]string{fmt.Sprint("k", i): fmt.Sprint(i)}) })
+	}
+	wg.Wait()
+	rs, _ := s.Records("t")
+	if len(rs) != 50 {
+		t.Fatalf("%d records after 50 concurrent writes", len(rs))
+	}
+}
+
+func TestNewerSchemaIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir)
+	put(t, s, "t", map[string]string{"k": `1`})
+	s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(metaBucket).Put(versionKey, []byte("99")) })
+	s.Close()
+	before, _ := os.ReadFile(Path(dir))
+	_, err := Open(dir)
+	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), "schema version 99") || !strings.Contains(err.Error(), "reads up to 1") {
+		t.Fatalf("err = %v", err)
+	}
+	if after, _ := os.ReadFile(Path(dir)); !bytes.Equal(before, after) {
+		t.Fatal("a refused store was modified")
+	}
+}
+
+// TestDamagedFilesAreReportedNotEmptied writes bad files where the store
+// belongs: each is refused with a message naming the file, and left as it
+// was.
+func TestDamagedFilesAreReportedNotEmptied(t *testing.T) {
+	good := func(t *testing.T) []byte {
+		dir := t.TempDir()
+		s := openT(t, dir)
+		kv := map[string]string{}
+		for i := range 300 {
+			kv[fmt.Sprint("key", i)] = fmt.Sprintf(`{"v":%q}`, strings.Repeat("x", 200))
+		}
+		put(t, s, "t", kv)
+		s.Close()
+		b, err := os.ReadFile(Path(dir))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}(t)
+	cases := map[string][]byte{
+		"empty":          {},
+		"garbage":        bytes.Repeat([]byte("not a database "), 1000),
+		"truncated":      good[:len(good)/2],
+		"truncated meta": good[:100],
+		"zeroed meta": func() []byte {
+			b := bytes.Clone(good)
+			clear(b[:8192]) // both meta pages
+			return b
+		}(),
+	}
+	for name, content := range cases {
+		t.Run(name, func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(Path(dir), content, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			s, err := Open(dir)
+			if err == nil {
+				s.Close()
+				t.Fatal("a damaged store was opened")
+			}
+			if !errors.Is(err, ErrDamaged) || !strings.Contains(err.Error(), Path(dir)) || !strings.Contains(err.Error(), "left as it is") {
+				t.Fatalf("err = %v", err)
+			}
+			if after, _ := os.ReadFile(Path(dir)); !bytes.Equal(after, content) {
+				t.Fatal("the damaged file was modified")
+			}
+		})
+	}
+}
+
+func TestSecondOpenIsRefusedWhileInUse(t *testing.T) {
+	dir := t.TempDir()
+	openT(t, dir)
+	if _, err := Open(dir); !errors.Is(err, ErrInUse) {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestExportImportRoundTrip(t *testing.T) {
+	a := openT(t, t.TempDir())
+	put(t, a, "khipu.payments", map[string]string{"p1": `{"ID":"p1"}`})
+	put(t, a, "khipu.payments", map[string]string{"p2": `{"ID":"p2"}`})
+	a.SetMeta("clock_offset", 7)
+	doc, err := a.Export()
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := json.Marshal(doc)
+	back, err := DecodeDocument(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := openT(t, t.TempDir())
+	put(t, b, "stale", map[string]string{"x": `1`})
+	if err := b.Import(back); err != nil {
+		t.Fatal(err)
+	}
+	doc2, _ := b.Export()
+	raw2, _ := json.Marshal(doc2)
+	if !bytes.Equal(raw, raw2) {
+		t.Fatalf("export after import differs:\n%s\n%s", raw, raw2)
+	}
+}
+
+func TestDecodeDocumentRefusals(t *testing.T) {
+	for name, in := range map[string]string{
+		"not json":       `{`,
+		"other format":   `{"format":"x","schema_version":1}`,
+		"newer":          `{"format":"paysandbox-state","schema_version":2}`,
+		"repeated key":   `{"format":"paysandbox-state","schema_version":1,"buckets":{"t":[{"key":"a","value":1},{"key":"a","value":2}]}}`,
+		"reserved":       `{"format":"paysandbox-state","schema_version":1,"buckets":{"meta":[]}}`,
+		"reserved meta":  `{"format":"paysandbox-state","schema_version":1,"meta":{"schema_version":1}}`,
+		"missing values": `{"format":"paysandbox-state","schema_version":1,"buckets":{"t":[{"key":"a"}]}}`,
+	} {
+		if _, err := DecodeDocument(strings.NewReader(in)); err == nil {
+			t.Errorf("%s: accepted", name)
+		}
+	}
+}
+
+func FuzzDecodeDocument(f *testing.F) {
+	f.Add([]byte(`{"format":"paysandbox-state","schema_version":1,"meta":{"a":1},"buckets":{"t":[{"key":"a","seq":1,"value":{}}]}}`))
+	f.Add([]byte(`{}`))
+	f.Fuzz(func(t *testing.T, in []byte) {
+		doc, err := DecodeDocument(bytes.NewReader(in))
+		if err != nil {
+			return
+		}
+		if doc.Format != DocumentFormat {
+			t.Fatal("accepted another format")
+		}
+		for _, rs := range doc.Buckets {
+			for _, r := range rs {
+				if !json.Valid(r.Value) {
+					t.Fatal("accepted a value that is not JSON")
+				}
+			}
+		}
+	})
+}
+
+func FuzzDecodeRecord(f *testing.F) {
+	f.Add(encodeRecord("abc", []byte(`{"a":1}`)))
+	f.Add([]byte{0xff, 0xff, 0xff})
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		key, v, ok := decodeRecord(raw)
+		if !ok {
+			return
+		}
+		if len(key)+len(v) > len(raw) {
+			t.Fatalf("decoded more than the input: key %d + value %d > %d", len(key), len(v), len(raw))
+		}
+		if k2, v2, ok2 := decodeRecord(encodeRecord(key, v)); !ok2 || k2 != key || !bytes.Equal(v2, v) {
+			t.Fatal("encode(decode(x)) does not decode back")
+		}
+	})
+}

@@ -1,0 +1,101 @@
+package khipu
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/paysandbox/sandbox/emulators/internal/clock"
+	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/persist"
+)
+
+// Persisted returns the emulator's tables for the state store (issue #18):
+// payments, as the JSON of Payment, and the payer pages' attempts.
+func (s *Service) Persisted() []persist.Binding {
+	return []persist.Binding{
+		persist.Bind("khipu.payments", s.payments.t, persist.Codec[paymentKey, storedPayment]{
+			Key: func(k paymentKey) string { return string(k[:]) },
+			Parse: func(id string) (paymentKey, error) {
+				k, ok := keyOf(id)
+				if !ok {
+					return k, fmt.Errorf("payment id %q is not %d characters", id, idLength)
+				}
+				return k, nil
+			},
+			Encode: func(sp storedPayment) ([]byte, error) { return json.Marshal(sp.payment()) },
+			Decode: func(b []byte) (storedPayment, error) {
+				var p Payment
+				if err := json.Unmarshal(b, &p); err != nil {
+					return storedPayment{}, err
+				}
+				if _, ok := keyOf(p.ID); !ok {
+					return storedPayment{}, fmt.Errorf("payment id %q is not %d characters", p.ID, idLength)
+				}
+				return p.storedWith(s.payments.intern), nil
+			},
+		}),
+		persist.Bind("khipu.attempts", s.attempts, persist.StringKeys[attempt]()),
+	}
+}
+
+// Resume rebuilds, after the payments were restored, what is derived from
+// them: the notification-token index, PayU's internal receivers, and the
+// scheduled work re-derived from each payment's state (never serialised
+// closures): its expiry until it is handled, a pending payment's robot payer when
+// its plan has one, and the end of a verification in progress. A robot
+// payer or expiry that fell due while the sandbox was down runs at once.
+func (s *Service) Resume() {
+	now := s.now()
+	type robot struct {
+		id  string
+		at  time.Time
+		out string
+	}
+	var robots []robot
+	var verifying []Payment
+	s.payments.t.Scan(false, func(_ paymentKey, sp storedPayment) bool {
+		p := sp.payment()
+		s.tokens.Put(p.Token, p.ID)
+		if p.Internal {
+			s.internalReceiver(p.ReceiverID, "")
+		}
+		if p.Deleted {
+			return true
+		}
+		if !p.ExpiryHandled {
+			// As at creation: every payment's expiry stays queued until it
+			// is due (onExpiry decides then whether it applies).
+			s.expiries.add(p.ID, p.ExpiresAt)
+		}
+		switch p.Status {
+		case statusPending:
+			if p.Pay.Auto {
+				robots = append(robots, robot{p.ID, p.CreatedAt.Add(p.Pay.delayOr(defaultAutoDelay)), p.Pay.outcomeOr("approve")})
+			}
+		case statusVerifying:
+			verifying = append(verifying, p)
+		}
+		return true
+	})
+	for _, r := range robots {
+		id, d := r.id, max(r.at.Sub(now), 0)
+		s.grp.Wait(d, func() { s.robotPay(id) }).Describe(clock.Label{Provider: provider, Object: id, Kind: "robot_payer",
+			Detail: "robot payer: " + r.out + " (resumed after a restart)"})
+	}
+	for _, p := range verifying {
+		// The verification began with the payment's last move to
+		// verifying; its length is decided again by the verify point
+		// (the same rule, unless the rule draws a probability).
+		began := p.UpdatedAt
+		for _, h := range slices.Backward(p.History) {
+			if h.To == statusVerifying {
+				began = h.Time
+				break
+			}
+		}
+		s.deps.Record(journal.KindNote, provider, "payment "+p.ID+": verification resumed after a restart", nil, p.ID)
+		s.scheduleVerification(p, transfer{manual: p.PaymentMethod == methodRegular, uncertain: p.Uncertain}, max(now.Sub(began), 0))
+	}
+}

@@ -1,0 +1,51 @@
+package payu
+
+import (
+	"github.com/paysandbox/sandbox/emulators/internal/clock"
+	"github.com/paysandbox/sandbox/emulators/internal/persist"
+)
+
+// Persisted returns the emulator's tables for the state store (issue #18):
+// orders, transactions and WebPay tokens, as JSON.
+func (s *Service) Persisted() []persist.Binding {
+	return []persist.Binding{
+		persist.Bind("payu.orders", s.orders, persist.IntKeys[Order]()),
+		persist.Bind("payu.transactions", s.txs, persist.StringKeys[Transaction]()),
+		persist.Bind("payu.tokens", s.tokens, persist.StringKeys[string]()),
+	}
+}
+
+// Resume rebuilds, after the tables were restored, the order-id counter
+// (after the highest id kept) and the scheduled work re-derived from each
+// transaction's state: the 7-day auto-void of an uncaptured authorization,
+// a WebPay session's expiry and a redirect payment's robot payer. Work that
+// fell due while the sandbox was down runs at once.
+func (s *Service) Resume() {
+	now := s.deps.Clock.Now()
+	s.mu.Lock()
+	s.orders.Scan(false, func(id int64, _ Order) bool {
+		if id >= s.nextID {
+			s.nextID = id + 1
+		}
+		return true
+	})
+	s.mu.Unlock()
+	var txs []Transaction
+	s.txs.Scan(false, func(_ string, t Transaction) bool { txs = append(txs, t); return true })
+	for _, t := range txs {
+		id := t.ID
+		switch {
+		case t.State == StateApproved && t.Type == TypeAuthorization && !t.Captured && !t.Voided:
+			s.scheduleAutoVoid(t)
+		case t.State == StatePending && t.Redirect.Matched || t.State == StatePending && t.PaymentMethod == "TRANSBANK_DEBIT":
+			if t.PaymentMethod == "TRANSBANK_DEBIT" && !t.ExpiresAt.IsZero() {
+				s.grp.At(t.ExpiresAt, func() { s.expireWebPay(id) }).Describe(clock.Label{Provider: provider, Object: id, Kind: "expiry",
+					Detail: "the WebPay session expires (resumed after a restart)"})
+			}
+			if t.Redirect.Auto {
+				s.grp.Wait(max(t.CreatedAt.Add(t.Redirect.Delay).Sub(now), 0), func() { s.robotPayer(id) }).Describe(clock.Label{
+					Provider: provider, Object: id, Kind: "robot_payer", Detail: "robot payer: " + t.Redirect.Outcome + " (resumed after a restart)"})
+			}
+		}
+	}
+}

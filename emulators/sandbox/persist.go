@@ -1,0 +1,305 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/emulators/internal/callback"
+	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/persist"
+)
+
+// persistent is a provider whose objects the state store keeps.
+type persistent interface {
+	// Persisted returns the provider's tables.
+	Persisted() []persist.Binding
+	// Resume rebuilds indexes, counters and scheduled work from the
+	// restored objects.
+	Resume()
+	// ResumeDelivery rebuilds a pending callback kept across a restart.
+	ResumeDelivery(callback.Pending) (callback.Delivery, bool)
+}
+
+// Keys of the sandbox-wide values in the state store.
+const (
+	metaClockOffset = "clock_offset_ns"
+	metaScenarios   = "scenarios"
+)
+
+// savedScenarios are the uploaded scenarios (their YAML) and the active one.
+type savedScenarios struct {
+	Active  string   `json:"active"`
+	Uploads []string `json:"uploads"`
+}
+
+// openState opens the state store in the data directory, loads what it
+// holds into the sandbox (clock offset, uploaded and active scenarios,
+// every provider's objects), resumes the schedule derived from them, and
+// from then on writes every change through. Called by New when persist is
+// on, before the sandbox serves anything.
+func (s *Sandbox) openState() error {
+	if s.cfg.DataDir == "" {
+		return errors.New("persist: needs a data directory (--data-dir, SANDBOX_DATA_DIR or data_dir)")
+	}
+	st, err := persist.Open(s.cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	fail := func(err error) error {
+		st.Close()
+		return err
+	}
+	var off int64
+	if _, err := st.Meta(metaClockOffset, &off); err != nil {
+		return fail(err)
+	}
+	if off > 0 {
+		s.clock.Advance(time.Duration(off))
+	}
+	var sc savedScenarios
+	if _, err := st.Meta(metaScenarios, &sc); err != nil {
+		return fail(err)
+	}
+	for _, y := range sc.Uploads {
+		if _, err := s.scen.Upload([]byte(y)); err != nil {
+			s.log.Warn("state store: an uploaded scenario no longer loads; dropped", "error", err)
+		}
+	}
+	if sc.Active != "" && sc.Active != s.scen.Active() {
+		if err := s.scen.SetActive(sc.Active); err != nil {
+			s.log.Warn("state store: the active scenario is gone; keeping the configured one", "scenario", sc.Active, "error", err)
+		}
+	}
+	var bindings []persist.Binding
+	counts := map[string]int{}
+	for _, p := range s.providers {
+		pp, ok := p.(persistent)
+		if !ok {
+			continue
+		}
+		for _, b := range pp.Persisted() {
+			n, err := b.Restore(st)
+			if err != nil {
+				return fail(err)
+			}
+			counts[b.Bucket()] = n
+			bindings = append(bindings, b)
+		}
+	}
+	report := func(err error) {
+		s.log.Error("state store write failed", "error", err)
+		s.journal.Add(journal.Entry{Kind: journal.KindNote, Summary: err.Error()})
+	}
+	// Attached before the schedule resumes: a timer that fell due during
+	// the downtime fires at once, and what it changes must be written.
+	for _, b := range bindings {
+		b.Attach(st, report)
+	}
+	for _, p := range s.providers {
+		if pp, ok := p.(persistent); ok {
+			pp.Resume()
+		}
+	}
+	if err := s.resumeCallbacks(st, report); err != nil {
+		return fail(err)
+	}
+	s.clock.SetOnAdvance(func(off time.Duration) {
+		if err := st.SetMeta(metaClockOffset, int64(off)); err != nil {
+			report(fmt.Errorf("state store: clock offset: %w", err))
+		}
+	})
+	s.state = st
+	s.saveScenarios() // the configured active scenario may differ from the stored one
+	s.log.Info("state loaded", "file", st.File(), "objects", counts, "clock_offset", time.Duration(off).String())
+	return nil
+}
+
+// durableAnswers holds every answer until the state changes made before
+// it are on disk (persistence on): a client that saw a payment created
+// finds it after kill -9. Writes are queued as they happen and committed
+// together, so waiting here costs one shared fsync, not one per change.
+func (s *Sandbox) durableAnswers(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if st := s.state; st != nil {
+			c.Response().Before(st.Sync)
+		}
+		return next(c)
+	}
+}
+
+// saveScenarios writes the uploaded scenarios and the active one (the
+// scenario engine's OnChange).
+func (s *Sandbox) saveScenarios() {
+	if s.state == nil {
+		return
+	}
+	sc := savedScenarios{Active: s.scen.Active(), Uploads: []string{}}
+	for _, in := range s.scen.List() {
+		if in.Source == "upload" {
+			sc.Uploads = append(sc.Uploads, in.YAML)
+		}
+	}
+	if err := s.state.SetMeta(metaScenarios, sc); err != nil {
+		s.log.Error("state store write failed", "error", err)
+	}
+}
+
+// callbackBucket holds the pending callback deliveries.
+const callbackBucket = "callbacks"
+
+// callbackKeeper keeps the dispatcher's pending deliveries in the state
+// store: noted states wait in latest until a flush writes them.
+type callbackKeeper struct {
+	st     *persist.Store
+	report func(error)
+
+	mu     sync.Mutex
+	latest map[string]*noted
+}
+
+type noted struct{ p *callback.Pending }
+
+func (k *callbackKeeper) Note(id string, p *callback.Pending) {
+	k.mu.Lock()
+	k.latest[id] = &noted{p}
+	k.mu.Unlock()
+}
+
+func (k *callbackKeeper) Flush(id string) {
+	var wrote *noted
+	err := k.st.Write(callbackBucket, []string{id}, func(id string) ([]byte, bool, error) {
+		k.mu.Lock()
+		n := k.latest[id]
+		k.mu.Unlock()
+		wrote = n
+		if n == nil || n.p == nil {
+			return nil, false, nil
+		}
+		raw, err := json.Marshal(n.p)
+		return raw, true, err
+	})
+	if err != nil {
+		k.report(fmt.Errorf("state store: callbacks: %w", err))
+		return
+	}
+	k.mu.Lock()
+	if k.latest[id] == wrote { // nothing newer noted meanwhile
+		delete(k.latest, id)
+	}
+	k.mu.Unlock()
+}
+
+// resumeCallbacks hands the kept deliveries back to the dispatcher, each
+// rebuilt by its provider, and keeps the later ones.
+func (s *Sandbox) resumeCallbacks(st *persist.Store, report func(error)) error {
+	rs, err := st.Records(callbackBucket)
+	if err != nil {
+		return err
+	}
+	var kept []callback.Pending
+	for _, r := range rs {
+		var p callback.Pending
+		if err := json.Unmarshal(r.Value, &p); err != nil {
+			return fmt.Errorf("state store %s: %s %s: %w", st.File(), callbackBucket, r.Key, err)
+		}
+		kept = append(kept, p)
+	}
+	s.disp.SetKeeper(&callbackKeeper{st: st, report: report, latest: map[string]*noted{}})
+	byName := map[string]persistent{}
+	for _, p := range s.providers {
+		if pp, ok := p.(persistent); ok {
+			byName[p.Name()] = pp
+		}
+	}
+	resumed, late := s.disp.Resume(kept, func(p callback.Pending) (callback.Delivery, bool) {
+		if pp := byName[p.Provider]; pp != nil {
+			return pp.ResumeDelivery(p)
+		}
+		return callback.Delivery{}, false
+	})
+	if resumed > 0 {
+		s.journal.Add(journal.Entry{Kind: journal.KindNote, Summary: fmt.Sprintf("restart: %d pending callbacks resumed, %d of them fell due while the sandbox was down and are sent at once", resumed, late)})
+	}
+	return nil
+}
+
+// ExportState writes the state store of dataDir as one JSON document (the
+// command sandbox export). The sandbox must not be running on it: the
+// store is held by one process at a time.
+func ExportState(dataDir string, w io.Writer) error {
+	if _, err := os.Stat(persist.Path(dataDir)); err != nil {
+		return fmt.Errorf("no state store to export: %w (start the sandbox with --persist first)", err)
+	}
+	st, err := persist.Open(dataDir)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	doc, err := st.Export()
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", " ")
+	return enc.Encode(doc)
+}
+
+// ErrStateNotEmpty is returned by ImportState for a store that holds state
+// when replace is false.
+var ErrStateNotEmpty = errors.New("the state store already holds state")
+
+// ImportState replaces the state store of dataDir (created when absent)
+// with the document r (the command sandbox import). A store that already
+// holds state is only replaced with replace; the document is checked in
+// full before anything is written.
+func ImportState(dataDir string, r io.Reader, replace bool) (objects int, err error) {
+	doc, err := persist.DecodeDocument(r)
+	if err != nil {
+		return 0, err
+	}
+	st, err := persist.Open(dataDir)
+	if err != nil {
+		return 0, err
+	}
+	defer st.Close()
+	if !replace {
+		old, err := st.Export()
+		if err != nil {
+			return 0, err
+		}
+		n := len(old.Meta)
+		for _, rs := range old.Buckets {
+			n += len(rs)
+		}
+		if n > 0 {
+			return 0, fmt.Errorf("%w (%s): add --replace to overwrite it", ErrStateNotEmpty, st.File())
+		}
+	}
+	for _, rs := range doc.Buckets {
+		objects += len(rs)
+	}
+	return objects, st.Import(doc)
+}
+
+// handleState serves GET /state: the running sandbox's whole state as the
+// document sandbox import reads (persistence on only).
+func (s *Sandbox) handleState(c echo.Context) error {
+	if s.state == nil {
+		return &emulators.Error{Kind: emulators.Conflict, Msg: "persistence is off: start the sandbox with --persist to export its state"}
+	}
+	doc, err := s.state.Export()
+	if err != nil {
+		return err
+	}
+	c.Response().Header().Set("Content-Disposition", `attachment; filename="paysandbox-state.json"`)
+	return c.JSON(http.StatusOK, doc)
+}
