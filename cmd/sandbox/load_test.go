@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/paysandbox/sandbox/emulators/testenv"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -52,10 +53,7 @@ func TestParseCPUs(t *testing.T) {
 
 // pinProcess pins every thread of another process (here a sleep(1)).
 func TestPinProcess(t *testing.T) {
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Skip("no sleep(1) to pin")
-	}
+	sleep := testenv.Tool(t, "sleep", "apt-get install coreutils")
 	cmd := exec.Command(sleep, "30")
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
