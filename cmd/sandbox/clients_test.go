@@ -50,12 +50,12 @@ func startBinary(t *testing.T, args ...string) string {
 
 // TestHTTPFlowFromNodeAndPHP runs the README's create → pay → await
 // callback → verify flow from a Node script (node:test) and a PHP CLI
-// script against the built binary, through the HTTP endpoints only; the
-// Python and Java versions of the README run too when python3 and java are
-// installed (CI requires only Node and PHP).
+// script against the built binary, through the HTTP endpoints only, and
+// the Python and Java versions of the README too (each skips naming its
+// install step when missing; CI installs all four).
 func TestHTTPFlowFromNodeAndPHP(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs the binary")
+		t.Skip("-short: builds and runs the binary")
 	}
 	node := testenv.Tool(t, "node", "apt-get install nodejs (Node 18 or later)")
 	php := testenv.Tool(t, "php", "apt-get install php-cli php-curl")
@@ -92,7 +92,7 @@ func TestHTTPFlowFromNodeAndPHP(t *testing.T) {
 // the binary, starts it and returns once /healthz answers.
 func TestCIStartScript(t *testing.T) {
 	if testing.Short() {
-		t.Skip("builds and runs the binary")
+		t.Skip("-short: builds and runs the binary")
 	}
 	bash := testenv.Tool(t, "bash", "apt-get install bash")
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -602,15 +602,18 @@ func (s *spawned) stop() {
 }
 
 // rss reads the resident set size of the child from /proc (Linux).
-func (s *spawned) rss() int64 {
+func (s *spawned) rss() int64 { return s.procStatus("VmRSS:") }
+
+// procStatus reads a size in kB (VmRSS:, VmHWM:, …) of the child's
+// /proc/PID/status, in bytes; -1 when it cannot be read.
+func (s *spawned) procStatus(field string) int64 {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
 		return -1
 	}
 	for line := range strings.SplitSeq(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
+		if rest, ok := strings.CutPrefix(line, field); ok {
+			if f := strings.Fields(rest); len(f) > 0 {
 				kb, _ := strconv.ParseInt(f[0], 10, 64)
 				return kb << 10
 			}

@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -128,18 +127,4 @@ func loadHostile(ctx context.Context, o loadOptions, child *spawned, stdout io.W
 }
 
 // hwm reads the peak resident set size of the child from /proc (Linux).
-func (s *spawned) hwm() int64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		return -1
-	}
-	for line := range strings.SplitSeq(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
-			if f := strings.Fields(rest); len(f) > 0 {
-				kb, _ := strconv.ParseInt(f[0], 10, 64)
-				return kb << 10
-			}
-		}
-	}
-	return -1
-}
+func (s *spawned) hwm() int64 { return s.procStatus("VmHWM:") }
