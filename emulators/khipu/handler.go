@@ -456,37 +456,6 @@ func refundAmount(cl *call) (*value, error) {
 	return nil, nil
 }
 
-// checkRefund applies the rules of §6.6 to p and returns the amount to refund.
-func checkRefund(p *Payment, r *receiver, amount *value) (emulators.Decimal, error) {
-	state := func(code, msg, why string) error {
-		return stateError(code, msg, fmt.Sprintf("payment %s (%s): %s (§6.6)", p.ID, p.state(), why))
-	}
-	switch {
-	case !r.refundsEnabled:
-		return emulators.Decimal{}, state("S7", msgS7, fmt.Sprintf("receiver %d has refunds_enabled: false", r.id))
-	case p.Status != statusDone:
-		return emulators.Decimal{}, state("S3", msgS3, "only done payments can be refunded")
-	case p.StatusDetail == detailReversed:
-		return emulators.Decimal{}, state("S4", msgS4, "already fully refunded")
-	case p.StatusDetail == detailMarkedPaid:
-		return emulators.Decimal{}, state("S5", msgS5, "marked paid by the receiver, not collected by Khipu")
-	case !p.ConfirmedAt.IsZero():
-		return emulators.Decimal{}, state("S6", msgS6, "confirmed payments are settled and cannot be refunded")
-	}
-	remaining := p.Amount.Sub(p.Refunded)
-	if amount == nil {
-		return remaining, nil
-	}
-	d, msg := amountMessage(*amount, p.Currency)
-	if msg == "" && d.Cmp(remaining) > 0 {
-		msg = msgAboveRefundable(remaining)
-	}
-	if msg != "" {
-		return d, fieldError("amount", msg, fmt.Sprintf("refund amount %q of payment %s: %s", amount.text, p.ID, msg))
-	}
-	return d, nil
-}
-
 // handleRefund serves POST /payments/{id}/refunds (§6.6).
 func (s *Service) handleRefund(cl *call) error {
 	p, err := s.paymentOf(cl)
