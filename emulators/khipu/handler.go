@@ -15,6 +15,7 @@ import (
 
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
 	"github.com/paysandbox/sandbox/scenarios"
 )
@@ -286,9 +287,7 @@ func (s *Service) handleCreate(cl *call) error {
 	if plan.Matched {
 		n.Scenario, n.Rule = plan.Scenario, plan.Rule
 		if se, ok := plan.Error.(ScenarioError); ok {
-			if plan.ResponseDelay > 0 {
-				wire.Sleep(cl.c, plan.ResponseDelay)
-			}
+			then.Respond(cl.c, plan.ResponseDelay)
 			return scenarioError(se, cl.v3, false, "create refused by scenario "+plan.Scenario+" "+plan.Rule)
 		}
 		if plan.Fault != "" {
@@ -299,9 +298,11 @@ func (s *Service) handleCreate(cl *call) error {
 	p := s.createPayment(newPayment{req: req, receiver: cl.rcv, api: cl.api(), scenario: cl.scenario,
 		linkBase: s.linkBase(cl.c), cause: journal.CauseRequest})
 	n.AddObject(p.ID)
-	if plan.ResponseDelay > 0 {
-		wire.Sleep(cl.c, plan.ResponseDelay)
+	if d, ok := s.robotWait(p); ok {
+		id := p.ID
+		then.Schedule(s.grp, d, then.RobotLabel(provider, id, p.Pay.Scenario+" "+p.Pay.Rule, p.Pay.outcomeOr("approve")), func() { s.robotPay(id) })
 	}
+	then.Respond(cl.c, plan.ResponseDelay)
 	return respond(cl.c, createResponse{PaymentID: p.ID, PaymentURL: p.paymentURL(), SimplifiedTransferURL: p.simplifiedURL(),
 		TransferURL: p.transferURL(), AppURL: p.appURL(), ReadyForTerminal: true})
 }
@@ -484,9 +485,7 @@ func (s *Service) handleRefund(cl *call) error {
 		}
 		if plan.Outcome == "reject" || plan.Error != nil {
 			se, _ := plan.Error.(ScenarioError)
-			if plan.ResponseDelay > 0 {
-				wire.Sleep(cl.c, plan.ResponseDelay)
-			}
+			then.Respond(cl.c, plan.ResponseDelay)
 			return scenarioError(se, cl.v3, true, "refund rejected by scenario "+plan.Scenario+" "+plan.Rule)
 		}
 	}
@@ -512,9 +511,7 @@ func (s *Service) handleRefund(cl *call) error {
 	s.deps.Record(journal.KindNote, provider, fmt.Sprintf("payment %s: refund of %s %s accepted (refunded %s of %s; no notification)",
 		np.ID, refunded, np.Currency, np.Refunded, np.Amount),
 		map[string]string{"amount": refunded.String(), "refunded": np.Refunded.String()}, np.ID)
-	if plan.ResponseDelay > 0 {
-		wire.Sleep(cl.c, plan.ResponseDelay)
-	}
+	then.Respond(cl.c, plan.ResponseDelay)
 	if full {
 		return respond(cl.c, messageResponse{Message: "Reembolso realizado"})
 	}

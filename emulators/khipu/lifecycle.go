@@ -12,6 +12,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/random"
 	"github.com/paysandbox/sandbox/emulators/internal/store"
+	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/scenarios"
 )
 
@@ -137,14 +138,14 @@ func (s *Service) scheduleVerification(p Payment, tr transfer, elapsed time.Dura
 			s.deps.Record(journal.KindNote, provider, "payment "+id+": uncertain bank answer, held in verifying until an admin pay action", data, id)
 			return
 		}
-		s.grp.Wait(max(u.Delay-elapsed, 0), func() {
+		then.Schedule(s.grp, u.Delay-elapsed, clock.Label{Provider: provider, Object: id, Kind: "verification", Rule: plan.Label(),
+			Detail: "uncertain bank answer resolved as " + u.Outcome}, func() {
 			if u.Outcome == "done" {
 				s.settle(id, seq, journal.CauseScenario)
 			} else {
 				s.revertTransfer(id, seq, journal.CauseScenario, "uncertain transfer resolved as failed")
 			}
-		}).Describe(clock.Label{Provider: provider, Object: id, Kind: "verification", Rule: plan.Label(),
-			Detail: "uncertain bank answer resolved as " + u.Outcome})
+		})
 		return
 	}
 	key, d := "simplified_delay", s.cfg.Verify.SimplifiedDelay
@@ -154,8 +155,8 @@ func (s *Service) scheduleVerification(p Payment, tr transfer, elapsed time.Dura
 	if v, ok := scenarios.Param[time.Duration](plan, key); ok {
 		d = v
 	}
-	s.grp.Wait(max(d-elapsed, 0), func() { s.settle(id, seq, journal.CauseTimer) }).Describe(clock.Label{Provider: provider, Object: id, Kind: "verification",
-		Rule: plan.Label(), Detail: "Khipu's verification ends (" + key + ")"})
+	then.Schedule(s.grp, d-elapsed, clock.Label{Provider: provider, Object: id, Kind: "verification",
+		Rule: plan.Label(), Detail: "Khipu's verification ends (" + key + ")"}, func() { s.settle(id, seq, journal.CauseTimer) })
 }
 
 // endVerification ends the verification of a verifying payment with end

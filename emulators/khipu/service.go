@@ -19,6 +19,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/platform"
 	"github.com/paysandbox/sandbox/emulators/internal/random"
 	"github.com/paysandbox/sandbox/emulators/internal/store"
+	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/scenarios"
 	"github.com/paysandbox/sandbox/web"
 )
@@ -29,8 +30,9 @@ const provider = "khipu"
 // no expires_date (§6.2: observed 24 h).
 const defaultExpiry = 24 * time.Hour
 
-// defaultAutoDelay is the robot payer's default delay (docs/design.md, Scenario vocabulary).
-const defaultAutoDelay = 2 * time.Second
+// defaultAutoDelay is the robot payer's default delay (docs/design.md,
+// Scenario vocabulary), the one all providers share.
+const defaultAutoDelay = then.DefaultRobotDelay
 
 // Service is the Khipu emulator: API 2.0 and 3.0 over one payment store,
 // the DemoBank payer pages, notifications 1.3 and 3.0, and the
@@ -167,7 +169,8 @@ type newPayment struct {
 }
 
 // createPayment stores a new pending payment (§6.2), decides its pay plan
-// and schedules its expiry and robot payer.
+// and schedules its expiry; handleCreate schedules its robot payer
+// (scheduleRobot).
 func (s *Service) createPayment(np newPayment) Payment {
 	now := s.now()
 	req := np.req
@@ -212,16 +215,20 @@ func (s *Service) createPayment(np newPayment) Payment {
 		s.deps.Record(journal.KindNote, provider, "payment "+p.ID+": email not sent (not emulated)",
 			map[string]string{"send_email": strconv.FormatBool(p.SendEmail), "send_reminders": strconv.FormatBool(p.SendReminders)}, p.ID)
 	}
-	id := p.ID
-	s.expiries.add(id, p.ExpiresAt)
-	if p.Pay.Auto {
-		d := p.Pay.delayOr(defaultAutoDelay)
-		s.deps.Record(journal.KindNote, provider, fmt.Sprintf("payment %s: robot payer (%s) acts in %v", id, p.Pay.outcomeOr("approve"), d),
-			map[string]string{"scenario": p.Pay.Scenario, "rule": p.Pay.Rule}, id)
-		s.grp.Wait(d, func() { s.robotPay(id) }).Describe(clock.Label{Provider: provider, Object: id, Kind: "robot_payer",
-			Rule: p.Pay.Scenario + " " + p.Pay.Rule, Detail: "robot payer: " + p.Pay.outcomeOr("approve")})
-	}
+	s.expiries.add(p.ID, p.ExpiresAt)
 	return p
+}
+
+// robotWait journals the robot payer a payment's pay plan asks for (auto:
+// true) and returns its wait; ok is false when the plan has none.
+func (s *Service) robotWait(p Payment) (d time.Duration, ok bool) {
+	if !p.Pay.Auto {
+		return 0, false
+	}
+	d = p.Pay.delayOr(defaultAutoDelay)
+	s.deps.Record(journal.KindNote, provider, fmt.Sprintf("payment %s: robot payer (%s) acts in %v", p.ID, p.Pay.outcomeOr("approve"), d),
+		map[string]string{"scenario": p.Pay.Scenario, "rule": p.Pay.Rule}, p.ID)
+	return d, true
 }
 
 func (pp payPlan) delayOr(d time.Duration) time.Duration {
