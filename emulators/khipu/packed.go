@@ -410,6 +410,25 @@ func keyOf(id string) (paymentKey, bool) {
 	return k, true
 }
 
+// paymentStore is all the service asks of the payment storage: payments
+// go in and come out as Payment, whatever the storage keeps. paymentTable
+// is the one implementation (the packed rows above); persistence binds its
+// rows directly (persist.go).
+type paymentStore interface {
+	Get(id string) (Payment, bool)
+	Has(id string) bool
+	Insert(p Payment) error
+	Update(id string, f func(p *Payment) error) (Payment, error)
+	Page(keep func(Payment) bool, offset, limit int) ([]Payment, int)
+	Clear()
+	Len() int
+	// SetLimit keeps at most n payments, evicting the oldest; evicted is
+	// told each evicted payment's notification token.
+	SetLimit(n int, evicted func(token string))
+}
+
+var _ paymentStore = paymentTable{}
+
 // paymentTable is the store of payments, in and out as Payment.
 type paymentTable struct {
 	t     *store.Table[paymentKey, storedPayment]
@@ -502,6 +521,10 @@ func (pt paymentTable) Page(keep func(Payment) bool, offset, limit int) ([]Payme
 }
 
 func (pt paymentTable) Clear() { pt.t.Clear() }
+
+func (pt paymentTable) SetLimit(n int, evicted func(token string)) {
+	pt.t.SetLimit(n, func(_ paymentKey, sp storedPayment) { evicted(sp.token()) })
+}
 
 func (pt paymentTable) Len() int { return pt.t.Len() }
 
