@@ -241,7 +241,7 @@ func (pt *PointSpec) ThenKeys() []ThenKey {
 // their tests compare it with this rendering.
 func (p *ProviderSpec) KeysTable() string {
 	var b strings.Builder
-	cell := strings.NewReplacer("|", `\|`) // a | inside a cell
+	cell := strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;") // text inside a cell
 	b.WriteString("| `on` | kind | outcomes | `then` keys |\n|---|---|---|---|\n")
 	for i := range p.Points {
 		pt := &p.Points[i]
