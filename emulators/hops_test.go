@@ -22,7 +22,7 @@ func TestOneHop(t *testing.T) {
 	tests := []struct {
 		file, target, what string
 	}{
-		{"khipu/routes.go", "authV2", "the Khipu 2.0 signature check (§5)"},
+		{"khipu/routes.go", "authV2", "the Khipu 2.0 signature check (khipu.md §5)"},
 		{"khipu/routes.go", "then.Schedule", "a scenario's delay taking effect (the robot payer, from handleCreate)"},
 		{"hambit/routes.go", "then.Schedule", "a scenario's delay taking effect (the robot payer, from handleCreateCollection)"},
 		{"sandbox/routes.go", "advance", "the sandbox clock's advance"},

@@ -213,8 +213,8 @@ func (k thenKey) public() ThenKey {
 	return ThenKey{Name: k.name, Kinds: slices.Clone(k.kinds), Doc: k.doc, Own: k.own()}
 }
 
-// SharedThenKeys lists the shared `then` keys (docs/design.md, Scenario
-// vocabulary), in documentation order: the table the loader works from.
+// SharedThenKeys lists the shared `then` keys in documentation order, the
+// table the loader works from (docs/design.md, Scenario vocabulary).
 func SharedThenKeys() []ThenKey {
 	out := make([]ThenKey, len(thenKeys))
 	for i, k := range thenKeys {

@@ -30,8 +30,8 @@ const provider = "khipu"
 // no expires_date (§6.2: observed 24 h).
 const defaultExpiry = 24 * time.Hour
 
-// defaultAutoDelay is the robot payer's default delay (docs/design.md,
-// Scenario vocabulary), the one all providers share.
+// defaultAutoDelay is the robot payer's default delay, the one all
+// providers share (docs/design.md, Scenario vocabulary).
 const defaultAutoDelay = then.DefaultRobotDelay
 
 // Service is the Khipu emulator: API 2.0 and 3.0 over one payment store,

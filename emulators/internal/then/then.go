@@ -2,8 +2,8 @@
 // way for every provider: the robot payer and its default wait (auto),
 // `delay` (a wait on the sandbox clock before an effect or a callback) and
 // `response_delay` (the HTTP answer held, wall-clock). Providers decide
-// what happens; this package decides when (docs/design.md, Scenario
-// vocabulary). It knows no provider.
+// what happens; this package decides when. It knows no provider.
+// The keys are those of docs/design.md, Scenario vocabulary.
 package then
 
 import (
