@@ -489,22 +489,7 @@ func (s *Service) handleRefund(cl *call) error {
 			return scenarioError(se, cl.v3, true, "refund rejected by scenario "+plan.Scenario+" "+plan.Rule)
 		}
 	}
-	var refunded emulators.Decimal
-	full := false
-	np, err := s.mutate(p.ID, journal.CauseRequest, func(p *Payment, now time.Time) error {
-		amt, err := checkRefund(p, cl.rcv, amount)
-		if err != nil {
-			return err
-		}
-		refunded = amt
-		p.Refunded = p.Refunded.Add(amt)
-		p.Refunds = append(p.Refunds, Refund{Amount: amt, At: now, Cause: journal.CauseRequest})
-		if p.Refunded.Cmp(p.Amount) >= 0 {
-			p.StatusDetail = detailReversed
-			full = true
-		}
-		return nil
-	})
+	np, refunded, full, err := s.refund(p.ID, cl.rcv, amount)
 	if err != nil {
 		return err
 	}

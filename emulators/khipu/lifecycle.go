@@ -354,3 +354,24 @@ func checkRefund(p *Payment, r *receiver, amount *value) (emulators.Decimal, err
 	}
 	return d, nil
 }
+
+// refund records an accepted refund request on payment id (§6.6), checked
+// again under the store's lock: a refund of the whole remaining amount
+// makes it done/reversed (full).
+func (s *Service) refund(id string, r *receiver, amount *value) (p Payment, refunded emulators.Decimal, full bool, err error) {
+	p, err = s.mutate(id, journal.CauseRequest, func(p *Payment, now time.Time) error {
+		amt, err := checkRefund(p, r, amount)
+		if err != nil {
+			return err
+		}
+		refunded = amt
+		p.Refunded = p.Refunded.Add(amt)
+		p.Refunds = append(p.Refunds, Refund{Amount: amt, At: now, Cause: journal.CauseRequest})
+		if p.Refunded.Cmp(p.Amount) >= 0 {
+			p.StatusDetail = detailReversed
+			full = true
+		}
+		return nil
+	})
+	return p, refunded, full, err
+}
