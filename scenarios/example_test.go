@@ -51,3 +51,19 @@ rules:
 	// true decline 2s rules[0] "large transfers are declined"
 	// false the provider's default
 }
+
+// A provider's table of decision points and the `then` keys each accepts,
+// as the provider READMEs embed it.
+func ExampleProviderSpec_KeysTable() {
+	p := scenarios.ProviderSpec{Name: "shop", Points: []scenarios.PointSpec{
+		{Name: "pay", Kind: scenarios.PayerPoint, Outcomes: []string{"approve", "decline"},
+			Extra: map[string]scenarios.KeySpec{"payer": scenarios.Key[string]("the payer's name")}},
+		{Name: "notify", Kind: scenarios.CallbackPoint, Shared: []string{"delay", "skip"}},
+	}}
+	fmt.Print(p.KeysTable())
+	// Output:
+	// | `on` | kind | outcomes | `then` keys |
+	// |---|---|---|---|
+	// | `pay` | payer | `approve`, `decline` | `outcome`, `delay`, `response_delay`, `auto`, `payer` (the payer's name) |
+	// | `notify` | callback | – | `delay`, `skip` |
+}

@@ -396,48 +396,20 @@ func (l *loader) loadThen(n *yaml.Node, prov *ProviderSpec, pt *PointSpec) Then 
 		l.errorf(n.Line, "then: expected a mapping, got %s", describeNode(n))
 		return t
 	}
-	allowed := sharedKeysOf(pt.Kind)
-	if pt.Shared != nil {
-		allowed = append(allowed[:0], pt.Shared...)
-	}
-	if pt.Error == nil {
-		allowed = removeString(allowed, "error")
-	}
-	if len(pt.Outcomes) == 0 {
-		allowed = removeString(allowed, "outcome")
-	}
-	for k := range pt.Extra {
-		allowed = append(allowed, k)
-	}
-	allowedSorted := sortedStrings(allowed)
+	keys := pt.thenKeys()
 	c := &thenCtx{t: &t, prov: prov, pt: pt}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, v := n.Content[i], n.Content[i+1]
-		key := k.Value
-		if spec, ok := pt.Extra[key]; ok {
-			val, probs := spec.decode(v)
-			for j := range probs {
-				probs[j].msg = "then." + key + ": " + probs[j].msg
-			}
-			l.add(probs)
-			if len(probs) == 0 {
-				if t.Params == nil {
-					t.Params = map[string]any{}
-				}
-				t.Params[key] = val
-			}
+		if j := slices.IndexFunc(keys, func(tk thenKey) bool { return tk.name == k.Value }); j >= 0 {
+			keys[j].load(l, v, c)
 			continue
 		}
-		if !contains(allowed, key) {
-			if contains(allShared, key) {
-				l.errorf(k.Line, "then: %q is not allowed at %s %s (a %s point); allowed: %s", key, prov.Name, pt.Name, pt.Kind, strings.Join(allowedSorted, ", "))
-			} else {
-				l.errorf(k.Line, "then: %s", unknownKey(key, allowedSorted))
-			}
-			continue
-		}
-		if spec, ok := thenKeyByName(key); ok {
-			spec.load(l, v, c)
+		allowed := keyNames(keys)
+		slices.Sort(allowed)
+		if contains(allShared, k.Value) {
+			l.errorf(k.Line, "then: %q is not allowed at %s %s (a %s point); allowed: %s", k.Value, prov.Name, pt.Name, pt.Kind, strings.Join(allowed, ", "))
+		} else {
+			l.errorf(k.Line, "then: %s", unknownKey(k.Value, allowed))
 		}
 	}
 	if c.errNode != nil && c.faultNd != nil {
@@ -551,16 +523,6 @@ func cleanYAMLError(err error) string {
 	msg = strings.TrimPrefix(msg, "yaml: ")
 	msg = strings.ReplaceAll(msg, "\n  ", "; ")
 	return yamlInnerLineRE.ReplaceAllString(msg, "$1")
-}
-
-func removeString(list []string, s string) []string {
-	out := list[:0]
-	for _, x := range list {
-		if x != s {
-			out = append(out, x)
-		}
-	}
-	return out
 }
 
 func sortedKeys[V any](m map[string]V) []string {

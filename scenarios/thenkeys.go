@@ -10,15 +10,20 @@ import (
 
 // thenKey is one shared `then` key: the one place that says its name, the
 // kinds of decision point that accept it, how it is documented and how it
-// is loaded and checked. sharedKeys, allShared, loadThen and the table in
-// doc.go all come from thenKeys (TestThenKeysDocumented keeps doc.go in
-// step).
+// is loaded and checked. sharedKeysOf, allShared, loadThen and the table
+// in doc.go all come from thenKeys (TestThenKeysDocumented keeps doc.go in
+// step); a provider's own keys join them as thenKeys too (ownKey), so one
+// loop loads and checks every key (PointSpec.thenKeys).
 type thenKey struct {
 	name  string
 	kinds []PointKind
 	doc   string // one line of the documentation table
 	load  func(l *loader, v *yaml.Node, c *thenCtx)
 }
+
+// own reports whether k is a provider's own key (PointSpec.Extra): those
+// have no kinds.
+func (k thenKey) own() bool { return k.kinds == nil }
 
 // thenCtx is the state of one `then` mapping while it is loaded.
 type thenCtx struct {
@@ -131,13 +136,55 @@ func (l *loader) count(v *yaml.Node, where string) int {
 	return d
 }
 
-// thenKeyByName returns the shared key called name.
-func thenKeyByName(name string) (thenKey, bool) {
-	i := slices.IndexFunc(thenKeys, func(k thenKey) bool { return k.name == name })
-	if i < 0 {
-		return thenKey{}, false
+// thenKeys lists every `then` key the point takes, as the loader reads
+// them: its shared keys in table order (those of its kind, or its Shared
+// list; error only with an Error spec, outcome only with outcomes), then
+// its own keys (Extra) by name. An own key of a shared key's name replaces
+// it.
+func (pt *PointSpec) thenKeys() []thenKey {
+	names := pt.Shared
+	if names == nil {
+		names = sharedKeysOf(pt.Kind)
 	}
-	return thenKeys[i], true
+	out := make([]thenKey, 0, len(names)+len(pt.Extra))
+	for _, name := range names {
+		i := slices.IndexFunc(thenKeys, func(k thenKey) bool { return k.name == name })
+		_, own := pt.Extra[name]
+		if i < 0 || own || name == "error" && pt.Error == nil || name == "outcome" && len(pt.Outcomes) == 0 {
+			continue
+		}
+		out = append(out, thenKeys[i])
+	}
+	for _, name := range sortedKeys(pt.Extra) {
+		out = append(out, ownKey(name, pt.Extra[name]))
+	}
+	return out
+}
+
+// ownKey is a provider's own key as a thenKey: its value is decoded by its
+// KeySpec into Then.Params.
+func ownKey(name string, spec KeySpec) thenKey {
+	return thenKey{name: name, doc: spec.Help, load: func(l *loader, v *yaml.Node, c *thenCtx) {
+		val, probs := spec.decode(v)
+		for j := range probs {
+			probs[j].msg = "then." + name + ": " + probs[j].msg
+		}
+		l.add(probs)
+		if len(probs) == 0 {
+			if c.t.Params == nil {
+				c.t.Params = map[string]any{}
+			}
+			c.t.Params[name] = val
+		}
+	}}
+}
+
+func keyNames(keys []thenKey) []string {
+	out := make([]string, len(keys))
+	for i, k := range keys {
+		out[i] = k.name
+	}
+	return out
 }
 
 // sharedKeysOf lists the shared keys a kind of point accepts, in table order.
@@ -149,6 +196,71 @@ func sharedKeysOf(kind PointKind) []string {
 		}
 	}
 	return out
+}
+
+// ThenKey describes a `then` key for documentation.
+type ThenKey struct {
+	Name string
+	// Kinds are the kinds of point a shared key is for (nil for an own key).
+	Kinds []PointKind
+	// Doc is one line: what the key does.
+	Doc string
+	// Own marks a provider's own key (registered in PointSpec.Extra).
+	Own bool
+}
+
+func (k thenKey) public() ThenKey {
+	return ThenKey{Name: k.name, Kinds: slices.Clone(k.kinds), Doc: k.doc, Own: k.own()}
+}
+
+// SharedThenKeys lists the shared `then` keys in documentation order, the
+// table the loader works from (docs/design.md, Scenario vocabulary).
+func SharedThenKeys() []ThenKey {
+	out := make([]ThenKey, len(thenKeys))
+	for i, k := range thenKeys {
+		out[i] = k.public()
+	}
+	return out
+}
+
+// ThenKeys lists every `then` key the point accepts, shared and its own,
+// exactly as the loader accepts them: shared keys in table order, then the
+// provider's own by name.
+func (pt *PointSpec) ThenKeys() []ThenKey {
+	keys := pt.thenKeys()
+	out := make([]ThenKey, len(keys))
+	for i, k := range keys {
+		out[i] = k.public()
+	}
+	return out
+}
+
+// KeysTable renders, as a Markdown table, what each decision point of the
+// provider accepts: kind, outcomes and every `then` key (shared keys as
+// they are, the provider's own followed by their help). READMEs embed it;
+// their tests compare it with this rendering.
+func (p *ProviderSpec) KeysTable() string {
+	var b strings.Builder
+	cell := strings.NewReplacer("|", `\|`, "<", "&lt;", ">", "&gt;") // text inside a cell
+	b.WriteString("| `on` | kind | outcomes | `then` keys |\n|---|---|---|---|\n")
+	for i := range p.Points {
+		pt := &p.Points[i]
+		outcomes := "–"
+		if len(pt.Outcomes) > 0 {
+			outcomes = "`" + strings.Join(pt.Outcomes, "`, `") + "`"
+		}
+		var keys []string
+		for _, k := range pt.thenKeys() {
+			if k.own() {
+				keys = append(keys, "`"+k.name+"` ("+cell.Replace(k.doc)+")")
+			} else {
+				keys = append(keys, "`"+k.name+"`")
+			}
+		}
+		row := fmt.Sprintf("| `%s` | %s | %s | %s |", pt.Name, pt.Kind, outcomes, strings.Join(keys, ", "))
+		b.WriteString(row + "\n")
+	}
+	return b.String()
 }
 
 // thenKeysTable renders thenKeys as the table of doc.go (without the

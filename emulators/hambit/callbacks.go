@@ -7,6 +7,7 @@ import (
 
 	"github.com/paysandbox/sandbox/emulators/internal/callback"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/scenarios"
 )
 
@@ -50,13 +51,7 @@ func (s *Service) notify(o order, event string) {
 	del.SupersedeKey = provider + ":" + o.OrderID
 	del.Rule = plan.Label()
 	del.Resume, _ = json.Marshal(callbackResume{Order: o.OrderID, Bad: plan.BadSignature})
-	del.Policy = callback.Policy{
-		Delay:     plan.DelayOr(0),
-		Retry:     plan.RetryOr(s.cfg.Callbacks.Retry),
-		Timeout:   plan.TimeoutOr(s.cfg.Callbacks.Timeout),
-		Duplicate: plan.Duplicate,
-		FailFirst: plan.FailAttempts,
-	}
+	del.Policy = then.Callback(plan, s.cfg.Callbacks.Retry, s.cfg.Callbacks.Timeout)
 	switch {
 	case plan.Skip:
 		del.SkipReason = "scenario"

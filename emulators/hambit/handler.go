@@ -5,15 +5,13 @@ import (
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
 	"github.com/paysandbox/sandbox/scenarios"
 )
 
 // cashierLifetime is how long a cashier accepts payment (spec §8).
 const cashierLifetime = 30 * time.Minute
-
-// defaultAutoDelay is the robot payer's default wait (docs/design.md, Scenario vocabulary: auto).
-const defaultAutoDelay = 2 * time.Second
 
 // requestAttrs returns the scenario attributes of a request: its top-level
 // fields as text plus country, currency and access_key (spec §11). They are
@@ -51,7 +49,7 @@ func (s *Service) decideRequest(c echo.Context, r *apiRequest, point string) (sc
 	if !plan.Matched {
 		return plan, attrs, nil
 	}
-	if plan.ResponseDelay > 0 && !wire.Sleep(c, plan.ResponseDelay) {
+	if !then.Respond(c, plan.ResponseDelay) {
 		// The client went away or the sandbox is stopping: answer nothing.
 		return plan, attrs, wire.Fault(c, wire.FaultTimeout, contentTypeJSON, nil)
 	}
@@ -78,6 +76,11 @@ func (s *Service) handleCreateCollection(c echo.Context, r *apiRequest) error {
 	o, err := s.createCollection(r, req, attrs)
 	if err != nil {
 		return err
+	}
+	if o.PayPlan.Auto {
+		id := o.OrderID
+		then.Schedule(s.grp, o.PayPlan.Delay, then.RobotLabel(provider, id, ruleLabel(o.Scenario, o.PayPlan.Rule), o.PayPlan.Outcome),
+			func() { s.robotPayer(id) })
 	}
 	n := wire.Annotate(c)
 	n.AddObject(o.OrderID)

@@ -10,6 +10,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/admin"
 	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/scenarios"
 )
 
@@ -74,7 +75,8 @@ func debit(total emulators.Decimal, freeze bool) func(b *balance) bool {
 	}
 }
 
-// createCollection stores a new collection order (spec §6.2, §8).
+// createCollection stores a new collection order (spec §6.2, §8) with its
+// pay plan; handleCreateCollection schedules its robot payer.
 func (s *Service) createCollection(r *apiRequest, req collectionRequest, attrs func() scenarios.Attrs) (order, error) {
 	acct := r.account
 	payType, payName := payTypeFor(r.country.Currency, req.channelType)
@@ -89,7 +91,7 @@ func (s *Service) createCollection(r *apiRequest, req collectionRequest, attrs f
 	plan := s.deps.Scenarios.DecideFunc(r.scenario, provider, PointPay, attrs)
 	if plan.Matched {
 		o.PayPlan = payPlan{Matched: true, Rule: plan.Rule, Auto: plan.Auto, Outcome: plan.Outcome,
-			Delay: plan.DelayOr(defaultAutoDelay)}
+			Delay: then.RobotDelay(plan)}
 		if plan.Auto && o.PayPlan.Outcome == "" {
 			o.PayPlan.Outcome = payPay
 		}
@@ -116,10 +118,6 @@ func (s *Service) createCollection(r *apiRequest, req collectionRequest, attrs f
 	id := o.OrderID
 	s.grp.At(o.ExpiresAt, func() { s.expireOnTimer(id) }).Describe(clock.Label{Provider: provider, Object: id, Kind: "expiry",
 		Detail: "the cashier expires"})
-	if o.PayPlan.Auto {
-		s.grp.Wait(o.PayPlan.Delay, func() { s.robotPayer(id) }).Describe(clock.Label{Provider: provider, Object: id, Kind: "robot_payer",
-			Rule: ruleLabel(o.Scenario, o.PayPlan.Rule), Detail: "robot payer: " + o.PayPlan.Outcome})
-	}
 	return o, nil
 }
 
@@ -331,8 +329,8 @@ func (s *Service) createTransfer(r *apiRequest, req transferRequest, plan scenar
 	}
 	s.deps.Transition(provider, kindTransfer, o.OrderID, "new", o.statusLabel(), journal.CauseRequest)
 	id := o.OrderID
-	s.grp.Wait(o.PayoutPlan.ProcessingAfter, func() { s.transferStep(id, statusPending) }).Describe(clock.Label{Provider: provider,
-		Object: id, Kind: "review", Rule: ruleLabel(o.Scenario, o.PayoutPlan.Rule), Detail: "the transfer moves to processing"})
+	then.Schedule(s.grp, o.PayoutPlan.ProcessingAfter, clock.Label{Provider: provider, Object: id, Kind: "review",
+		Rule: ruleLabel(o.Scenario, o.PayoutPlan.Rule), Detail: "the transfer moves to processing"}, func() { s.transferStep(id, statusPending) })
 	return o, nil
 }
 
@@ -396,8 +394,8 @@ func (s *Service) processTransfer(id, cause string) (order, error) {
 		s.notify(o, eventTransferProcessing)
 	}
 	if o.PayoutPlan.Outcome != outcomeStuck {
-		s.grp.Wait(o.PayoutPlan.FinalAfter, func() { s.transferStep(id, statusProcessing) }).Describe(clock.Label{Provider: provider,
-			Object: id, Kind: "review", Rule: ruleLabel(o.Scenario, o.PayoutPlan.Rule), Detail: "the transfer ends as " + o.PayoutPlan.Outcome})
+		then.Schedule(s.grp, o.PayoutPlan.FinalAfter, clock.Label{Provider: provider, Object: id, Kind: "review",
+			Rule: ruleLabel(o.Scenario, o.PayoutPlan.Rule), Detail: "the transfer ends as " + o.PayoutPlan.Outcome}, func() { s.transferStep(id, statusProcessing) })
 	}
 	return o, nil
 }

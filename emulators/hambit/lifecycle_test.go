@@ -10,6 +10,7 @@ import (
 
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/sandboxtest"
+	"github.com/paysandbox/sandbox/emulators/internal/then"
 )
 
 const transferPath = "/hambit/api/v3/chl/createTransferOrder"
@@ -120,8 +121,8 @@ func TestCollectionEndToEnd(t *testing.T) {
 
 		start := time.Now()
 		cb := e.Merchant.Next(t, time.Minute)
-		if d := time.Since(start); d != defaultAutoDelay {
-			t.Errorf("robot paid after %v, want %v", d, defaultAutoDelay)
+		if d := time.Since(start); d != then.DefaultRobotDelay {
+			t.Errorf("robot paid after %v, want %v", d, then.DefaultRobotDelay)
 		}
 		// H-16: exactly the lower-case names on the wire.
 		for _, name := range []string{"access_key", "timestamp", "nonce", "sign"} {

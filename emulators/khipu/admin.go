@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/admin"
@@ -250,20 +249,6 @@ func (s *Service) adminPay(p Payment, outcome string, payer ScenarioPayer, skipV
 		return err
 	}
 	return nil
-}
-
-// reverse is the admin action reverse (§15): a full refund of the rest, no notification.
-func (s *Service) reverse(id string) (Payment, error) {
-	return s.mutate(id, journal.CauseAdmin, func(p *Payment, now time.Time) error {
-		if p.Deleted || p.Status != statusDone || p.StatusDetail != detailNormal {
-			return stateConflict(p, "reverse needs a done/normal payment")
-		}
-		rest := p.Amount.Sub(p.Refunded)
-		p.Refunds = append(p.Refunds, Refund{Amount: rest, At: now, Cause: journal.CauseAdmin})
-		p.Refunded = p.Amount
-		p.StatusDetail = detailReversed
-		return nil
-	})
 }
 
 // adminResend is the admin action resend_callback (§15).

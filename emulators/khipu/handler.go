@@ -15,6 +15,7 @@ import (
 
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
 	"github.com/paysandbox/sandbox/scenarios"
 )
@@ -286,9 +287,7 @@ func (s *Service) handleCreate(cl *call) error {
 	if plan.Matched {
 		n.Scenario, n.Rule = plan.Scenario, plan.Rule
 		if se, ok := plan.Error.(ScenarioError); ok {
-			if plan.ResponseDelay > 0 {
-				wire.Sleep(cl.c, plan.ResponseDelay)
-			}
+			then.Respond(cl.c, plan.ResponseDelay)
 			return scenarioError(se, cl.v3, false, "create refused by scenario "+plan.Scenario+" "+plan.Rule)
 		}
 		if plan.Fault != "" {
@@ -299,9 +298,11 @@ func (s *Service) handleCreate(cl *call) error {
 	p := s.createPayment(newPayment{req: req, receiver: cl.rcv, api: cl.api(), scenario: cl.scenario,
 		linkBase: s.linkBase(cl.c), cause: journal.CauseRequest})
 	n.AddObject(p.ID)
-	if plan.ResponseDelay > 0 {
-		wire.Sleep(cl.c, plan.ResponseDelay)
+	if d, ok := s.robotWait(p); ok {
+		id := p.ID
+		then.Schedule(s.grp, d, then.RobotLabel(provider, id, p.Pay.Scenario+" "+p.Pay.Rule, p.Pay.outcomeOr("approve")), func() { s.robotPay(id) })
 	}
+	then.Respond(cl.c, plan.ResponseDelay)
 	return respond(cl.c, createResponse{PaymentID: p.ID, PaymentURL: p.paymentURL(), SimplifiedTransferURL: p.simplifiedURL(),
 		TransferURL: p.transferURL(), AppURL: p.appURL(), ReadyForTerminal: true})
 }
@@ -456,37 +457,6 @@ func refundAmount(cl *call) (*value, error) {
 	return nil, nil
 }
 
-// checkRefund applies the rules of §6.6 to p and returns the amount to refund.
-func checkRefund(p *Payment, r *receiver, amount *value) (emulators.Decimal, error) {
-	state := func(code, msg, why string) error {
-		return stateError(code, msg, fmt.Sprintf("payment %s (%s): %s (§6.6)", p.ID, p.state(), why))
-	}
-	switch {
-	case !r.refundsEnabled:
-		return emulators.Decimal{}, state("S7", msgS7, fmt.Sprintf("receiver %d has refunds_enabled: false", r.id))
-	case p.Status != statusDone:
-		return emulators.Decimal{}, state("S3", msgS3, "only done payments can be refunded")
-	case p.StatusDetail == detailReversed:
-		return emulators.Decimal{}, state("S4", msgS4, "already fully refunded")
-	case p.StatusDetail == detailMarkedPaid:
-		return emulators.Decimal{}, state("S5", msgS5, "marked paid by the receiver, not collected by Khipu")
-	case !p.ConfirmedAt.IsZero():
-		return emulators.Decimal{}, state("S6", msgS6, "confirmed payments are settled and cannot be refunded")
-	}
-	remaining := p.Amount.Sub(p.Refunded)
-	if amount == nil {
-		return remaining, nil
-	}
-	d, msg := amountMessage(*amount, p.Currency)
-	if msg == "" && d.Cmp(remaining) > 0 {
-		msg = msgAboveRefundable(remaining)
-	}
-	if msg != "" {
-		return d, fieldError("amount", msg, fmt.Sprintf("refund amount %q of payment %s: %s", amount.text, p.ID, msg))
-	}
-	return d, nil
-}
-
 // handleRefund serves POST /payments/{id}/refunds (§6.6).
 func (s *Service) handleRefund(cl *call) error {
 	p, err := s.paymentOf(cl)
@@ -515,37 +485,18 @@ func (s *Service) handleRefund(cl *call) error {
 		}
 		if plan.Outcome == "reject" || plan.Error != nil {
 			se, _ := plan.Error.(ScenarioError)
-			if plan.ResponseDelay > 0 {
-				wire.Sleep(cl.c, plan.ResponseDelay)
-			}
+			then.Respond(cl.c, plan.ResponseDelay)
 			return scenarioError(se, cl.v3, true, "refund rejected by scenario "+plan.Scenario+" "+plan.Rule)
 		}
 	}
-	var refunded emulators.Decimal
-	full := false
-	np, err := s.mutate(p.ID, journal.CauseRequest, func(p *Payment, now time.Time) error {
-		amt, err := checkRefund(p, cl.rcv, amount)
-		if err != nil {
-			return err
-		}
-		refunded = amt
-		p.Refunded = p.Refunded.Add(amt)
-		p.Refunds = append(p.Refunds, Refund{Amount: amt, At: now, Cause: journal.CauseRequest})
-		if p.Refunded.Cmp(p.Amount) >= 0 {
-			p.StatusDetail = detailReversed
-			full = true
-		}
-		return nil
-	})
+	np, refunded, full, err := s.refund(p.ID, cl.rcv, amount)
 	if err != nil {
 		return err
 	}
 	s.deps.Record(journal.KindNote, provider, fmt.Sprintf("payment %s: refund of %s %s accepted (refunded %s of %s; no notification)",
 		np.ID, refunded, np.Currency, np.Refunded, np.Amount),
 		map[string]string{"amount": refunded.String(), "refunded": np.Refunded.String()}, np.ID)
-	if plan.ResponseDelay > 0 {
-		wire.Sleep(cl.c, plan.ResponseDelay)
-	}
+	then.Respond(cl.c, plan.ResponseDelay)
 	if full {
 		return respond(cl.c, messageResponse{Message: "Reembolso realizado"})
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/callback"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/random"
+	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
 	"github.com/paysandbox/sandbox/scenarios"
 )
@@ -32,14 +33,8 @@ func (s *Service) notify(p Payment) {
 	corrupt, _ := scenarios.Param[bool](plan, "corrupt_token")
 	d := s.delivery(p, r, version, url, plan.BadSignature, corrupt)
 	d.Rule = plan.Label()
-	d.Policy = callback.Policy{
-		Delay:     plan.DelayOr(0),
-		Retry:     plan.RetryOr(s.cfg.Callbacks.Retry),
-		Timeout:   plan.TimeoutOr(s.cfg.Callbacks.Timeout),
-		Window:    s.cfg.Callbacks.Window,
-		Duplicate: plan.Duplicate,
-		FailFirst: plan.FailAttempts,
-	}
+	d.Policy = then.Callback(plan, s.cfg.Callbacks.Retry, s.cfg.Callbacks.Timeout)
+	d.Policy.Window = s.cfg.Callbacks.Window
 	switch {
 	case url == "":
 		d.SkipReason = "no_url"

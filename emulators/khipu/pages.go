@@ -15,6 +15,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
 )
 
@@ -558,8 +559,8 @@ func (s *Service) submitCoordinates(p *Payment, at attempt, form params) attempt
 	if d := p.Pay.delayOr(0); p.Pay.Matched && d > 0 {
 		at.Step, at.Outcome = stepProgress, outcome
 		id, seq := at.ID, at.Seq+1
-		s.grp.Wait(d, func() { s.finishProgress(id, seq) }).Describe(clock.Label{Provider: provider, Object: id, Kind: "verification",
-			Rule: p.Pay.Scenario + " " + p.Pay.Rule, Detail: "the payer's transfer in progress ends as " + outcome})
+		then.Schedule(s.grp, d, clock.Label{Provider: provider, Object: id, Kind: "verification",
+			Rule: p.Pay.Scenario + " " + p.Pay.Rule, Detail: "the payer's transfer in progress ends as " + outcome}, func() { s.finishProgress(id, seq) })
 		return at
 	}
 	return s.applyOutcome(p, at, outcome)

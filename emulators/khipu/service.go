@@ -2,7 +2,6 @@ package khipu
 
 import (
 	"cmp"
-	"context"
 	"errors"
 	"fmt"
 	"html/template"
@@ -20,6 +19,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/platform"
 	"github.com/paysandbox/sandbox/emulators/internal/random"
 	"github.com/paysandbox/sandbox/emulators/internal/store"
+	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/scenarios"
 	"github.com/paysandbox/sandbox/web"
 )
@@ -30,8 +30,9 @@ const provider = "khipu"
 // no expires_date (§6.2: observed 24 h).
 const defaultExpiry = 24 * time.Hour
 
-// defaultAutoDelay is the robot payer's default delay (docs/design.md, Scenario vocabulary).
-const defaultAutoDelay = 2 * time.Second
+// defaultAutoDelay is the robot payer's default delay, the one all
+// providers share (docs/design.md, Scenario vocabulary).
+const defaultAutoDelay = then.DefaultRobotDelay
 
 // Service is the Khipu emulator: API 2.0 and 3.0 over one payment store,
 // the DemoBank payer pages, notifications 1.3 and 3.0, and the
@@ -87,7 +88,7 @@ func New(cfg Config, deps platform.Deps) (*Service, error) {
 	}
 	s.expiries = newExpiries(s.grp, func(id string) { s.onExpiry(id, journal.CauseTimer) })
 	if n := deps.MaxObjects; n > 0 {
-		s.payments.t.SetLimit(n, func(_ paymentKey, sp storedPayment) { s.tokens.Delete(sp.token()) })
+		s.payments.SetLimit(n, s.tokens.Delete)
 		s.expiries.live, s.expiries.pruneSize = s.payments.Has, 2*n
 		s.attempts.SetLimit(n, nil)
 	}
@@ -168,7 +169,8 @@ type newPayment struct {
 }
 
 // createPayment stores a new pending payment (§6.2), decides its pay plan
-// and schedules its expiry and robot payer.
+// and schedules its expiry; handleCreate schedules its robot payer
+// (scheduleRobot).
 func (s *Service) createPayment(np newPayment) Payment {
 	now := s.now()
 	req := np.req
@@ -213,16 +215,20 @@ func (s *Service) createPayment(np newPayment) Payment {
 		s.deps.Record(journal.KindNote, provider, "payment "+p.ID+": email not sent (not emulated)",
 			map[string]string{"send_email": strconv.FormatBool(p.SendEmail), "send_reminders": strconv.FormatBool(p.SendReminders)}, p.ID)
 	}
-	id := p.ID
-	s.expiries.add(id, p.ExpiresAt)
-	if p.Pay.Auto {
-		d := p.Pay.delayOr(defaultAutoDelay)
-		s.deps.Record(journal.KindNote, provider, fmt.Sprintf("payment %s: robot payer (%s) acts in %v", id, p.Pay.outcomeOr("approve"), d),
-			map[string]string{"scenario": p.Pay.Scenario, "rule": p.Pay.Rule}, id)
-		s.grp.Wait(d, func() { s.robotPay(id) }).Describe(clock.Label{Provider: provider, Object: id, Kind: "robot_payer",
-			Rule: p.Pay.Scenario + " " + p.Pay.Rule, Detail: "robot payer: " + p.Pay.outcomeOr("approve")})
-	}
+	s.expiries.add(p.ID, p.ExpiresAt)
 	return p
+}
+
+// robotWait journals the robot payer a payment's pay plan asks for (auto:
+// true) and returns its wait; ok is false when the plan has none.
+func (s *Service) robotWait(p Payment) (d time.Duration, ok bool) {
+	if !p.Pay.Auto {
+		return 0, false
+	}
+	d = p.Pay.delayOr(defaultAutoDelay)
+	s.deps.Record(journal.KindNote, provider, fmt.Sprintf("payment %s: robot payer (%s) acts in %v", p.ID, p.Pay.outcomeOr("approve"), d),
+		map[string]string{"scenario": p.Pay.Scenario, "rule": p.Pay.Rule}, p.ID)
+	return d, true
 }
 
 func (pp payPlan) delayOr(d time.Duration) time.Duration {
@@ -237,36 +243,6 @@ func (pp payPlan) outcomeOr(o string) string {
 		return pp.Outcome
 	}
 	return o
-}
-
-// errNoPayment is returned by mutate for an unknown id.
-var errNoPayment = errors.New("no such payment")
-
-// mutate changes one payment atomically and journals its state change.
-// f sees the stored payment; an error from f leaves it unchanged.
-func (s *Service) mutate(id, cause string, f func(p *Payment, now time.Time) error) (Payment, error) {
-	now := s.now()
-	var from, to, note string
-	p, err := s.payments.Update(id, func(p *Payment) error {
-		before := p.state()
-		if err := f(p, now); err != nil {
-			return err
-		}
-		p.UpdatedAt = now
-		if after := p.state(); after != before {
-			from, to = before, after
-			p.History = append(p.History, admin.Change{Time: now, From: before, To: after, Cause: cause})
-			note = p.ID
-		}
-		return nil
-	})
-	if errors.Is(err, store.ErrNotFound) {
-		return p, errNoPayment
-	}
-	if err == nil && note != "" {
-		s.deps.Transition(provider, "payment", id, from, to, cause)
-	}
-	return p, err
 }
 
 // lookup returns a payment visible to receiver r (deleted payments and
@@ -287,210 +263,6 @@ type transfer struct {
 	email     string // typed on the page ("" keeps the given payer_email)
 	account   string // source account; default rut.account(1)
 	uncertain bool
-}
-
-// stateConflict is an operation refused in the payment's state (admin,
-// pages and PayU); the message names the state.
-func stateConflict(p *Payment, what string) *emulators.Error {
-	msg := fmt.Sprintf("payment %s is %s: %s", p.ID, p.state(), what)
-	return &emulators.Error{Kind: emulators.Conflict, Msg: msg, Detail: msg}
-}
-
-// startTransfer records a transfer on a pending payment: pending →
-// verifying, then done after the verification delay (or held when
-// uncertain, §11.2). allowExpired lets an admin pay an expired payment.
-func (s *Service) startTransfer(id string, tr transfer, cause string, allowExpired bool) (Payment, error) {
-	opCode := s.deps.Random.String(10, random.UpperAlnum)
-	p, err := s.mutate(id, cause, func(p *Payment, now time.Time) error {
-		switch {
-		case p.Deleted || p.Status != statusPending:
-			return stateConflict(p, "only a pending payment can be paid")
-		case p.expired(now) && !allowExpired:
-			return stateConflict(p, "its expires_date "+formatTime(p.ExpiresAt)+" has passed (admin: pass allow_expired)")
-		}
-		p.Status, p.StatusDetail = statusVerifying, detailPending
-		p.Bank, p.BankID = tr.bank.Name, tr.bank.BankID
-		p.PersonalIdentifier = tr.rut.String()
-		p.PayerName = p.GivenPayerName
-		if tr.bank.Test {
-			p.PayerName = developerPayerName(p.ReceiverID)
-		}
-		if tr.email != "" {
-			p.PayerEmail = tr.email
-		}
-		acct := tr.account
-		if acct == "" {
-			acct = tr.rut.account(1)
-		}
-		p.BankAccountNumber = acct
-		if tr.manual {
-			p.PaymentMethod, p.FundsSource = methodRegular, ""
-		} else {
-			p.PaymentMethod, p.FundsSource = methodSimplified, fundsNotAvailable
-			p.OperationCode = opCode
-		}
-		p.Uncertain = tr.uncertain
-		p.VerifySeq++
-		return nil
-	})
-	if err != nil {
-		return p, err
-	}
-	s.scheduleVerification(p, tr, 0)
-	return p, nil
-}
-
-// scheduleVerification consults the verify point (§14) and schedules the
-// end of Khipu's verification of p, elapsed of which already went by (a
-// verification resumed after a restart; 0 otherwise).
-func (s *Service) scheduleVerification(p Payment, tr transfer, elapsed time.Duration) {
-	plan := s.deps.Scenarios.DecideFunc(p.Scenario, provider, PointVerify, func() scenarios.Attrs { return attrs(&p, p.API) })
-	id, seq := p.ID, p.VerifySeq
-	data := map[string]string{"scenario": plan.Scenario, "rule": plan.Rule}
-	if tr.uncertain {
-		u, ok := scenarios.Param[ScenarioUncertain](plan, "uncertain")
-		if !ok || u.Hold {
-			s.deps.Record(journal.KindNote, provider, "payment "+id+": uncertain bank answer, held in verifying until an admin pay action", data, id)
-			return
-		}
-		s.grp.Wait(max(u.Delay-elapsed, 0), func() {
-			if u.Outcome == "done" {
-				s.settle(id, seq, journal.CauseScenario)
-			} else {
-				s.revertTransfer(id, seq, journal.CauseScenario, "uncertain transfer resolved as failed")
-			}
-		}).Describe(clock.Label{Provider: provider, Object: id, Kind: "verification", Rule: plan.Label(),
-			Detail: "uncertain bank answer resolved as " + u.Outcome})
-		return
-	}
-	key, d := "simplified_delay", s.cfg.Verify.SimplifiedDelay
-	if tr.manual {
-		key, d = "manual_delay", s.cfg.Verify.ManualDelay
-	}
-	if v, ok := scenarios.Param[time.Duration](plan, key); ok {
-		d = v
-	}
-	s.grp.Wait(max(d-elapsed, 0), func() { s.settle(id, seq, journal.CauseTimer) }).Describe(clock.Label{Provider: provider, Object: id, Kind: "verification",
-		Rule: plan.Label(), Detail: "Khipu's verification ends (" + key + ")"})
-}
-
-// endVerification ends the verification of a verifying payment with end
-// and reports whether it did. seq is the verification a timer was set for:
-// once that one is no longer current (settled, reverted, deleted), the
-// timer finds nothing to do (false, no error). seq 0 ends whatever
-// verification is current (admin actions); refused, it is a conflict.
-func (s *Service) endVerification(id string, seq int, cause, refusal string, end func(p *Payment, now time.Time)) (Payment, bool, error) {
-	p, err := s.mutate(id, cause, func(p *Payment, now time.Time) error {
-		if p.Deleted || p.Status != statusVerifying || (seq != 0 && p.VerifySeq != seq) {
-			return stateConflict(p, refusal)
-		}
-		end(p, now)
-		p.VerifySeq++
-		return nil
-	})
-	if err != nil && seq != 0 && !errors.Is(err, errNoPayment) {
-		return p, false, nil // a stale verification timer
-	}
-	return p, err == nil, err
-}
-
-// settle ends a verification: verifying → done/normal (§11.2). seq as for
-// endVerification.
-func (s *Service) settle(id string, seq int, cause string) (Payment, error) {
-	p, ended, err := s.endVerification(id, seq, cause, "only a verifying payment can be settled", func(p *Payment, now time.Time) {
-		p.Status, p.StatusDetail = statusDone, detailNormal
-		p.ConciliatedAt = now
-		p.Uncertain = false
-	})
-	if ended {
-		s.announceDone(p)
-	}
-	return p, err
-}
-
-// revertTransfer returns a verifying payment to pending and forgets the
-// transfer (an uncertain transfer resolved as failed, admin pay bank_error).
-func (s *Service) revertTransfer(id string, seq int, cause, why string) (Payment, error) {
-	p, ended, err := s.endVerification(id, seq, cause, "only a verifying payment can return to pending", func(p *Payment, _ time.Time) {
-		p.Status, p.StatusDetail = statusPending, detailPending
-		p.clearPayer()
-	})
-	if !ended {
-		return p, err
-	}
-	s.deps.Record(journal.KindNote, provider, "payment "+id+": "+why+"; pending again", nil, id)
-	if p.expired(s.now()) {
-		s.onExpiry(id, cause)
-	}
-	return p, nil
-}
-
-// markPaid is the admin action mark_paid (§15).
-func (s *Service) markPaid(id string) (Payment, error) {
-	p, err := s.mutate(id, journal.CauseAdmin, func(p *Payment, now time.Time) error {
-		if p.Deleted || (p.Status != statusPending && p.Status != statusVerifying) {
-			return stateConflict(p, "mark_paid needs a pending or verifying payment")
-		}
-		p.Status, p.StatusDetail = statusDone, detailMarkedPaid
-		p.PaymentMethod, p.FundsSource = methodNotAvailable, fundsNotAvailable
-		p.ConciliatedAt = now
-		p.Uncertain = false
-		p.VerifySeq++
-		return nil
-	})
-	if err != nil {
-		return p, err
-	}
-	s.announceDone(p)
-	return p, nil
-}
-
-// announceDone tells the merchant a payment is done: a notification, or
-// PayU's listener for an internal payment (§13, §13.4).
-func (s *Service) announceDone(p Payment) {
-	if p.Internal {
-		s.tellListener(p, "done")
-		return
-	}
-	s.notify(p)
-}
-
-// onExpiry handles a payment reaching its expires_date (a deadline): a
-// pending payment's expiry is journaled once and reported to PayU for an
-// internal payment; a verifying one still settles later (§11.1).
-func (s *Service) onExpiry(id, cause string) {
-	var fire bool
-	p, err := s.payments.Update(id, func(p *Payment) error {
-		fire = !p.Deleted && !p.ExpiryHandled && p.expired(s.now())
-		if fire {
-			p.ExpiryHandled = true
-			p.History = append(p.History, admin.Change{Time: s.now(), From: statusPending, To: p.state(), Cause: cause,
-				Note: "expires_date reached: the payer meets an expired payment; the API still says pending"})
-		}
-		return nil
-	})
-	if err != nil || !fire {
-		return
-	}
-	s.deps.Record(journal.KindTimer, provider, "payment "+id+" expired (expires_date "+formatTime(p.ExpiresAt)+"); it stays pending and can no longer be paid",
-		map[string]string{"expires_date": formatTime(p.ExpiresAt), "cause": cause}, id)
-	if p.Internal {
-		s.tellListener(p, "expired")
-	}
-}
-
-// tellListener reports an internal payment's end to PayU, with no lock held.
-func (s *Service) tellListener(p Payment, outcome string) {
-	s.mu.RLock()
-	l := s.listener
-	s.mu.RUnlock()
-	data := map[string]string{"payment_id": p.ID, "reference": p.Reference, "outcome": outcome}
-	if l == nil {
-		s.deps.Record(journal.KindHook, provider, "TransferSettled("+outcome+") for payment "+p.ID+" not delivered: no listener registered", data, p.ID)
-		return
-	}
-	s.deps.Record(journal.KindHook, provider, "TransferSettled("+outcome+") for payment "+p.ID, data, p.ID)
-	l.TransferSettled(context.Background(), emulators.TransferEvent{PaymentID: p.ID, Reference: p.Reference, Outcome: outcome, At: s.now()})
 }
 
 // robotPay is the robot payer of the pay point (auto: true, §14).
@@ -584,36 +356,4 @@ func (s *Service) robotTransfer(p Payment, payer ScenarioPayer) (transfer, error
 		email = "pagador@example.com"
 	}
 	return transfer{manual: payer.Method == "manual", bank: bank, rut: rt, email: email}, nil
-}
-
-// expire is the admin action expire (§15): expires_date := now.
-func (s *Service) expire(id, cause string) (Payment, error) {
-	p, err := s.mutate(id, cause, func(p *Payment, now time.Time) error {
-		if p.Deleted || (p.Status != statusPending && p.Status != statusVerifying) {
-			return stateConflict(p, "expire needs a pending or verifying payment")
-		}
-		if p.ExpiryHandled || (p.Status == statusPending && !now.Before(p.ExpiresAt)) {
-			return stateConflict(p, "it already expired at "+formatTime(p.ExpiresAt))
-		}
-		p.ExpiresAt = now
-		return nil
-	})
-	if err != nil {
-		return p, err
-	}
-	s.onExpiry(id, cause)
-	p, _ = s.payments.Get(id)
-	return p, nil
-}
-
-// deletePayment is DELETE /payments/{id} (§6.4): only pending payments.
-func (s *Service) deletePayment(id, cause string) (Payment, error) {
-	return s.mutate(id, cause, func(p *Payment, now time.Time) error {
-		if p.Deleted || p.Status != statusPending {
-			return stateError("S1", msgS1, fmt.Sprintf("payment %s is %s; only pending payments can be deleted (§6.4)", p.ID, p.state()))
-		}
-		p.Deleted = true
-		p.VerifySeq++
-		return nil
-	})
 }

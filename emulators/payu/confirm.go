@@ -9,6 +9,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/callback"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/scenarios"
 )
 
@@ -86,10 +87,7 @@ func (s *Service) sendConfirmation(t Transaction, manual bool) string {
 	}
 	d := s.confirmationDelivery(m, o, t, manual, first, bad)
 	d.Rule = plan.Label()
-	d.Policy = callback.Policy{
-		Delay: plan.DelayOr(0), Retry: plan.RetryOr(s.cfg.Callbacks.Retry), Timeout: plan.TimeoutOr(s.cfg.Callbacks.Timeout),
-		Duplicate: plan.Duplicate, FailFirst: plan.FailAttempts,
-	}
+	d.Policy = then.Callback(plan, s.cfg.Callbacks.Retry, s.cfg.Callbacks.Timeout)
 	if !manual {
 		d.Resume, _ = json.Marshal(confirmationResume{Tx: t.ID, Bad: bad})
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
 	"github.com/paysandbox/sandbox/scenarios"
 )
@@ -89,7 +90,7 @@ func (s *Service) postPayment(cl *call, t *node, typ string) error {
 	if err != nil {
 		return err
 	}
-	wire.Sleep(cl.c, plan.ResponseDelay)
+	then.Respond(cl.c, plan.ResponseDelay)
 	return s.ok(cl, resp)
 }
 
@@ -275,11 +276,11 @@ func (s *Service) scheduleReview(o Order, r Transaction, def outcome, manual boo
 	if plan.Matched {
 		cause = journal.CauseScenario
 	}
-	s.grp.Wait(delay, func() {
+	then.Schedule(s.grp, delay, clock.Label{Provider: provider, Object: r.ID, Kind: "review", Rule: plan.Label(), Detail: "refund review ends as " + out.state}, func() {
 		if _, err := s.decideRefund(r.ID, out, cause, "refund review"); err == nil {
 			s.deps.Record(journal.KindTimer, provider, "refund review of "+r.ID+": "+out.state, nil, r.ID)
 		}
-	}).Describe(clock.Label{Provider: provider, Object: r.ID, Kind: "review", Rule: plan.Label(), Detail: "refund review ends as " + out.state})
+	})
 }
 
 // stampApproval gives an approved post-payment transaction (capture, void,

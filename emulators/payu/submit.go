@@ -9,6 +9,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
 	"github.com/paysandbox/sandbox/scenarios"
 )
@@ -200,7 +201,7 @@ func (s *Service) newPayment(cl *call, t *node, typ string) error {
 	}
 	note.AddObject(tx.ID)
 	note.AddObject(strconv.FormatInt(o.ID, 10))
-	wire.Sleep(c, plan.ResponseDelay)
+	then.Respond(c, plan.ResponseDelay)
 	return s.ok(cl, txResponse(tx))
 }
 
@@ -219,7 +220,7 @@ func (s *Service) scenarioGate(cl *call, plan scenarios.Plan) error {
 		return wire.Fault(cl.c, plan.Fault, ct, body)
 	}
 	if se, ok := plan.Error.(ScenarioError); ok {
-		wire.Sleep(cl.c, plan.ResponseDelay)
+		then.Respond(cl.c, plan.ResponseDelay)
 		msg := se.Message
 		if msg == "" {
 			msg = "Internal payment provider error. "
@@ -350,7 +351,7 @@ func (s *Service) createPayment(cl *call, t *node, p payment, plan scenarios.Pla
 	if redirect {
 		rp := s.deps.Scenarios.DecideFunc(cl.scenario, provider, PointRedirectPayment, func() scenarios.Attrs { return s.attrsOf(o, tx) })
 		tx.Redirect = redirectPlan{Matched: rp.Matched, Rule: rp.Rule, Outcome: rp.Outcome, Auto: rp.Auto,
-			ResponseDelay: rp.ResponseDelay, Delay: rp.DelayOr(2 * time.Second)}
+			ResponseDelay: rp.ResponseDelay, Delay: then.RobotDelay(rp)}
 		tx.Redirect.ResponseCode, _ = scenarios.Param[string](rp, "responseCode")
 		if p.method.Name == "KHIPU" {
 			tr, err := s.createTransfer(cl, o, tx)
@@ -495,9 +496,10 @@ func (s *Service) afterCreate(o Order, tx Transaction, plan scenarios.Plan, redi
 	if tx.State == StatePending && !redirect {
 		if st, ok := scenarios.Param[ScenarioSettle](plan, "settle"); ok && plan.Matched {
 			code := st.ResponseCode
-			s.grp.Wait(st.Delay, func() {
+			then.Schedule(s.grp, st.Delay, clock.Label{Provider: provider, Object: tx.ID, Kind: "review", Rule: plan.Label(),
+				Detail: "the pending transaction settles as " + st.Outcome}, func() {
 				s.decidePending(tx.ID, settleOutcome(st.Outcome, code), journal.CauseScenario, "scenario settle")
-			}).Describe(clock.Label{Provider: provider, Object: tx.ID, Kind: "review", Rule: plan.Label(), Detail: "the pending transaction settles as " + st.Outcome})
+			})
 		} else if a := s.cfg.PendingReview.AutoDecide; a != nil {
 			s.grp.Wait(a.Delay, func() {
 				s.decidePending(tx.ID, settleOutcome(a.Outcome, ""), journal.CauseTimer, "pending_review.auto_decide")
@@ -510,8 +512,8 @@ func (s *Service) afterCreate(o Order, tx Transaction, plan scenarios.Plan, redi
 				Detail: "the WebPay session expires"})
 		}
 		if tx.Redirect.Auto {
-			s.grp.Wait(tx.Redirect.Delay, func() { s.robotPayer(tx.ID) }).Describe(clock.Label{Provider: provider, Object: tx.ID, Kind: "robot_payer",
-				Rule: ruleLabel(o.Scenario, tx.Redirect.Rule), Detail: "robot payer: " + tx.Redirect.Outcome})
+			then.Schedule(s.grp, tx.Redirect.Delay, then.RobotLabel(provider, tx.ID, ruleLabel(o.Scenario, tx.Redirect.Rule), tx.Redirect.Outcome),
+				func() { s.robotPayer(tx.ID) })
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
 )
 
@@ -85,7 +86,7 @@ func (s *Service) handleWebPay(c echo.Context) error {
 	o, _ := s.orders.Get(t.OrderID)
 	m, _ := s.merchantByID(o.MerchantID)
 	note.AddObject(id)
-	wire.Sleep(c, t.Redirect.ResponseDelay)
+	then.Respond(c, t.Redirect.ResponseDelay)
 
 	if t.State == StatePending && !s.now().Before(t.ExpiresAt) {
 		s.expireWebPay(id)

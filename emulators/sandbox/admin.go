@@ -27,33 +27,6 @@ import (
 	"github.com/paysandbox/sandbox/scenarios"
 )
 
-// adminRoutes registers the admin API (docs/design.md, Admin API).
-func (s *Sandbox) adminRoutes(g *echo.Group) {
-	g.GET("", s.handleIndex)
-	g.GET("/", s.handleIndex)
-	g.GET("/info", s.handleInfo)
-	g.GET("/objects", s.handleObjects)
-	g.GET("/objects/:provider/:id", s.handleObject)
-	g.POST("/objects/:provider/:id/actions/:action", s.handleAction)
-	g.GET("/callbacks", s.handleCallbacks)
-	g.POST("/callbacks/:id/resend", s.handleResend)
-	g.GET("/requests", s.handleRequests)
-	g.GET("/journal", s.handleJournal)
-	g.GET("/scenarios", s.handleScenarios)
-	g.PUT("/scenarios/active", s.handleSetActive)
-	g.POST("/scenarios", s.handleUpload)
-	g.DELETE("/scenarios/:name", s.handleDeleteScenario)
-	g.GET("/schedule", s.handleSchedule)
-	g.GET("/clock", s.handleClock)
-	g.POST("/clock/advance", s.handleAdvance)
-	g.POST("/reset", s.handleReset)
-	g.GET("/state", s.handleState)
-	g.GET("/events", s.handleEvents)
-	g.RouteNotFound("/*", func(c echo.Context) error {
-		return emulators.Errorf(emulators.NotFound, "no admin API path %s", c.Request().URL.Path)
-	})
-}
-
 // requireToken enforces --admin-token when one is set: "Authorization:
 // Bearer TOKEN", or the dashboard's cookie, or — on the event stream only,
 // since EventSource cannot send headers — a token query parameter.

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"bytes"
-	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
@@ -18,7 +17,6 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
-	"github.com/paysandbox/sandbox/web"
 )
 
 // dashboard serves the pages under /_sandbox/: objects, one object with its
@@ -35,47 +33,6 @@ type dashboard struct {
 	// hasAccounts names the providers that list their accounts as objects
 	// (fixed by the configuration, learnt at start).
 	hasAccounts map[string]bool
-}
-
-// pageRoutes registers the dashboard (/_sandbox/) and the demo shop
-// (/_sandbox/demo), served from package web. Every page is behind the admin
-// token when one is set (requirePageToken); the demo shop's callback
-// endpoints are not, as they are a merchant's and check signatures instead.
-func (s *Sandbox) pageRoutes(e *echo.Echo) error {
-	tmpl, err := web.Pages(web.FS(), "sandbox", pageFuncs)
-	if err != nil {
-		return fmt.Errorf("dashboard templates: %w", err)
-	}
-	d := &dashboard{s: s, tmpl: tmpl, hasAccounts: map[string]bool{}}
-	s.dash = d
-	for _, p := range s.providers {
-		if _, n := p.Objects(admin.Query{Kind: accountKind, Limit: 1}); n > 0 {
-			d.hasAccounts[p.Name()] = true
-		}
-	}
-	if static, err := web.Static(web.FS(), "sandbox"); err == nil {
-		e.StaticFS("/_sandbox/static", static)
-	}
-	// Every page handler runs behind pageGuard, then the token check.
-	guard, tok := d.pageGuard(), s.requirePageToken
-	e.POST("/_sandbox/login", s.loginForm, guard)
-	e.GET("/_sandbox", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/_sandbox/") })
-	e.GET("/_sandbox/", d.objectsPage, guard, tok)
-	e.GET("/_sandbox/objects/:provider/:id", d.objectPage, guard, tok)
-	e.POST("/_sandbox/objects/:provider/:id/actions/:action", d.actionForm, guard, tok)
-	e.GET("/_sandbox/journal", d.journalPage, guard, tok)
-	e.GET("/_sandbox/journal/:id", d.entryPage, guard, tok)
-	e.POST("/_sandbox/callbacks/:id/resend", d.resendForm, guard, tok)
-	e.GET("/_sandbox/scenarios", d.scenariosPage, guard, tok)
-	e.POST("/_sandbox/scenarios", d.uploadForm, guard, tok)
-	e.POST("/_sandbox/scenarios/active", d.activateForm, guard, tok)
-	e.GET("/_sandbox/accounts", d.accountsPage, guard, tok)
-	e.GET("/_sandbox/clock", d.clockPage, guard, tok)
-	e.POST("/_sandbox/clock/advance", d.advanceForm, guard, tok)
-	e.POST("/_sandbox/reset", d.resetForm, guard, tok)
-	newDemo(s, d).routes(e, guard)
-	e.RouteNotFound("/_sandbox/*", d.notFound, guard)
-	return nil
 }
 
 // page is what every template receives.

@@ -13,8 +13,10 @@ import (
 	"github.com/labstack/echo/v4"
 
 	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/emulators/internal/admin"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
+	"github.com/paysandbox/sandbox/web"
 )
 
 // routes builds the whole HTTP surface (docs/design.md, URL surface). It
@@ -270,4 +272,72 @@ func redactQuery(uri string) string {
 		}
 	}
 	return path + "?" + strings.Join(parts, "&")
+}
+
+// adminRoutes registers the admin API (docs/design.md, Admin API).
+func (s *Sandbox) adminRoutes(g *echo.Group) {
+	g.GET("", s.handleIndex)
+	g.GET("/", s.handleIndex)
+	g.GET("/info", s.handleInfo)
+	g.GET("/objects", s.handleObjects)
+	g.GET("/objects/:provider/:id", s.handleObject)
+	g.POST("/objects/:provider/:id/actions/:action", s.handleAction)
+	g.GET("/callbacks", s.handleCallbacks)
+	g.POST("/callbacks/:id/resend", s.handleResend)
+	g.GET("/requests", s.handleRequests)
+	g.GET("/journal", s.handleJournal)
+	g.GET("/scenarios", s.handleScenarios)
+	g.PUT("/scenarios/active", s.handleSetActive)
+	g.POST("/scenarios", s.handleUpload)
+	g.DELETE("/scenarios/:name", s.handleDeleteScenario)
+	g.GET("/schedule", s.handleSchedule)
+	g.GET("/clock", s.handleClock)
+	g.POST("/clock/advance", s.handleAdvance)
+	g.POST("/reset", s.handleReset)
+	g.GET("/state", s.handleState)
+	g.GET("/events", s.handleEvents)
+	g.RouteNotFound("/*", func(c echo.Context) error {
+		return emulators.Errorf(emulators.NotFound, "no admin API path %s", c.Request().URL.Path)
+	})
+}
+
+// pageRoutes registers the dashboard (/_sandbox/) and the demo shop
+// (/_sandbox/demo), served from package web. Every page is behind the admin
+// token when one is set (requirePageToken); the demo shop's callback
+// endpoints are not, as they are a merchant's and check signatures instead.
+func (s *Sandbox) pageRoutes(e *echo.Echo) error {
+	tmpl, err := web.Pages(web.FS(), "sandbox", pageFuncs)
+	if err != nil {
+		return fmt.Errorf("dashboard templates: %w", err)
+	}
+	d := &dashboard{s: s, tmpl: tmpl, hasAccounts: map[string]bool{}}
+	s.dash = d
+	for _, p := range s.providers {
+		if _, n := p.Objects(admin.Query{Kind: accountKind, Limit: 1}); n > 0 {
+			d.hasAccounts[p.Name()] = true
+		}
+	}
+	if static, err := web.Static(web.FS(), "sandbox"); err == nil {
+		e.StaticFS("/_sandbox/static", static)
+	}
+	// Every page handler runs behind pageGuard, then the token check.
+	guard, tok := d.pageGuard(), s.requirePageToken
+	e.POST("/_sandbox/login", s.loginForm, guard)
+	e.GET("/_sandbox", func(c echo.Context) error { return c.Redirect(http.StatusFound, "/_sandbox/") })
+	e.GET("/_sandbox/", d.objectsPage, guard, tok)
+	e.GET("/_sandbox/objects/:provider/:id", d.objectPage, guard, tok)
+	e.POST("/_sandbox/objects/:provider/:id/actions/:action", d.actionForm, guard, tok)
+	e.GET("/_sandbox/journal", d.journalPage, guard, tok)
+	e.GET("/_sandbox/journal/:id", d.entryPage, guard, tok)
+	e.POST("/_sandbox/callbacks/:id/resend", d.resendForm, guard, tok)
+	e.GET("/_sandbox/scenarios", d.scenariosPage, guard, tok)
+	e.POST("/_sandbox/scenarios", d.uploadForm, guard, tok)
+	e.POST("/_sandbox/scenarios/active", d.activateForm, guard, tok)
+	e.GET("/_sandbox/accounts", d.accountsPage, guard, tok)
+	e.GET("/_sandbox/clock", d.clockPage, guard, tok)
+	e.POST("/_sandbox/clock/advance", d.advanceForm, guard, tok)
+	e.POST("/_sandbox/reset", d.resetForm, guard, tok)
+	newDemo(s, d).routes(e, guard)
+	e.RouteNotFound("/_sandbox/*", d.notFound, guard)
+	return nil
 }
