@@ -129,6 +129,9 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		o.binary = exe
 	}
 	mode := fs.Arg(0)
+	if _, ok := generators[mode]; o.profile != "" && (!ok || o.target != "") {
+		return fmt.Errorf("load: -profile works in the request modes (khipu-create, khipu-get, hambit-collection, payu-card, healthz) against the sandbox the command starts (no -target), not in %s", mode)
+	}
 	switch mode {
 	case "startup":
 		return loadStartup(ctx, o, stdout)

@@ -109,3 +109,22 @@ func TestLoadProfile(t *testing.T) {
 		t.Errorf("output:\n%s", &out)
 	}
 }
+
+// FuzzReadGCTrace: whatever the sandbox's stderr holds, reading it as a
+// gctrace never panics and gives collections that end after they start.
+func FuzzReadGCTrace(f *testing.F) {
+	f.Add("gc 1 @1.000s 2%: 0.050+40+0.010 ms clock, 0.05+1/2/3+0.01 ms cpu, 4->4->2 MB, 5 MB goal, 1 P\n")
+	f.Add("gc 2 @99999999999999999999s 3%: 1e9+NaN+-1 ms clock\n")
+	f.Add("gc 3 @.s 1%: ++ ms clock\nlevel=WARN msg=x\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		path := filepath.Join(t.TempDir(), "gctrace.txt")
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range readGCTrace(path, time.Unix(1_700_000_000, 0)) {
+			if g.to.Before(g.from) {
+				t.Fatalf("collection ends %v before it starts %v", g.to, g.from)
+			}
+		}
+	})
+}
