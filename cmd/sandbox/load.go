@@ -280,8 +280,13 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := prof.after(ctx, child); err != nil {
 			return err
 		}
-		if err := writeTimeline(filepath.Join(o.profile, "latency.txt"), res.timeline, readGCTrace(filepath.Join(o.profile, "gctrace.txt"), child.started), stdout); err != nil {
+		if err := writeTimeline(filepath.Join(o.profile, "latency.txt"), "sandbox", res.timeline, readGCTrace(filepath.Join(o.profile, "gctrace.txt"), child.started), stdout); err != nil {
 			return err
+		}
+		if bare != nil {
+			if err := writeTimeline(filepath.Join(o.profile, "latency-bare.txt"), "bare handler", base.timeline, nil, stdout); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(stdout, "profile: saved in %s (go tool pprof %s/cpu.pprof; go tool trace %s/trace.out)\n", o.profile, o.profile, o.profile)
 	}

@@ -138,11 +138,13 @@ func readGCTrace(path string, start time.Time) []gcSpan {
 	return out
 }
 
-// writeTimeline saves the samples as "start_ms latency_us" lines (start
-// from the first sample) and describes where the slowest 1 % fall: how
-// many 100 ms windows hold them, and how many overlap a collection
-// (against the share of all requests that do).
-func writeTimeline(path string, samples []sample, gcs []gcSpan, stdout io.Writer) error {
+// writeTimeline saves the samples of the server called name as
+// "start_ms latency_us" lines (start from the first sample) and describes
+// where the slowest 1 % fall: how many 100 ms windows hold them, and how
+// many overlap a collection of gcs (against the share of all requests
+// that do). The bare handler's timeline, in the same run, shows what the
+// machine itself does to the tail.
+func writeTimeline(path, name string, samples []sample, gcs []gcSpan, stdout io.Writer) error {
 	if len(samples) == 0 {
 		return nil
 	}
@@ -174,9 +176,11 @@ func writeTimeline(path string, samples []sample, gcs []gcSpan, stdout io.Writer
 		i, _ := slices.BinarySearchFunc(gcs, s.at, func(g gcSpan, t time.Time) int { return g.to.Compare(t) })
 		return i < len(gcs) && gcs[i].from.Before(end)
 	}
-	windows := map[int64]int{}
+	windows := map[int64]int{} // slow requests per 100 ms window
+	busy := map[int64]bool{}   // windows with any request (rounds alternate with the other server's)
 	var slow, slowGC, allGC int
 	for _, s := range samples {
+		busy[int64(s.at.Sub(t0)/(100*time.Millisecond))] = true
 		gc := overlaps(s)
 		if gc {
 			allGC++
@@ -189,16 +193,15 @@ func writeTimeline(path string, samples []sample, gcs []gcSpan, stdout io.Writer
 			}
 		}
 	}
-	span := samples[len(samples)-1].at.Sub(t0)
 	worst := 0
 	for _, n := range windows {
 		worst = max(worst, n)
 	}
-	fmt.Fprintf(stdout, "profile: %d requests slower than p99 %v fall in %d of the %d 100-ms windows (the worst holds %d)\n",
-		slow, p99.Round(time.Microsecond), len(windows), int(span/(100*time.Millisecond))+1, worst)
+	fmt.Fprintf(stdout, "profile: %s: %d requests slower than p99 %v fall in %d of the %d 100-ms windows (the worst holds %d)\n",
+		name, slow, p99.Round(time.Microsecond), len(windows), len(busy), worst)
 	if len(gcs) > 0 && slow > 0 {
-		fmt.Fprintf(stdout, "profile: %d collections; %.0f%% of those slow requests overlap one, against %.0f%% of all requests\n",
-			len(gcs), 100*float64(slowGC)/float64(slow), 100*float64(allGC)/float64(len(samples)))
+		fmt.Fprintf(stdout, "profile: %s: %d collections; %.0f%% of those slow requests overlap one, against %.0f%% of all requests\n",
+			name, len(gcs), 100*float64(slowGC)/float64(slow), 100*float64(allGC)/float64(len(samples)))
 	}
 	return nil
 }

@@ -71,10 +71,10 @@ func TestTimelineAndGCTrace(t *testing.T) {
 		samples = append(samples, sample{start.Add(at), 50*time.Millisecond + time.Duration(i)})
 	}
 	var out bytes.Buffer
-	if err := writeTimeline(filepath.Join(dir, "latency.txt"), samples, gcs, &out); err != nil {
+	if err := writeTimeline(filepath.Join(dir, "latency.txt"), "sandbox", samples, gcs, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"5 requests slower than p99 1ms fall in 4 of the 30 100-ms windows (the worst holds 2)", "2 collections; 60% of those slow requests overlap one, against 2% of all requests"} {
+	for _, want := range []string{"sandbox: 5 requests slower than p99 1ms fall in 4 of the 30 100-ms windows (the worst holds 2)", "sandbox: 2 collections; 60% of those slow requests overlap one, against 2% of all requests"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, &out)
 		}
