@@ -187,6 +187,7 @@ func parseConfigFor(cmd string, args []string, getenv func(string) string, stder
 	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.SetOutput(stderr) // the flags too, not only the usage line
 			usage()
 			return sandbox.Config{}, err
 		}

@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"runtime/debug"
@@ -76,6 +77,7 @@ type loadOptions struct {
 	binary      string
 	cpus        cpuPlan
 	bareBytes   int
+	profile     string
 }
 
 func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -96,6 +98,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&o.serveFlags, "serve-flags", "", `extra flags for the sandbox the command starts, e.g. "--max-objects 20000"`)
 	fs.StringVar(&o.binary, "binary", "", "sandbox binary to start (default: this executable)")
 	cpus := fs.String("cpus", "", `pin the servers and the load generator to CPUs: SERVER:CLIENT, e.g. "0:1" (Linux)`)
+	fs.StringVar(&o.profile, "profile", "", "save the started sandbox's CPU profile and execution trace (last round), mutex, block and heap profiles, gctrace and per-request latencies in this directory")
 	fs.IntVar(&o.bareBytes, "bare-bytes", 0, "serve-baseline: bytes of the bare handler's fixed answer (default: the size of a Khipu create answer)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, loadUsage)
@@ -126,6 +129,9 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		o.binary = exe
 	}
 	mode := fs.Arg(0)
+	if _, ok := generators[mode]; o.profile != "" && (!ok || o.target != "") {
+		return fmt.Errorf("load: -profile works in the request modes (khipu-create, khipu-get, hambit-collection, payu-card, healthz) against the sandbox the command starts (no -target), not in %s", mode)
+	}
 	switch mode {
 	case "startup":
 		return loadStartup(ctx, o, stdout)
@@ -143,9 +149,22 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 
 	var child *spawned
+	var prof *profiling
 	if o.target == "" {
+		args := append([]string{"serve", "--addr", "127.0.0.1:0", "--log-level", "warn"}, strings.Fields(o.serveFlags)...)
+		var env []string
+		var stderr io.Writer = os.Stderr
+		if o.profile != "" {
+			var err error
+			if prof, err = newProfiling(o.profile); err != nil {
+				return err
+			}
+			var flags []string
+			flags, env, stderr = prof.spawnFlags()
+			args = append(args, flags...)
+		}
 		var err error
-		child, err = spawn(ctx, o.binary, o.cpus.server, append([]string{"--log-level", "warn"}, strings.Fields(o.serveFlags)...)...)
+		child, err = spawnWith(ctx, o.binary, o.cpus.server, env, stderr, args...)
 		if err != nil {
 			return err
 		}
@@ -216,7 +235,7 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var res, base result
 	round := o
 	round.duration = o.duration / time.Duration(max(o.rounds, 1))
-	for range max(o.rounds, 1) {
+	for r := range max(o.rounds, 1) {
 		if bare != nil {
 			b, err := hammer(ctx, round, bareGen)
 			if err != nil {
@@ -224,9 +243,18 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			base = base.merge(b)
 		}
+		var saved func() error
+		if prof != nil && r == max(o.rounds, 1)-1 {
+			saved = prof.capture(ctx, child, round.warmup+round.duration)
+		}
 		m, err := hammer(ctx, round, g)
 		if err != nil {
 			return err
+		}
+		if saved != nil {
+			if err := saved(); err != nil {
+				return err
+			}
 		}
 		res = res.merge(m)
 	}
@@ -248,6 +276,20 @@ func loadCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if res.failures > 0 {
 		fmt.Fprintf(stdout, "first failure: %s\n", res.firstFailure)
 	}
+	if prof != nil {
+		if err := prof.after(ctx, child); err != nil {
+			return err
+		}
+		if err := writeTimeline(filepath.Join(o.profile, "latency.txt"), "sandbox", res.timeline, readGCTrace(filepath.Join(o.profile, "gctrace.txt"), child.started), stdout); err != nil {
+			return err
+		}
+		if bare != nil {
+			if err := writeTimeline(filepath.Join(o.profile, "latency-bare.txt"), "bare handler", base.timeline, nil, stdout); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(stdout, "profile: saved in %s (go tool pprof %s/cpu.pprof; go tool trace %s/trace.out)\n", o.profile, o.profile, o.profile)
+	}
 	return nil
 }
 
@@ -268,6 +310,7 @@ type result struct {
 	firstFailure       string
 	rounds             []float64       // req/s of each round
 	latencies          []time.Duration // all of them, sorted (for merging)
+	timeline           []sample        // every measured request, by worker
 }
 
 // merge adds round r to the result: requests and failures add up, rps is
@@ -282,6 +325,7 @@ func (a result) merge(b result) result {
 	slices.Sort(sorted)
 	out.rps = sorted[len(sorted)/2]
 	out.latencies = append(append([]time.Duration(nil), a.latencies...), b.latencies...)
+	out.timeline = append(append([]sample(nil), a.timeline...), b.timeline...)
 	slices.Sort(out.latencies)
 	if all := out.latencies; len(all) > 0 {
 		pct := func(p float64) time.Duration { return all[min(len(all)-1, int(float64(len(all))*p))] }
@@ -346,7 +390,7 @@ func drive(ctx context.Context, o loadOptions, op func(ctx context.Context, w, i
 	var measuring atomic.Bool
 	var failures atomic.Int64
 	var firstFailure atomic.Value
-	lat := make([][]time.Duration, o.concurrency)
+	lat := make([][]sample, o.concurrency)
 	counts := make([]int, o.concurrency)
 	var wg sync.WaitGroup
 	for w := range o.concurrency {
@@ -364,7 +408,7 @@ func drive(ctx context.Context, o loadOptions, op func(ctx context.Context, w, i
 					continue
 				}
 				counts[w]++
-				lat[w] = append(lat[w], d)
+				lat[w] = append(lat[w], sample{start, d})
 				if failure != "" {
 					failures.Add(1)
 					firstFailure.CompareAndSwap(nil, failure)
@@ -387,13 +431,17 @@ func drive(ctx context.Context, o loadOptions, op func(ctx context.Context, w, i
 	cancel()
 	wg.Wait()
 	var all []time.Duration
+	var timeline []sample
 	n := 0
 	for w := range lat {
-		all = append(all, lat[w]...)
+		for _, s := range lat[w] {
+			all = append(all, s.d)
+		}
+		timeline = append(timeline, lat[w]...)
 		n += counts[w]
 	}
 	slices.Sort(all)
-	r := result{requests: n, failures: int(failures.Load()), rps: float64(n) / elapsed.Seconds(), latencies: all}
+	r := result{requests: n, failures: int(failures.Load()), rps: float64(n) / elapsed.Seconds(), latencies: all, timeline: timeline}
 	if ff, ok := firstFailure.Load().(string); ok {
 		r.firstFailure = ff
 	}
@@ -548,10 +596,15 @@ func loopbackOnly(target string) error {
 type spawned struct {
 	cmd     *exec.Cmd
 	base    string
+	pprof   string // the profiler's base URL (serve --pprof), or ""
+	started time.Time
 	startup time.Duration
 }
 
-var readyRE = regexp.MustCompile(`^sandbox ready on (http://\S+)`)
+var (
+	readyRE = regexp.MustCompile(`^sandbox ready on (http://\S+)`)
+	pprofRE = regexp.MustCompile(`^pprof on (http://\S+)`)
+)
 
 func spawn(ctx context.Context, binary string, cpus []int, extra ...string) (*spawned, error) {
 	return spawnArgs(ctx, binary, cpus, append([]string{"serve", "--addr", "127.0.0.1:0"}, extra...)...)
@@ -560,19 +613,38 @@ func spawn(ctx context.Context, binary string, cpus []int, extra ...string) (*sp
 // spawnArgs starts binary with args and waits for its ready line; with
 // cpus, the process runs on those CPUs only (GOMAXPROCS their number).
 func spawnArgs(ctx context.Context, binary string, cpus []int, args ...string) (*spawned, error) {
+	return spawnWith(ctx, binary, cpus, nil, os.Stderr, args...)
+}
+
+// spawnWith is spawnArgs with extra environment variables and the child's
+// standard error sent to stderr. A "pprof on" line before the ready line
+// (serve --pprof) gives the profiler's address.
+func spawnWith(ctx context.Context, binary string, cpus []int, env []string, stderr io.Writer, args ...string) (*spawned, error) {
 	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = cpuPlan{server: cpus}.serverEnv()
+	cmd.Env = append(cpuPlan{server: cpus}.serverEnv(), env...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
 	}
-	cmd.Stderr = os.Stderr
+	cmd.Stderr = stderr
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	line, err := bufio.NewReader(out).ReadString('\n')
-	m := readyRE.FindStringSubmatch(line)
+	lines := bufio.NewReader(out)
+	var line, prof string
+	var m []string
+	for range 8 { // the ready line comes first, after a pprof line at most
+		if line, err = lines.ReadString('\n'); err != nil {
+			break
+		}
+		if p := pprofRE.FindStringSubmatch(line); p != nil {
+			prof = p[1]
+			continue
+		}
+		m = readyRE.FindStringSubmatch(line)
+		break
+	}
 	if err != nil || m == nil {
 		cmd.Process.Kill()
 		return nil, fmt.Errorf("load: the sandbox did not start (%q, %v)", line, err)
@@ -587,7 +659,7 @@ func spawnArgs(ctx context.Context, binary string, cpus []int, args ...string) (
 		return nil, err
 	}
 	resp.Body.Close()
-	return &spawned{cmd: cmd, base: m[1], startup: time.Since(start)}, nil
+	return &spawned{cmd: cmd, base: m[1], pprof: prof, started: start, startup: time.Since(start)}, nil
 }
 
 func (s *spawned) stop() {

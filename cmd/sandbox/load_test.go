@@ -167,6 +167,9 @@ func TestLoadRefusals(t *testing.T) {
 		{"-cpus", "1", "khipu-create"},
 		{"-target", "http://192.0.2.1:8080", "-baseline=false", "khipu-create"},
 		{"-target", "http://192.0.2.1:8080", "flow"},
+		{"-profile", "/nonexistent/p", "flow"},
+		{"-profile", "/nonexistent/p", "callbacks"},
+		{"-profile", "/nonexistent/p", "-target", "http://127.0.0.1:1", "khipu-create"},
 	} {
 		var out bytes.Buffer
 		if err := loadCmd(context.Background(), args, &out, &out); err == nil {

@@ -208,9 +208,17 @@ func editDistance(a, b string) int {
 }
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer, ready func(net.Addr)) error {
-	cfg, err := parseConfig(args, getenv, stderr)
+	var pprofAddr string
+	cfg, err := parseConfigFor("serve", args, getenv, stderr, pprofFlag(&pprofAddr))
 	if err != nil {
 		return err
+	}
+	if pprofAddr != "" {
+		p, err := startPprof(pprofAddr, stdout)
+		if err != nil {
+			return err
+		}
+		defer p.Close()
 	}
 	log := newLogger(cfg, stderr)
 	sb, err := sandbox.New(cfg, log, sandbox.Options{Version: version})

@@ -104,22 +104,68 @@ const maxNonces = 1 << 18
 
 // nonceCache remembers (access_key, nonce) pairs until they expire. Pairs
 // are kept as 64-bit hashes in arrival order; when full, the oldest go first.
+//
+// Everything it holds is pointer-free (expiries are Unix nanoseconds, not
+// time.Time, whose location is a pointer), so its up to maxNonces entries
+// give the garbage collector nothing to scan, and the queue is kept in
+// fixed-size blocks: it never copies itself under the lock (a slice of
+// 262,144 entries doubling or compacting is a megabyte copy every request
+// queued behind it waits for on one CPU; issue #17).
 type nonceCache struct {
 	mu    sync.Mutex
 	seed  maphash.Seed
-	seen  map[uint64]time.Time
-	queue []nonceEntry
-	head  int
+	seen  map[uint64]int64 // hash → expiry, UnixNano
+	queue nonceQueue
 	limit int
 }
 
 type nonceEntry struct {
 	h   uint64
-	exp time.Time
+	exp int64 // UnixNano
+}
+
+// nonceBlock is the number of entries of one block of a nonceQueue.
+const nonceBlock = 1024
+
+// nonceQueue is a FIFO of entries in blocks of nonceBlock: the front block
+// is released once consumed, a new one added when the last is full.
+type nonceQueue struct {
+	blocks []*[nonceBlock]nonceEntry
+	head   int // index of the front entry in blocks[0]
+	n      int // entries queued
+}
+
+func (q *nonceQueue) at(i int) *nonceEntry {
+	i += q.head
+	return &q.blocks[i/nonceBlock][i%nonceBlock]
+}
+
+// full reports whether the next push needs a new block.
+func (q *nonceQueue) full() bool { return q.head+q.n == len(q.blocks)*nonceBlock }
+
+// push appends e; block is the new block when full (allocated by the
+// caller before it took its lock).
+func (q *nonceQueue) push(e nonceEntry, block *[nonceBlock]nonceEntry) {
+	if q.full() {
+		q.blocks = append(q.blocks, block)
+	}
+	*q.at(q.n) = e
+	q.n++
+}
+
+func (q *nonceQueue) pop() {
+	*q.at(0) = nonceEntry{}
+	q.head++
+	q.n--
+	if q.head == nonceBlock {
+		q.blocks[0] = nil
+		q.blocks = q.blocks[1:]
+		q.head = 0
+	}
 }
 
 func newNonceCache(limit int) *nonceCache {
-	return &nonceCache{seed: maphash.MakeSeed(), seen: map[uint64]time.Time{}, limit: limit}
+	return &nonceCache{seed: maphash.MakeSeed(), seen: map[uint64]int64{}, limit: limit}
 }
 
 func (n *nonceCache) hash(key, nonce string) uint64 {
@@ -135,41 +181,44 @@ func (n *nonceCache) hash(key, nonce string) uint64 {
 // was already there (a replay racing the first use).
 func (n *nonceCache) remember(key, nonce string, now time.Time, ttl time.Duration) bool {
 	h := n.hash(key, nonce)
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.prune(now)
-	if exp, ok := n.seen[h]; ok && now.Before(exp) {
-		return false
+	at, exp := now.UnixNano(), now.Add(ttl).UnixNano()
+	var block *[nonceBlock]nonceEntry
+	for {
+		n.mu.Lock()
+		n.prune(at)
+		if old, ok := n.seen[h]; ok && at < old {
+			n.mu.Unlock()
+			return false
+		}
+		if block != nil || !n.queue.full() {
+			break
+		}
+		n.mu.Unlock()
+		block = new([nonceBlock]nonceEntry) // not under the lock
 	}
-	exp := now.Add(ttl)
 	n.seen[h] = exp
-	n.queue = append(n.queue, nonceEntry{h: h, exp: exp})
+	n.queue.push(nonceEntry{h: h, exp: exp}, block)
+	n.mu.Unlock()
 	return true
 }
 
 // prune drops expired entries and the oldest beyond the limit; n.mu is held.
-func (n *nonceCache) prune(now time.Time) {
-	for n.head < len(n.queue) {
-		e := n.queue[n.head]
-		if now.Before(e.exp) && len(n.queue)-n.head < n.limit {
+func (n *nonceCache) prune(now int64) {
+	for n.queue.n > 0 {
+		e := *n.queue.at(0)
+		if now < e.exp && n.queue.n < n.limit {
 			break
 		}
-		if exp, ok := n.seen[e.h]; ok && exp.Equal(e.exp) {
+		if exp, ok := n.seen[e.h]; ok && exp == e.exp {
 			delete(n.seen, e.h)
 		}
-		n.queue[n.head] = nonceEntry{}
-		n.head++
-	}
-	if n.head > 1024 && n.head*2 > len(n.queue) {
-		n.queue = append([]nonceEntry(nil), n.queue[n.head:]...)
-		n.head = 0
+		n.queue.pop()
 	}
 }
 
 func (n *nonceCache) clear() {
 	n.mu.Lock()
-	n.seen = map[uint64]time.Time{}
-	n.queue = nil
-	n.head = 0
+	n.seen = map[uint64]int64{}
+	n.queue = nonceQueue{}
 	n.mu.Unlock()
 }

@@ -5,6 +5,9 @@ package hambit
 import (
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
+	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"testing"
@@ -210,6 +213,77 @@ func TestNonceCacheExpiryAndLimit(t *testing.T) {
 	}
 	if len(n.seen) > 3 {
 		t.Errorf("%d nonces kept, limit 3", len(n.seen))
+	}
+}
+
+// TestNonceCacheAcrossBlocks: over many blocks of the queue, a nonce is
+// refused while it is remembered, the newest limit are remembered, the
+// oldest forgotten, and consumed blocks are given back.
+func TestNonceCacheAcrossBlocks(t *testing.T) {
+	const limit = 3000
+	n := newNonceCache(limit)
+	now := time.Unix(1000, 0)
+	for i := range 10 * nonceBlock {
+		at := now.Add(time.Duration(i) * time.Millisecond)
+		if !n.remember("k", fmt.Sprint("n", i), at, time.Hour) {
+			t.Fatalf("fresh nonce %d refused", i)
+		}
+		if i >= 1 && n.remember("k", fmt.Sprint("n", i-1), at, time.Hour) {
+			t.Fatalf("nonce %d replayed", i-1)
+		}
+		if old := i - limit; old >= 0 && i%97 == 0 {
+			if !n.remember("k", fmt.Sprint("n", old), at, time.Hour) {
+				t.Fatalf("nonce %d, beyond the newest %d, still refused", old, limit)
+			}
+		}
+	}
+	if len(n.seen) > limit || n.queue.n > limit || len(n.queue.blocks) > limit/nonceBlock+2 {
+		t.Errorf("%d nonces, %d queued in %d blocks for a limit of %d", len(n.seen), n.queue.n, len(n.queue.blocks), limit)
+	}
+}
+
+// BenchmarkNonceRemember is the replay cache's part of a signed Hambit
+// request once it is full (maxNonces); slowest-µs is the longest single
+// call, the wait it imposes on every request queued behind its lock
+// (-benchtime 600000x to fill it and go on).
+func BenchmarkNonceRemember(b *testing.B) {
+	n := newNonceCache(maxNonces)
+	now := time.Unix(1_700_000_000, 0)
+	var slowest time.Duration
+	i := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		nonce := strconv.Itoa(i)
+		start := time.Now()
+		n.remember("key", nonce, now, time.Hour)
+		slowest = max(slowest, time.Since(start))
+		i++
+	}
+	b.ReportMetric(float64(slowest.Microseconds()), "slowest-µs")
+}
+
+// BenchmarkNonceCacheHeap reports what a full replay cache (maxNonces
+// pairs) gives the garbage collector to scan on every cycle (scan-B) and
+// holds (live-B), after a collection, so the figures do not depend on the
+// machine's load.
+func BenchmarkNonceCacheHeap(b *testing.B) {
+	read := func() (live, scan uint64) {
+		runtime.GC()
+		s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/scan/heap:bytes"}}
+		metrics.Read(s)
+		return s[0].Value.Uint64(), s[1].Value.Uint64()
+	}
+	for b.Loop() {
+		live0, scan0 := read()
+		n := newNonceCache(maxNonces)
+		now := time.Unix(1_700_000_000, 0)
+		for i := range maxNonces {
+			n.remember("key", strconv.Itoa(i), now, time.Hour)
+		}
+		live1, scan1 := read()
+		b.ReportMetric(float64(int64(live1)-int64(live0)), "live-B")
+		b.ReportMetric(float64(int64(scan1)-int64(scan0)), "scan-B")
+		runtime.KeepAlive(n)
 	}
 }
 

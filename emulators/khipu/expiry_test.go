@@ -2,6 +2,8 @@ package khipu
 
 import (
 	"fmt"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -62,7 +64,7 @@ func TestExpiriesPruneForgottenPayments(t *testing.T) {
 	defer c.Close()
 	live := map[string]bool{}
 	e := newExpiries(c.NewGroup(), func(string) {})
-	e.live, e.pruneSize = func(id string) bool { return live[id] }, 100
+	e.live, e.sweepAbove = func(id string) bool { return live[id] }, 100
 	for i := range 10000 {
 		id := fmt.Sprintf("%012d", i)
 		live[id] = true
@@ -74,4 +76,77 @@ func TestExpiriesPruneForgottenPayments(t *testing.T) {
 	if n := e.len(); n > 200 {
 		t.Errorf("%d entries for 50 live payments", n)
 	}
+}
+
+// TestExpiryHeapOrder: across many blocks, with entries taken out of the
+// middle as the sweep does, the queue gives its deadlines back in order.
+func TestExpiryHeapOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 17))
+	var h expiryHeap
+	want := map[int64]int{}
+	for i := range 5 * expiryBlock {
+		var block *[expiryBlock]expiry
+		if h.needsBlock() {
+			block = new([expiryBlock]expiry)
+		}
+		at := rng.Int64N(1000)
+		h.push(expiry{at: at}, block)
+		want[at]++
+		if i%3 == 0 {
+			x := h.remove(rng.IntN(h.n))
+			want[x.at]--
+		}
+	}
+	if got := len(h.blocks); got*expiryBlock < h.n || (got-2)*expiryBlock > h.n {
+		t.Errorf("%d blocks for %d entries", got, h.n)
+	}
+	last := int64(-1)
+	for h.n > 0 {
+		x := h.remove(0)
+		if x.at < last {
+			t.Fatalf("deadline %d after %d", x.at, last)
+		}
+		last = x.at
+		want[x.at]--
+	}
+	for at, n := range want {
+		if n != 0 {
+			t.Errorf("deadline %d: %d left over", at, n)
+		}
+	}
+	if len(h.blocks) > 1 {
+		t.Errorf("%d blocks kept for an empty queue", len(h.blocks))
+	}
+}
+
+// BenchmarkExpiriesAdd is the expiry queue's part of a create in a store
+// at its limit (the entries of forgotten payments swept as it goes);
+// slowest-µs is the longest single add, the wait it imposes on every
+// create queued behind its lock (-benchtime 400000x to cross the limit).
+func BenchmarkExpiriesAdd(b *testing.B) {
+	c := clock.New(clock.Options{})
+	defer c.Close()
+	const limit = 100_000
+	e := newExpiries(c.NewGroup(), func(string) {})
+	var first int
+	live := func(id string) bool {
+		n, _ := strconv.Atoi(id)
+		return n >= first
+	}
+	e.live, e.sweepAbove = live, limit
+	at := c.Now().Add(time.Hour)
+	b.ReportAllocs()
+	i := 0
+	var slowest time.Duration
+	for b.Loop() {
+		id := fmt.Sprintf("%012d", i)
+		start := time.Now()
+		e.add(id, at.Add(time.Duration(i)))
+		slowest = max(slowest, time.Since(start))
+		if i++; i > limit {
+			first = i - limit
+		}
+	}
+	b.ReportMetric(float64(e.len()), "entries")
+	b.ReportMetric(float64(slowest.Microseconds()), "slowest-µs")
 }

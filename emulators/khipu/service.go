@@ -89,7 +89,7 @@ func New(cfg Config, deps platform.Deps) (*Service, error) {
 	s.expiries = newExpiries(s.grp, func(id string) { s.onExpiry(id, journal.CauseTimer) })
 	if n := deps.MaxObjects; n > 0 {
 		s.payments.SetLimit(n, s.tokens.Delete)
-		s.expiries.live, s.expiries.pruneSize = s.payments.Has, 2*n
+		s.expiries.live, s.expiries.sweepAbove = s.payments.Has, n
 		s.attempts.SetLimit(n, nil)
 	}
 	for _, r := range cfg.effectiveReceivers() {

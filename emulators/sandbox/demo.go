@@ -159,7 +159,7 @@ func (m *demo) routes(e *echo.Echo, guard echo.MiddlewareFunc) {
 // followResets forgets the shop's orders when the sandbox is reset (all,
 // or the provider an order went through).
 func (m *demo) followResets() {
-	sub := m.s.journal.Subscribe(256)
+	sub := m.s.journal.SubscribeNotices(256) // not every entry of every request
 	defer sub.Close()
 	for {
 		select {

@@ -173,7 +173,7 @@ type Journal struct {
 
 	subMu      sync.RWMutex
 	subs       map[*Subscription]struct{}
-	subscribed atomic.Int32 // len(subs)
+	subscribed atomic.Int32 // subscriptions that take entries (not SubscribeNotices)
 }
 
 // New returns an empty journal.
@@ -227,7 +227,7 @@ func (j *Journal) Add(e Entry) Entry {
 	j.bytes += size
 	j.mu.Unlock()
 	if j.subscribed.Load() > 0 { // boxing the entry costs an allocation: only when someone listens
-		j.publish(Event{Name: string(e.Kind), ID: e.ID, Data: e})
+		j.publish(Event{Name: string(e.Kind), ID: e.ID, Data: e}, true)
 	}
 	return e
 }
@@ -648,6 +648,8 @@ type Event struct {
 type Subscription struct {
 	C chan Event
 	j *Journal
+	// noticesOnly: the subscription takes notices, not entries.
+	noticesOnly bool
 	// lost counts events dropped because C was full.
 	mu   sync.Mutex
 	lost uint64
@@ -658,19 +660,46 @@ func (j *Journal) Subscribe(n int) *Subscription {
 	if n <= 0 {
 		n = 256
 	}
-	s := &Subscription{C: make(chan Event, n), j: j}
+	return j.subscribe(&Subscription{C: make(chan Event, n), j: j})
+}
+
+// SubscribeNotices is Subscribe for the notices only (clock, scenarios,
+// reset: Notify), not the entries. A subscriber that waits for a reset
+// and lives as long as the sandbox (the demo shop) must not be sent, and
+// woken for, the two or more entries of every request: on one CPU each
+// wake-up is a trip through the scheduler for the request (issue #17),
+// and each entry sent is a copy of it on the heap.
+func (j *Journal) SubscribeNotices(n int) *Subscription {
+	if n <= 0 {
+		n = 256
+	}
+	return j.subscribe(&Subscription{C: make(chan Event, n), j: j, noticesOnly: true})
+}
+
+func (j *Journal) subscribe(s *Subscription) *Subscription {
 	j.subMu.Lock()
 	j.subs[s] = struct{}{}
-	j.subscribed.Store(int32(len(j.subs)))
+	j.countSubscribers()
 	j.subMu.Unlock()
 	return s
+}
+
+// countSubscribers sets subscribed; j.subMu is held.
+func (j *Journal) countSubscribers() {
+	n := 0
+	for s := range j.subs {
+		if !s.noticesOnly {
+			n++
+		}
+	}
+	j.subscribed.Store(int32(n))
 }
 
 // Close stops the subscription.
 func (s *Subscription) Close() {
 	s.j.subMu.Lock()
 	delete(s.j.subs, s)
-	s.j.subscribed.Store(int32(len(s.j.subs)))
+	s.j.countSubscribers()
 	s.j.subMu.Unlock()
 }
 
@@ -685,13 +714,18 @@ func (s *Subscription) Lost() uint64 {
 
 // Notify publishes an event that is not stored (clock, scenarios, reset).
 func (j *Journal) Notify(name string, data any) {
-	j.publish(Event{Name: name, Data: data})
+	j.publish(Event{Name: name, Data: data}, false)
 }
 
-func (j *Journal) publish(ev Event) {
+// publish sends ev to the subscriptions that take it (an entry: those not
+// for notices only).
+func (j *Journal) publish(ev Event, entry bool) {
 	j.subMu.RLock()
 	defer j.subMu.RUnlock()
 	for s := range j.subs {
+		if entry && s.noticesOnly {
+			continue
+		}
 		select {
 		case s.C <- ev:
 		default:

@@ -82,6 +82,31 @@ func TestSubscribersNeverBlockTheWriter(t *testing.T) {
 	}
 }
 
+// A notices-only subscriber gets the notices, none of the entries, and
+// costs the writer of an entry nothing: no copy of it is made.
+func TestSubscribeNotices(t *testing.T) {
+	j := journal.New(journal.Options{})
+	sub := j.SubscribeNotices(8)
+	defer sub.Close()
+	e := journal.Entry{Kind: journal.KindRequest, Provider: "khipu"}
+	if n := testing.AllocsPerRun(100, func() { j.Add(e) }); n != 0 {
+		t.Errorf("Add allocates %.0f times with a notices-only subscriber, want 0", n)
+	}
+	j.Notify("reset", "khipu")
+	if len(sub.C) != 1 {
+		t.Fatalf("%d events buffered, want the one notice", len(sub.C))
+	}
+	if ev := <-sub.C; ev.Name != "reset" || ev.ID != 0 {
+		t.Errorf("event %+v, want the reset notice", ev)
+	}
+	all := j.Subscribe(8) // an entry subscriber still gets entries
+	defer all.Close()
+	j.Add(e)
+	if len(all.C) != 1 || len(sub.C) != 0 {
+		t.Errorf("entry delivered to %d entry subscribers and %d notice subscribers, want 1 and 0", len(all.C), len(sub.C))
+	}
+}
+
 func BenchmarkAdd(b *testing.B) {
 	j := journal.New(journal.Options{})
 	body := strings.Repeat("x", 512)

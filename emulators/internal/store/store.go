@@ -21,6 +21,15 @@ var ErrExists = errors.New("already exists")
 // Table is a map from K to V with insertion order. V is copied in and out
 // with the clone function given to New (a plain assignment when nil, which
 // is right for values without slices, maps or pointers).
+//
+// The rows live in insertion order in fixed-size blocks (a log), and the
+// index maps each key to its row's position: a row is no heap object of
+// its own, the index holds no pointer (nothing for the garbage collector to
+// mark per row), and no operation copies or scans the whole table under
+// the lock, however many rows it holds (issue #17: on one CPU a
+// multi-millisecond copy or sweep under the lock is every request's wait).
+// Inserting allocates one block per blockLen rows; evicting the oldest
+// rows frees whole blocks.
 type Table[K comparable, V any] struct {
 	clone func(V) V
 
@@ -30,15 +39,69 @@ type Table[K comparable, V any] struct {
 	observe func(keys ...K)
 
 	mu    sync.RWMutex
-	rows  map[K]*row[V]
-	order []K // insertion order; deleted keys are compacted lazily
-	dead  int // deleted entries still in order
-	head  int // order[:head] holds no live row (evictions start here)
+	index map[K]int // key → position of its row in log
+	log   rowLog[K, V]
 }
 
-type row[V any] struct {
-	v   V
-	pos int // index in order
+// blockLen is the number of rows of one block of a table's log.
+const blockLen = 256
+
+type row[K comparable, V any] struct {
+	k    K
+	v    V
+	live bool
+}
+
+// rowLog holds rows at increasing positions (0, 1, … never reused) in
+// blocks of blockLen: blocks[0] starts at position base. Rows before head
+// are gone and the blocks wholly before it are released; dead counts the
+// deleted rows from head on.
+type rowLog[K comparable, V any] struct {
+	blocks    []*[blockLen]row[K, V]
+	base, end int
+	head      int
+	dead      int
+}
+
+func (l *rowLog[K, V]) at(pos int) *row[K, V] {
+	i := pos - l.base
+	return &l.blocks[i/blockLen][i%blockLen]
+}
+
+// push appends a row (its block allocated by the caller when needed, see
+// needsBlock) and returns its position.
+func (l *rowLog[K, V]) push(k K, v V, block *[blockLen]row[K, V]) int {
+	if l.needsBlock() {
+		l.blocks = append(l.blocks, block)
+	}
+	pos := l.end
+	*l.at(pos) = row[K, V]{k: k, v: v, live: true}
+	l.end++
+	return pos
+}
+
+// needsBlock reports whether the next push starts a block.
+func (l *rowLog[K, V]) needsBlock() bool { return l.end-l.base == len(l.blocks)*blockLen }
+
+// kill clears the row at pos (its value's pointers are released).
+func (l *rowLog[K, V]) kill(pos int) {
+	*l.at(pos) = row[K, V]{}
+	if pos >= l.head {
+		l.dead++
+	}
+}
+
+// advance moves head past dead rows and releases the blocks before it.
+func (l *rowLog[K, V]) advance() {
+	for l.head < l.end && !l.at(l.head).live {
+		l.head++
+		l.dead--
+	}
+	for len(l.blocks) > 0 && l.head-l.base >= blockLen {
+		l.blocks[0] = nil
+		l.blocks = l.blocks[1:]
+		l.base += blockLen
+	}
 }
 
 // New returns an empty table. clone deep-copies a value; nil means values
@@ -47,7 +110,7 @@ func New[K comparable, V any](clone func(V) V) *Table[K, V] {
 	if clone == nil {
 		clone = func(v V) V { return v }
 	}
-	return &Table[K, V]{clone: clone, rows: map[K]*row[V]{}}
+	return &Table[K, V]{clone: clone, index: map[K]int{}}
 }
 
 // SetLimit bounds the table to n rows (0: no bound): inserting beyond it
@@ -81,10 +144,10 @@ func (t *Table[K, V]) notify(obs func(keys ...K), keys ...K) {
 // Get returns a copy of the value stored under k.
 func (t *Table[K, V]) Get(k K) (V, bool) {
 	t.mu.RLock()
-	r, ok := t.rows[k]
+	pos, ok := t.index[k]
 	var v V
 	if ok {
-		v = t.clone(r.v)
+		v = t.clone(t.log.at(pos).v)
 	}
 	t.mu.RUnlock()
 	return v, ok
@@ -93,32 +156,57 @@ func (t *Table[K, V]) Get(k K) (V, bool) {
 // Has reports whether k is present.
 func (t *Table[K, V]) Has(k K) bool {
 	t.mu.RLock()
-	_, ok := t.rows[k]
+	_, ok := t.index[k]
 	t.mu.RUnlock()
 	return ok
 }
 
 // Insert stores v under k unless k is present (then ErrExists).
 //
-// The copy and the row are made before the lock is taken: on one CPU a
-// writer that allocates under the lock may be made to assist the garbage
-// collector (or be preempted) while every other request queues behind it.
+// The copy (and the log's next block, when one is due) is made before the
+// lock is taken: on one CPU a writer that allocates under the lock may be
+// made to assist the garbage collector (or be preempted) while every other
+// request queues behind it.
 func (t *Table[K, V]) Insert(k K, v V) error {
-	nr := &row[V]{v: t.clone(v)}
-	t.mu.Lock()
-	if _, ok := t.rows[k]; ok {
+	_, err := t.store(k, t.clone(v), false)
+	return err
+}
+
+// Put stores v under k, replacing any value (an existing key keeps its place).
+func (t *Table[K, V]) Put(k K, v V) {
+	t.store(k, t.clone(v), true)
+}
+
+// store inserts (or, with replace, puts) the copy v under k.
+func (t *Table[K, V]) store(k K, v V, replace bool) (bool, error) {
+	var block *[blockLen]row[K, V]
+	for {
+		t.mu.Lock()
+		if pos, ok := t.index[k]; ok {
+			if !replace {
+				t.mu.Unlock()
+				return false, ErrExists
+			}
+			t.log.at(pos).v = v
+			obs := t.observe
+			t.mu.Unlock()
+			t.notify(obs, k)
+			return true, nil
+		}
+		if block != nil || !t.log.needsBlock() {
+			break
+		}
 		t.mu.Unlock()
-		return ErrExists
+		block = new([blockLen]row[K, V])
 	}
-	nr.pos = len(t.order)
-	t.rows[k] = nr
-	t.order = append(t.order, k)
-	victims := t.trim()
+	t.index[k] = t.log.push(k, v, block)
+	var buf [1]victim[K, V]
+	victims := t.trim(buf[:0])
 	obs := t.observe
 	t.mu.Unlock()
 	t.tell(victims)
 	t.changed(obs, k, victims)
-	return nil
+	return false, nil
 }
 
 // changed tells the observer about k and the evicted rows.
@@ -133,55 +221,28 @@ func (t *Table[K, V]) changed(obs func(keys ...K), k K, victims []victim[K, V]) 
 	t.notify(obs, append(keys, k)...)
 }
 
-// Put stores v under k, replacing any value (an existing key keeps its place).
-func (t *Table[K, V]) Put(k K, v V) {
-	nr := &row[V]{v: t.clone(v)} // made outside the lock, as in Insert
-	t.mu.Lock()
-	obs := t.observe
-	if r, ok := t.rows[k]; ok {
-		r.v = nr.v
-		t.mu.Unlock()
-		t.notify(obs, k)
-		return
-	}
-	nr.pos = len(t.order)
-	t.rows[k] = nr
-	t.order = append(t.order, k)
-	victims := t.trim()
-	t.mu.Unlock()
-	t.tell(victims)
-	t.changed(obs, k, victims)
-}
-
 type victim[K comparable, V any] struct {
 	k K
 	v V
 }
 
-// trim drops the oldest rows beyond the limit; t.mu is held.
-func (t *Table[K, V]) trim() []victim[K, V] {
-	if t.limit <= 0 || len(t.rows) <= t.limit {
-		return nil
+// trim drops the oldest rows beyond the limit into out; t.mu is held. Each
+// insert drops at most the rows it puts over the limit: constant work.
+func (t *Table[K, V]) trim(out []victim[K, V]) []victim[K, V] {
+	if t.limit <= 0 {
+		return out
 	}
-	var out []victim[K, V]
-	for i := t.head; len(t.rows) > t.limit && i < len(t.order); i++ {
-		t.head = i + 1
-		k := t.order[i]
-		r, ok := t.rows[k]
-		if !ok || r.pos != i {
-			continue
-		}
-		delete(t.rows, k)
-		var zero K
-		t.order[i] = zero
-		t.dead++
+	for len(t.index) > t.limit {
+		t.log.advance()
+		r := t.log.at(t.log.head)
+		delete(t.index, r.k)
 		if t.evicted != nil || t.observe != nil {
-			out = append(out, victim[K, V]{k, r.v})
+			out = append(out, victim[K, V]{r.k, r.v})
 		}
+		*r = row[K, V]{}
+		t.log.head++
 	}
-	if t.dead > 64 && t.dead > len(t.order)/2 {
-		t.compact()
-	}
+	t.log.advance()
 	return out
 }
 
@@ -205,12 +266,13 @@ func (t *Table[K, V]) tell(victims []victim[K, V]) {
 // error. It returns a copy of the stored value.
 func (t *Table[K, V]) Update(k K, f func(v *V) error) (V, error) {
 	t.mu.Lock()
-	r, ok := t.rows[k]
+	pos, ok := t.index[k]
 	if !ok {
 		t.mu.Unlock()
 		var zero V
 		return zero, ErrNotFound
 	}
+	r := t.log.at(pos)
 	v := t.clone(r.v)
 	if err := f(&v); err != nil {
 		out := t.clone(r.v)
@@ -224,19 +286,20 @@ func (t *Table[K, V]) Update(k K, f func(v *V) error) (V, error) {
 	return out, nil
 }
 
-// Delete removes k and reports whether it was present.
+// Delete removes k and reports whether it was present. Its place in the
+// log is reclaimed when the oldest rows reach it, or by a compaction once
+// the deleted rows outnumber the live ones (amortized constant work).
 func (t *Table[K, V]) Delete(k K) bool {
 	t.mu.Lock()
-	r, ok := t.rows[k]
+	pos, ok := t.index[k]
 	if !ok {
 		t.mu.Unlock()
 		return false
 	}
-	delete(t.rows, k)
-	var zero K
-	t.order[r.pos] = zero
-	t.dead++
-	if t.dead > 64 && t.dead > len(t.order)/2 {
+	delete(t.index, k)
+	t.log.kill(pos)
+	t.log.advance()
+	if t.log.dead > 64 && t.log.dead > len(t.index) {
 		t.compact()
 	}
 	obs := t.observe
@@ -245,22 +308,28 @@ func (t *Table[K, V]) Delete(k K) bool {
 	return true
 }
 
+// compact rewrites the log with the live rows only; t.mu is held.
 func (t *Table[K, V]) compact() {
-	order := make([]K, 0, len(t.rows))
-	for _, k := range t.order {
-		if r, ok := t.rows[k]; ok && t.order[r.pos] == k {
-			r.pos = len(order)
-			order = append(order, k)
+	var l rowLog[K, V]
+	for pos := t.log.head; pos < t.log.end; pos++ {
+		r := t.log.at(pos)
+		if !r.live {
+			continue
 		}
+		var block *[blockLen]row[K, V]
+		if l.needsBlock() {
+			block = new([blockLen]row[K, V])
+		}
+		t.index[r.k] = l.push(r.k, r.v, block)
 	}
-	t.order, t.dead, t.head = order, 0, 0
+	t.log = l
 }
 
 // Len returns the number of rows.
 func (t *Table[K, V]) Len() int {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	return len(t.rows)
+	return len(t.index)
 }
 
 // Clear removes every row.
@@ -268,17 +337,15 @@ func (t *Table[K, V]) Clear() {
 	t.mu.Lock()
 	var gone []K
 	if t.observe != nil {
-		gone = make([]K, 0, len(t.rows))
-		for k := range t.rows {
+		gone = make([]K, 0, len(t.index))
+		for k := range t.index {
 			gone = append(gone, k)
 		}
 	}
 	obs := t.observe
 	defer func() { t.notify(obs, gone...) }()
-	t.rows = map[K]*row[V]{}
-	t.order = nil
-	t.dead = 0
-	t.head = 0
+	t.index = map[K]int{}
+	t.log = rowLog[K, V]{}
 	t.mu.Unlock()
 }
 
@@ -288,18 +355,17 @@ func (t *Table[K, V]) Clear() {
 func (t *Table[K, V]) Scan(newestFirst bool, visit func(k K, v V) bool) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	n := len(t.order)
-	for i := range n {
-		j := i
+	first, last := t.log.head, t.log.end-1
+	for i := range last - first + 1 {
+		pos := first + i
 		if newestFirst {
-			j = n - 1 - i
+			pos = last - i
 		}
-		k := t.order[j]
-		r, ok := t.rows[k]
-		if !ok || r.pos != j {
+		r := t.log.at(pos)
+		if !r.live {
 			continue
 		}
-		if !visit(k, t.clone(r.v)) {
+		if !visit(r.k, t.clone(r.v)) {
 			return
 		}
 	}
@@ -311,9 +377,9 @@ func (t *Table[K, V]) Scan(newestFirst bool, visit func(k K, v V) bool) {
 func (t *Table[K, V]) Page(keep func(V) bool, offset, limit int) (rows []V, total int) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	for j := len(t.order) - 1; j >= 0; j-- {
-		r, ok := t.rows[t.order[j]]
-		if !ok || r.pos != j {
+	for pos := t.log.end - 1; pos >= t.log.head; pos-- {
+		r := t.log.at(pos)
+		if !r.live {
 			continue
 		}
 		if keep != nil && !keep(r.v) {

@@ -3,6 +3,7 @@ package store_test
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"sync"
 	"testing"
@@ -183,5 +184,92 @@ func TestObserverSeesEveryChangeAfterTheLock(t *testing.T) {
 	want := "[a=1 true b=2 true a=3 true a=0 false c=4 true b=0 false c=0 false]"
 	if fmt.Sprint(seen) != want {
 		t.Fatalf("observed %v\nwant     %s", seen, want)
+	}
+}
+
+// TestMatchesAModel drives a table and a plain model (a map and an
+// insertion-ordered slice) with the same random inserts, puts, updates and
+// deletes, with and without a limit, across many blocks of the table's
+// log, and compares every key, value and the newest-first order.
+func TestMatchesAModel(t *testing.T) {
+	for _, limit := range []int{0, 1, 300, 1000} {
+		t.Run(fmt.Sprint("limit ", limit), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(1, uint64(limit)))
+			tb := store.New[int, int](nil)
+			var evicted []int
+			tb.SetLimit(limit, func(k, _ int) { evicted = append(evicted, k) })
+			model := map[int]int{}
+			var order []int // keys, oldest first
+			remove := func(k int) {
+				delete(model, k)
+				order = slices.DeleteFunc(order, func(x int) bool { return x == k })
+			}
+			for step := range 20_000 {
+				k := rng.IntN(3000)
+				switch op := rng.IntN(10); {
+				case op < 5:
+					err := tb.Insert(k, step)
+					if _, ok := model[k]; ok != (err != nil) {
+						t.Fatalf("step %d: Insert(%d) = %v, model has it: %v", step, k, err, ok)
+					}
+					if err == nil {
+						model[k] = step
+						order = append(order, k)
+					}
+				case op < 6:
+					tb.Put(k, step)
+					if _, ok := model[k]; !ok {
+						order = append(order, k)
+					}
+					model[k] = step
+				case op < 7:
+					_, err := tb.Update(k, func(v *int) error { *v = -step; return nil })
+					if _, ok := model[k]; ok != (err == nil) {
+						t.Fatalf("step %d: Update(%d) = %v, model has it: %v", step, k, err, ok)
+					}
+					if err == nil {
+						model[k] = -step
+					}
+				default:
+					_, ok := model[k]
+					if got := tb.Delete(k); got != ok {
+						t.Fatalf("step %d: Delete(%d) = %v, want %v", step, k, got, ok)
+					}
+					remove(k)
+				}
+				for limit > 0 && len(order) > limit {
+					if len(evicted) == 0 || evicted[0] != order[0] {
+						t.Fatalf("step %d: evicted %v, want the oldest %d first", step, evicted, order[0])
+					}
+					evicted = evicted[1:]
+					remove(order[0])
+				}
+				if len(evicted) > 0 {
+					t.Fatalf("step %d: evicted %v beyond the limit", step, evicted)
+				}
+				if step%997 == 0 || step == 19_999 {
+					var keys []int
+					tb.Scan(false, func(k, v int) bool {
+						if model[k] != v {
+							t.Fatalf("step %d: Scan %d = %d, model %d", step, k, v, model[k])
+						}
+						keys = append(keys, k)
+						return true
+					})
+					if !slices.Equal(keys, order) {
+						t.Fatalf("step %d: Scan order %v…, model %v…", step, keys[:min(5, len(keys))], order[:min(5, len(order))])
+					}
+					rows, total := tb.Page(nil, 2, 3)
+					if total != len(order) || tb.Len() != len(order) {
+						t.Fatalf("step %d: Page total %d, Len %d, model %d", step, total, tb.Len(), len(order))
+					}
+					for i, v := range rows {
+						if want := model[order[len(order)-3-i]]; v != want {
+							t.Fatalf("step %d: Page row %d = %d, want %d", step, i, v, want)
+						}
+					}
+				}
+			}
+		})
 	}
 }
