@@ -34,8 +34,8 @@
 //
 // # Request pipeline
 //
-// handleRoot runs the checks of spec §3.4 in order: route and method (404,
-// 405), X-Sandbox-Scenario (400), body size (64 KiB) and depth (8), the four
+// route (404), the shared method dispatcher (405) and serveOp run the
+// checks of spec §3.4 in order: X-Sandbox-Scenario (400), body size (64 KiB) and depth (8), the four
 // headers, access_key known (307), IP whitelist (301), body is a JSON object
 // (300), timestamp window on the wall clock (307), signature (307, with
 // X-Sandbox-String-To-Sign), nonce replay (307), permission (301), then the

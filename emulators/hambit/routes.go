@@ -60,43 +60,48 @@ type apiRequest struct {
 	linkBase string
 }
 
-// Register mounts the production tree on g (mounted at /hambit).
+// Register mounts the production tree on g (mounted at /hambit). /ping,
+// the cashier and the static files are plain paths; under /api/v3/ the
+// country (and product) segments are found by route, and each operation's
+// method through the same kit dispatcher (spec §2.3).
 func (s *Service) Register(g *echo.Group) {
 	g.Use(s.renderErrors, wire.Recover(s.deps.Log))
-	g.Any("/ping", s.handleRoot)
-	g.Any("/api/v3/*", s.handleRoot)
-	g.GET("/cashier/:id", s.handleCashier)
-	g.POST("/cashier/:id", s.handleCashierAction)
-	g.Match([]string{http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodHead, http.MethodOptions},
-		"/cashier/:id", func(c echo.Context) error {
-			return methodNotAllowed(c, http.MethodGet, http.MethodPost)
-		})
-	g.GET("/static/*", s.handleStatic)
+	rt := wire.Router{NotAllowed: methodNotAllowed}
+	ops := make([]echo.HandlerFunc, len(operations))
+	for i := range operations {
+		op := &operations[i]
+		ops[i] = rt.Handler(wire.Methods{op.method: func(c echo.Context) error { return s.serveOp(c, op) }})
+	}
+	rt.Add(g, "/ping", wire.Methods{http.MethodGet: ops[0]})
+	g.Any("/api/v3/*", func(c echo.Context) error {
+		i, err := s.route(c)
+		if err != nil {
+			return err
+		}
+		return ops[i](c)
+	})
+	rt.Add(g, "/cashier/:id", wire.Methods{http.MethodGet: s.handleCashier, http.MethodPost: s.handleCashierAction})
+	rt.Add(g, "/static/*", wire.Methods{http.MethodGet: s.handleStatic})
 }
 
-func methodNotAllowed(c echo.Context, allow ...string) error {
+// methodNotAllowed is Hambit's 405 for a known path (spec §3.3).
+func methodNotAllowed(c echo.Context, method string, allow []string) error {
 	return &emulators.Error{Kind: emulators.MethodNotAllowed, Allow: allow,
-		Detail: "method " + c.Request().Method + " not allowed on " + wire.RequestInfo(c).OriginalPath + "; use " + strings.Join(allow, ", ")}
+		Detail: "method " + method + " not allowed on " + wire.RequestInfo(c).OriginalPath + "; use " + strings.Join(allow, ", ")}
 }
 
 func notFound(detail string) error {
 	return &emulators.Error{Kind: emulators.NotFound, Code: "path", Detail: detail}
 }
 
-// route finds the operation of a request path (spec §2.2, §2.3).
-func (s *Service) route(c echo.Context) (Country, *operation, error) {
-	path := c.Request().URL.Path
+// route finds the operation of a path under /api/v3/ (spec §2.2, §2.3):
+// its index in operations. The method is the dispatcher's business.
+func (s *Service) route(c echo.Context) (int, error) {
 	orig := wire.RequestInfo(c).OriginalPath
-	if strings.HasSuffix(path, "/ping") && !strings.Contains(path, "/api/v3/") {
-		if c.Request().Method != http.MethodGet {
-			return Country{}, nil, methodNotAllowed(c, http.MethodGet)
-		}
-		return Country{}, &operations[0], nil
-	}
 	segs := strings.Split(c.Param("*"), "/")
 	ct, ok := s.countries[segs[0]]
 	if !ok {
-		return Country{}, nil, notFound("unknown country segment " + quoteShort(segs[0]) + " in " + orig + "; known: " + strings.Join(s.segments(), ", "))
+		return 0, notFound("unknown country segment " + quoteShort(segs[0]) + " in " + orig + "; known: " + strings.Join(s.segments(), ", "))
 	}
 	segs = segs[1:]
 	if len(segs) > 1 && slices.Contains(ct.Products, segs[0]) {
@@ -104,16 +109,18 @@ func (s *Service) route(c echo.Context) (Country, *operation, error) {
 	}
 	p := strings.Join(segs, "/")
 	for i := range operations {
-		op := &operations[i]
-		if op.path != p {
-			continue
+		if operations[i].path == p {
+			return i, nil
 		}
-		if c.Request().Method != op.method {
-			return ct, nil, methodNotAllowed(c, op.method)
-		}
-		return ct, op, nil
 	}
-	return ct, nil, notFound("no Hambit endpoint at " + orig)
+	return 0, notFound("no Hambit endpoint at " + orig)
+}
+
+// country is the country of a path under /api/v3/ that route accepted
+// (the zero Country for /ping).
+func (s *Service) country(c echo.Context) Country {
+	seg, _, _ := strings.Cut(c.Param("*"), "/")
+	return s.countries[seg]
 }
 
 func (s *Service) segments() []string {
@@ -125,14 +132,10 @@ func (s *Service) segments() []string {
 	return out
 }
 
-// handleRoot serves /ping and every /api/v3/{country}/… path: routing, the
-// scenario header, then the checks of spec §3.4 in order.
-func (s *Service) handleRoot(c echo.Context) error {
+// serveOp serves one operation once routing and the method are settled:
+// the scenario header, then the checks of spec §3.4 in order.
+func (s *Service) serveOp(c echo.Context, op *operation) error {
 	n := wire.Annotate(c)
-	ct, op, err := s.route(c)
-	if err != nil {
-		return err
-	}
 	n.Operation = op.title
 	scen, err := s.deps.Scenarios.Resolve(c.Request().Header.Get("X-Sandbox-Scenario"))
 	if err != nil {
@@ -146,7 +149,7 @@ func (s *Service) handleRoot(c echo.Context) error {
 	if err != nil {
 		return err
 	}
-	r.country, r.scenario = ct, scen
+	r.country, r.scenario = s.country(c), scen
 	r.linkBase = wire.LinkBase(c.Request(), s.deps.PublicURL)
 	return op.handle(s, c, r)
 }

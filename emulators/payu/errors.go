@@ -142,7 +142,7 @@ func (s *Service) httpError(c echo.Context, he *echo.HTTPError) *emulators.Error
 	case http.StatusNotFound:
 		return unknownPath(c)
 	case http.StatusMethodNotAllowed:
-		return methodNotAllowed(c)
+		return emulators.AsError(methodNotAllowed(c, c.Request().Method, nil))
 	}
 	msg := "Sandbox: " + strings.ToLower(http.StatusText(he.Code))
 	return &emulators.Error{Kind: emulators.Invalid, Msg: msg, Detail: msg}
@@ -154,10 +154,11 @@ func unknownPath(c echo.Context) *emulators.Error {
 	return &emulators.Error{Kind: emulators.NotFound, Msg: msg, Detail: msg, Code: "path"}
 }
 
-// methodNotAllowed is the 405 of §2 (the API paths take POST only).
-func methodNotAllowed(c echo.Context) *emulators.Error {
-	msg := "Sandbox: method [" + c.Request().Method + "] not allowed"
-	return &emulators.Error{Kind: emulators.MethodNotAllowed, Msg: msg, Detail: msg, Allow: []string{http.MethodPost}}
+// methodNotAllowed is the 405 of §2: the message names the method, Allow
+// lists the path's methods.
+func methodNotAllowed(c echo.Context, method string, allow []string) error {
+	msg := "Sandbox: method [" + method + "] not allowed"
+	return &emulators.Error{Kind: emulators.MethodNotAllowed, Msg: msg, Detail: msg, Allow: allow}
 }
 
 // write renders body in format f under root.
