@@ -121,16 +121,17 @@ func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
 			} else {
 				e = emulators.AsError(err)
 			}
+			// Only these leave HTTP 200 (spec §3.3), at the default status.
 			switch e.Kind {
 			case emulators.NotFound:
 				if e.Code == "" || e.Code == "path" {
-					status = http.StatusNotFound
+					status = e.Kind.Status()
 				}
 			case emulators.MethodNotAllowed:
-				status = http.StatusMethodNotAllowed
+				status = e.Kind.Status()
 				c.Response().Header().Set("Allow", strings.Join(e.Allow, ", "))
 			case emulators.UnknownScenario:
-				status = http.StatusBadRequest
+				status = e.Kind.Status()
 			case emulators.Internal:
 				s.deps.Log.Error("internal error", "path", c.Request().URL.Path, "err", err)
 			}
@@ -153,11 +154,11 @@ func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
 // httpError turns echo's own errors (the group's catch-all 404) into ours.
 func (s *Service) httpError(c echo.Context, he *echo.HTTPError) *emulators.Error {
 	path := wire.RequestInfo(c).OriginalPath
-	switch he.Code {
-	case http.StatusNotFound:
+	switch emulators.KindOfStatus(he.Code) {
+	case emulators.NotFound:
 		return &emulators.Error{Kind: emulators.NotFound, Code: "path", Detail: "no Hambit endpoint at " + path}
-	case http.StatusMethodNotAllowed:
-		return &emulators.Error{Kind: emulators.MethodNotAllowed, Detail: "method " + c.Request().Method + " not allowed on " + path}
+	case emulators.MethodNotAllowed:
+		return emulators.AsError(methodNotAllowed(c, c.Request().Method, nil))
 	}
 	return &emulators.Error{Kind: emulators.Invalid, Detail: strings.ToLower(http.StatusText(he.Code))}
 }

@@ -209,9 +209,9 @@ func (s *Service) shape(c echo.Context, sf surface, e *emulators.Error) (int, er
 		return http.StatusBadRequest, errorBody{Status: http.StatusBadRequest, Message: msgV0,
 			Errors: &[]errorItem{{Field: "body", Message: msgBodyTooLarge}}}
 	case emulators.Unauthorized:
-		return plain(http.StatusUnauthorized, msgV3Credentials)
+		return plain(e.Kind.Status(), msgV3Credentials)
 	case emulators.Forbidden:
-		return plain(http.StatusForbidden, e.Msg)
+		return plain(e.Kind.Status(), e.Msg)
 	case emulators.NotFound:
 		if e.Code == codePayment && v3 {
 			return plain(http.StatusNotFound, msgV3NotFound)
@@ -226,7 +226,7 @@ func (s *Service) shape(c echo.Context, sf surface, e *emulators.Error) (int, er
 		}
 		return plain(http.StatusServiceUnavailable, e.Msg)
 	case emulators.MethodNotAllowed:
-		return plain(http.StatusMethodNotAllowed, msgMethod)
+		return plain(e.Kind.Status(), msgMethod)
 	case emulators.UnknownScenario:
 		return empty(http.StatusBadRequest, e.Msg)
 	case emulators.Unavailable:
@@ -241,16 +241,15 @@ func (s *Service) shape(c echo.Context, sf surface, e *emulators.Error) (int, er
 // httpError converts echo's own errors (unknown path under the tree) into
 // the sandbox's kinds.
 func httpError(c echo.Context, he *echo.HTTPError) *emulators.Error {
-	switch he.Code {
-	case http.StatusNotFound:
+	switch emulators.KindOfStatus(he.Code) {
+	case emulators.NotFound:
 		return &emulators.Error{Kind: emulators.NotFound, Code: codePath, Msg: msgPathNotFound,
 			Detail: "no Khipu route for " + c.Request().Method + " " + c.Request().URL.Path}
-	case http.StatusMethodNotAllowed:
-		return &emulators.Error{Kind: emulators.MethodNotAllowed, Msg: msgMethod,
-			Detail: "method " + c.Request().Method + " not allowed on " + c.Request().URL.Path}
-	case http.StatusRequestEntityTooLarge:
+	case emulators.MethodNotAllowed:
+		return emulators.AsError(methodNotAllowed(c, c.Request().Method, nil))
+	case emulators.TooLarge:
 		return &emulators.Error{Kind: emulators.TooLarge, Msg: msgBodyTooLarge, Detail: "request body too large"}
-	case http.StatusBadRequest:
+	case emulators.Invalid:
 		return &emulators.Error{Kind: emulators.Invalid, Msg: msgV0, Detail: "bad request: " + strconv.Quote(he.Error())}
 	}
 	return &emulators.Error{Kind: emulators.Internal, Msg: msgV3Internal, Detail: "internal error: " + he.Error()}

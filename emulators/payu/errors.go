@@ -100,23 +100,22 @@ func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
 			e = emulators.AsError(err)
 		}
 		if !forced {
+			// Only these leave HTTP 200 (§2), at the default status.
 			switch e.Kind {
 			case emulators.NotFound:
 				if e.Code == "path" {
-					status = http.StatusNotFound
+					status = e.Kind.Status()
 				}
 			case emulators.MethodNotAllowed:
-				status = http.StatusMethodNotAllowed
+				status = e.Kind.Status()
 				c.Response().Header().Set("Allow", strings.Join(e.Allow, ", "))
 			case emulators.UnknownScenario:
-				status = http.StatusBadRequest
+				status = e.Kind.Status()
 				e = apiErrDetail("Sandbox: "+e.Msg, e.Detail)
-			case emulators.TooLarge:
-				status = http.StatusRequestEntityTooLarge
-			case emulators.Unavailable:
-				status = http.StatusServiceUnavailable
+			case emulators.TooLarge, emulators.Unavailable:
+				status = e.Kind.Status()
 			case emulators.Internal:
-				status = http.StatusInternalServerError
+				status = e.Kind.Status()
 				s.deps.Log.Error("internal error", "path", c.Request().URL.Path, "err", err)
 				e = &emulators.Error{Kind: emulators.Internal, Msg: "Sandbox: internal error", Detail: emulators.DetailOf(e)}
 			}
@@ -138,10 +137,10 @@ func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
 
 // httpError turns echo's own errors (the group's catch-all 404) into ours.
 func (s *Service) httpError(c echo.Context, he *echo.HTTPError) *emulators.Error {
-	switch he.Code {
-	case http.StatusNotFound:
+	switch emulators.KindOfStatus(he.Code) {
+	case emulators.NotFound:
 		return unknownPath(c)
-	case http.StatusMethodNotAllowed:
+	case emulators.MethodNotAllowed:
 		return emulators.AsError(methodNotAllowed(c, c.Request().Method, nil))
 	}
 	msg := "Sandbox: " + strings.ToLower(http.StatusText(he.Code))
