@@ -140,10 +140,7 @@ func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
 			msg, msgEn = t[0], t[1]
 			detail = emulators.DetailOf(e)
 		}
-		wire.Annotate(c).Error = detail
-		if s.deps.DebugHeaders && detail != "" {
-			c.Response().Header().Set("X-Sandbox-Error-Detail", wire.DebugValue(headerSafe(detail)))
-		}
+		wire.ErrorDetail(c, detail, s.deps.DebugHeaders)
 		if c.Request().Method == http.MethodHead {
 			return c.NoContent(status)
 		}
@@ -168,5 +165,5 @@ func (s *Service) setStringToSign(c echo.Context, str string) {
 	if !s.deps.DebugHeaders {
 		return
 	}
-	wire.SetStringToSign(c.Response().Header(), str, headerSafe)
+	wire.SetStringToSign(c.Response().Header(), str)
 }

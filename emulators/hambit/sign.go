@@ -331,18 +331,3 @@ func NewHeaders(accessKey, secretKey string, body []byte, now time.Time, nonce s
 		"sign":       {sign},
 	}, nil
 }
-
-// headerSafe percent-encodes the bytes of s outside printable ASCII, so a
-// string to sign can travel in a response header (spec §3.5).
-func headerSafe(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c <= 0x7e {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
-}

@@ -1,7 +1,6 @@
 package hambit
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -166,16 +165,6 @@ func TestParseParamsRejects(t *testing.T) {
 		if _, err := parseParams([]byte(body)); err != nil {
 			t.Errorf("parseParams(%q): %v", body, err)
 		}
-	}
-}
-
-func TestHeaderSafe(t *testing.T) {
-	s := "a=é&b=\n"
-	if got := headerSafe(s); got != "a=%C3%A9&b=%0A" {
-		t.Errorf("headerSafe = %q", got)
-	}
-	if b, _ := base64.StdEncoding.DecodeString(base64.StdEncoding.EncodeToString([]byte(s))); string(b) != s {
-		t.Error("b64 round trip")
 	}
 }
 

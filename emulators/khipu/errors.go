@@ -175,7 +175,7 @@ func (s *Service) renderError(c echo.Context, err error) {
 			s.deps.Log.Error("internal error", "path", c.Request().URL.Path, "err", err)
 		}
 	}
-	s.errorDetail(c, detail)
+	wire.ErrorDetail(c, detail, s.deps.DebugHeaders)
 	if sf == surfacePage {
 		s.renderErrorPage(c, status, body.Message)
 		return
@@ -253,24 +253,4 @@ func httpError(c echo.Context, he *echo.HTTPError) *emulators.Error {
 		return &emulators.Error{Kind: emulators.Invalid, Msg: msgV0, Detail: "bad request: " + strconv.Quote(he.Error())}
 	}
 	return &emulators.Error{Kind: emulators.Internal, Msg: msgV3Internal, Detail: "internal error: " + he.Error()}
-}
-
-// errorDetail records why an answer is an error: in the journal note and,
-// with debug headers on, in X-Sandbox-Error-Detail.
-func (s *Service) errorDetail(c echo.Context, detail string) {
-	wire.Annotate(c).Error = detail
-	if s.deps.DebugHeaders {
-		c.Response().Header().Set("X-Sandbox-Error-Detail", wire.DebugValue(headerSafe(detail)))
-	}
-}
-
-// headerSafe makes s usable as a header value: one line, no control bytes.
-func headerSafe(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c < 0x20 || c == 0x7f {
-			b[i] = ' '
-		}
-	}
-	return string(b)
 }

@@ -144,7 +144,7 @@ func (s *Service) authV2(cl *call) error {
 			}
 		}
 		if s.deps.DebugHeaders {
-			wire.SetStringToSign(cl.c.Response().Header(), sig.Candidates[0].StringToSign, headerSafe)
+			wire.SetStringToSign(cl.c.Response().Header(), sig.Candidates[0].StringToSign)
 		}
 		sig.Detail = e.Detail
 		return e

@@ -121,10 +121,7 @@ func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
 			}
 		}
 		x := s.exchangeOf(c)
-		if s.deps.DebugHeaders {
-			c.Response().Header().Set("X-Sandbox-Error-Detail", wire.DebugValue(headerSafe(emulators.DetailOf(e))))
-		}
-		wire.Annotate(c).Error = emulators.DetailOf(e)
+		wire.ErrorDetail(c, emulators.DetailOf(e), s.deps.DebugHeaders)
 		msg := e.Msg
 		if msg == "" {
 			msg = emulators.DetailOf(e)
@@ -180,7 +177,7 @@ func (s *Service) setStringToSign(c echo.Context, str string) {
 	if !s.deps.DebugHeaders {
 		return
 	}
-	wire.SetStringToSign(c.Response().Header(), str, headerSafe)
+	wire.SetStringToSign(c.Response().Header(), str)
 }
 
 // negotiate picks the response format (§3.2): an Accept naming JSON or XML
