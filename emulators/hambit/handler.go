@@ -28,7 +28,7 @@ func requestAttrs(r *apiRequest) func() scenarios.Attrs {
 		}
 		a = scenarios.Attrs{}
 		for k, p := range r.params {
-			if p.kind != kindNested {
+			if !p.kind.Nested() {
 				a[k] = p.text
 			}
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/emulators/internal/wire"
 )
 
 type vectorFile struct {
@@ -190,7 +191,7 @@ func FuzzCanonical(f *testing.F) {
 			t.Fatal("the skip/raw candidate does not verify SignRequest's sign")
 		}
 		for k, p := range ps {
-			if p.kind == kindNumber {
+			if p.kind == wire.LitNumber {
 				_ = shortestNumber(p.text)
 			}
 			_ = k

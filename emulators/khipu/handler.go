@@ -439,7 +439,7 @@ func (s *Service) handleConfirm(cl *call) error {
 func refundAmount(cl *call) (*value, error) {
 	if !cl.v3 {
 		if a, ok := cl.params["amount"]; ok && a != "" {
-			return &value{text: a, kind: kindString}, nil
+			return &value{text: a, kind: wire.LitString}, nil
 		}
 		return nil, nil
 	}
@@ -450,7 +450,7 @@ func refundAmount(cl *call) (*value, error) {
 	if err != nil {
 		return nil, malformed()
 	}
-	if a, ok := in["amount"]; ok && !(a.kind == kindString && a.text == "") {
+	if a, ok := in["amount"]; ok && !(a.kind == wire.LitString && a.text == "") {
 		return &a, nil
 	}
 	return nil, nil
@@ -631,7 +631,7 @@ func (s *Service) handlePredict(cl *call) error {
 		if currencyOK {
 			cur = currency
 		}
-		d, msg := amountMessage(value{text: amountText, kind: kindString}, cur)
+		d, msg := amountMessage(value{text: amountText, kind: wire.LitString}, cur)
 		if msg != "" {
 			v.add("amount", msg)
 		}

@@ -100,7 +100,7 @@ func (s *Service) newPayment(cl *call, t *node, typ string) error {
 	}
 	p.installments = 1
 	if ex := t.get("extraParameters"); ex != nil && ex.kind == nObject {
-		for _, k := range ex.keys {
+		for _, k := range ex.memberKeys() {
 			if len([]rune(k)) > 64 {
 				v.prop("extraParameters", sizeMsg(cl.lang, 0, 64))
 			}
@@ -305,7 +305,7 @@ func (s *Service) createPayment(cl *call, t *node, p payment, plan scenarios.Pla
 			Billing: parseAddress(pn.get("billingAddress"))}
 	}
 	if ex := t.get("extraParameters"); ex != nil && ex.kind == nObject {
-		for _, k := range ex.keys {
+		for _, k := range ex.memberKeys() {
 			tx.Extra = append(tx.Extra, kv{K: k, V: ex.kids[k].text})
 		}
 	}
