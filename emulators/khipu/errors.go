@@ -14,7 +14,7 @@ import (
 )
 
 // The one place that knows Khipu's error bodies (§9): every handler returns
-// an *emulators.Error (or a scenarioFailure) and renderErrors answers it in
+// an *emulators.Error (or a scenarioFailure) and answer (the shared error step's Shape) answers it in
 // the v2 or v3 shape, or as an HTML page on the payer pages.
 
 // Top-level messages (§9.3).
@@ -134,57 +134,39 @@ func items(fields []emulators.FieldError) *[]errorItem {
 	return &out
 }
 
-// renderErrors is the group middleware that answers every error of the
-// Khipu tree in Khipu's shape (§9.2). It leaves committed responses and
-// injected network faults alone.
-func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		err := next(c)
-		if err == nil || c.Response().Committed || wire.IsFault(err) {
-			return err
-		}
-		s.renderError(c, err)
-		return nil
-	}
+// errorStep answers every error of the Khipu tree in Khipu's shape (§9.2)
+// through the shared error step: a scenario's failure as it says, the
+// rest by shape; an error on a payer page as HTML.
+func (s *Service) errorStep() wire.Errors {
+	return wire.Errors{Debug: s.deps.DebugHeaders, Log: s.deps.Log, FromHTTP: httpError, Shape: s.answer}
 }
 
-func (s *Service) renderError(c echo.Context, err error) {
+func (s *Service) answer(c echo.Context, err error, e *emulators.Error) wire.Answer {
 	sf := surfaceOf(c)
-	var status int
+	var a wire.Answer
 	var body errorBody
-	var detail string
 	if f, ok := errors.AsType[*scenarioFailure](err); ok {
-		status, detail = f.status, f.detail
+		a.Status, a.Detail = f.status, f.detail
 		body = errorBody{Status: f.status, Message: f.message}
 		if f.withErr {
 			body.Errors = items(f.errors)
 		}
 	} else {
-		var e *emulators.Error
-		if he, ok := errors.AsType[*echo.HTTPError](err); ok {
-			e = httpError(c, he)
-		} else {
-			e = emulators.AsError(err)
-		}
-		detail = emulators.DetailOf(e)
-		status, body = s.shape(c, sf, e)
-		if e.Kind == emulators.MethodNotAllowed {
-			c.Response().Header().Set("Allow", strings.Join(e.Allow, ", "))
-		}
-		if e.Kind == emulators.Internal {
-			s.deps.Log.Error("internal error", "path", c.Request().URL.Path, "err", err)
-		}
+		a.Err, a.Detail = e, emulators.DetailOf(e)
+		a.Status, body = s.shape(c, sf, e)
 	}
-	wire.ErrorDetail(c, detail, s.deps.DebugHeaders)
 	if sf == surfacePage {
-		s.renderErrorPage(c, status, body.Message)
-		return
+		a.HeadBody = true
+		a.Write = func(c echo.Context, status int) error {
+			s.renderErrorPage(c, status, body.Message)
+			return nil
+		}
+		return a
 	}
-	if c.Request().Method == http.MethodHead {
-		c.NoContent(status)
-		return
+	a.Write = func(c echo.Context, status int) error {
+		return wire.JSON(c, status, echo.MIMEApplicationJSON, body)
 	}
-	wire.JSON(c, status, echo.MIMEApplicationJSON, body)
+	return a
 }
 
 // shape maps an error to Khipu's status and body on a surface (§9.2).

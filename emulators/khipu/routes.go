@@ -17,7 +17,7 @@ import (
 // without one trailing slash; a known path with another method is a 405
 // with Allow.
 func (s *Service) Register(g *echo.Group) {
-	g.Use(s.renderErrors, wire.Recover(s.deps.Log))
+	g.Use(s.errorStep().Middleware, wire.Recover(s.deps.Log))
 
 	v2 := func(op string, h apiHandler) echo.HandlerFunc { return s.api(surfaceV2, op, h) }
 	v3 := func(op string, h apiHandler) echo.HandlerFunc { return s.api(surfaceV3, op, h) }

@@ -1,6 +1,7 @@
 package payu
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"strconv"
@@ -80,56 +81,41 @@ func envelope(reports bool, command string) (root, payload string) {
 	return "paymentResponse", "transactionResponse"
 }
 
-// renderErrors is the one place that knows PayU's error envelope (§4.2):
-// {"code":"ERROR","error":"…","<payload>":null} or its XML twin under the
-// command's root, with the status of §2.
-func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		err := next(c)
-		if err == nil || c.Response().Committed || wire.IsFault(err) {
-			return err
-		}
-		status := http.StatusOK
-		var e *emulators.Error
-		forced := false
-		if se, ok := errors.AsType[*statusError](err); ok {
-			status, e, forced = se.status, se.err, true
-		} else if he, ok := errors.AsType[*echo.HTTPError](err); ok {
-			e = s.httpError(c, he)
-		} else {
-			e = emulators.AsError(err)
-		}
-		if !forced {
-			// Only these leave HTTP 200 (§2), at the default status.
-			switch e.Kind {
-			case emulators.NotFound:
-				if e.Code == "path" {
-					status = e.Kind.Status()
-				}
-			case emulators.MethodNotAllowed:
-				status = e.Kind.Status()
-				c.Response().Header().Set("Allow", strings.Join(e.Allow, ", "))
-			case emulators.UnknownScenario:
-				status = e.Kind.Status()
-				e = apiErrDetail("Sandbox: "+e.Msg, e.Detail)
-			case emulators.TooLarge, emulators.Unavailable:
-				status = e.Kind.Status()
-			case emulators.Internal:
-				status = e.Kind.Status()
-				s.deps.Log.Error("internal error", "path", c.Request().URL.Path, "err", err)
-				e = &emulators.Error{Kind: emulators.Internal, Msg: "Sandbox: internal error", Detail: emulators.DetailOf(e)}
+// answer is the one place that knows PayU's error envelope (§4.2), as the
+// shared error step's Shape: {"code":"ERROR","error":"…","<payload>":null}
+// or its XML twin under the command's root, with the status of §2.
+func (s *Service) answer(c echo.Context, err error, e *emulators.Error) wire.Answer {
+	a := wire.Answer{Status: http.StatusOK, HeadBody: true}
+	if se, ok := errors.AsType[*statusError](err); ok {
+		a.Status, e = se.status, se.err
+	} else {
+		// Only these leave HTTP 200 (§2), at the default status.
+		switch e.Kind {
+		case emulators.NotFound:
+			if e.Code == "path" {
+				a.Status = e.Kind.Status()
 			}
+		case emulators.UnknownScenario:
+			a.Status = e.Kind.Status()
+			e = apiErrDetail("Sandbox: "+e.Msg, e.Detail)
+		case emulators.MethodNotAllowed, emulators.TooLarge, emulators.Unavailable:
+			a.Status = e.Kind.Status()
+		case emulators.Internal:
+			a.Status = e.Kind.Status()
+			a.Err = e // logged with its cause; answered without it
+			e = &emulators.Error{Kind: emulators.Internal, Msg: "Sandbox: internal error", Detail: emulators.DetailOf(e)}
 		}
-		x := s.exchangeOf(c)
-		wire.ErrorDetail(c, emulators.DetailOf(e), s.deps.DebugHeaders)
-		msg := e.Msg
-		if msg == "" {
-			msg = emulators.DetailOf(e)
+		if a.Err == nil {
+			a.Err = e
 		}
-		root, payload := envelope(x.reports, x.command)
-		body := vobj(fl("code", vstr("ERROR")), fl("error", vstr(msg)), fl(payload, null))
-		return s.write(c, status, x.out, root, body)
 	}
+	a.Detail = emulators.DetailOf(e)
+	msg := cmp.Or(e.Msg, a.Detail)
+	x := s.exchangeOf(c)
+	root, payload := envelope(x.reports, x.command)
+	body := vobj(fl("code", vstr("ERROR")), fl("error", vstr(msg)), fl(payload, null))
+	a.Write = func(c echo.Context, status int) error { return s.write(c, status, x.out, root, body) }
+	return a
 }
 
 // httpError turns echo's own errors (the group's catch-all 404) into ours.

@@ -14,7 +14,7 @@ import (
 // routes the real hosts here too). Every PayU route is listed here (§2); a
 // known path with another method is the 405 of §2 with Allow.
 func (s *Service) Register(g *echo.Group) {
-	g.Use(s.renderErrors, wire.Recover(s.deps.Log))
+	g.Use(wire.Errors{Debug: s.deps.DebugHeaders, Log: s.deps.Log, FromHTTP: s.httpError, Shape: s.answer}.Middleware, wire.Recover(s.deps.Log))
 	rt := wire.Router{NotAllowed: methodNotAllowed}
 	rt.Add(g, "/payments-api/4.0/service.cgi", wire.Methods{http.MethodPost: s.handleAPI(false)})
 	rt.Add(g, "/reports-api/4.0/service.cgi", wire.Methods{http.MethodPost: s.handleAPI(true)})
