@@ -39,35 +39,24 @@ func (cl *call) api() string {
 
 type apiHandler func(cl *call) error
 
-// api wraps an API handler in the request path of §6.2: route → scenario
-// header → body (size-limited) → authentication → handler.
-func (s *Service) api(sf surface, op string, h apiHandler) echo.HandlerFunc {
+// api serves one API route on surface sf through the shared pipeline
+// (§6.2): scenario header → bounded body → authenticate → h.
+func api(pipe *wire.Pipeline[*call], sf surface, op string, h apiHandler) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		setSurface(c, sf)
-		n := wire.Annotate(c)
-		n.Operation = op
-		header := c.Request().Header.Get("X-Sandbox-Scenario")
-		name, err := s.deps.Scenarios.Resolve(header)
-		if err != nil {
-			return err
-		}
-		n.Scenario = name
-		body, err := wire.ReadBody(c, int64(s.cfg.MaxBody))
-		if err != nil {
-			return err
-		}
-		cl := &call{c: c, v3: sf == surfaceV3, scenario: name, explicit: header != "", body: body}
-		if cl.v3 {
-			s.noteGeneratedClient(c.Request().UserAgent())
-			err = s.authV3(cl)
-		} else {
-			err = s.authV2(cl)
-		}
-		if err != nil {
-			return err
-		}
-		return h(cl)
+		return pipe.Run(c, op, h)
 	}
+}
+
+// authenticate is the pipeline's auth hook: the v2 signature (§5.2) or
+// the v3 API key (§10).
+func (s *Service) authenticate(x wire.Exchange) (*call, error) {
+	cl := &call{c: x.C, v3: surfaceOf(x.C) == surfaceV3, scenario: x.Scenario, explicit: x.Header != "", body: x.Body}
+	if cl.v3 {
+		s.noteGeneratedClient(x.C.Request().UserAgent())
+		return cl, s.authV3(cl)
+	}
+	return cl, s.authV2(cl)
 }
 
 // generatorAgents are the User-Agent marks of clients generated from an

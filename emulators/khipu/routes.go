@@ -19,8 +19,9 @@ import (
 func (s *Service) Register(g *echo.Group) {
 	g.Use(s.errorStep().Middleware, wire.Recover(s.deps.Log))
 
-	v2 := func(op string, h apiHandler) echo.HandlerFunc { return s.api(surfaceV2, op, h) }
-	v3 := func(op string, h apiHandler) echo.HandlerFunc { return s.api(surfaceV3, op, h) }
+	pipe := &wire.Pipeline[*call]{Scenarios: s.deps.Scenarios, Limit: int64(s.cfg.MaxBody), Auth: s.authenticate}
+	v2 := func(op string, h apiHandler) echo.HandlerFunc { return api(pipe, surfaceV2, op, h) }
+	v3 := func(op string, h apiHandler) echo.HandlerFunc { return api(pipe, surfaceV3, op, h) }
 	rt := wire.Router{Slash: true, HeadGet: true, NotAllowed: methodNotAllowed}
 
 	// API 2.0 (§6).
