@@ -35,10 +35,12 @@ var reportsCommands = map[string]bool{
 // X-Sandbox-Scenario, the 1 MiB body bound, authenticate (envelope,
 // command, credentials), then the command's handler.
 func (s *Service) handleAPI(reports bool) echo.HandlerFunc {
-	pipe := &wire.Pipeline[*call]{Scenarios: s.deps.Scenarios, Limit: maxBody, BodyError: bodyError, Auth: s.authenticate}
-	dispatch := s.dispatchPayments
+	// The call travels by value so that it stays on the stack (the
+	// dispatchers do not keep it).
+	pipe := &wire.Pipeline[call]{Scenarios: s.deps.Scenarios, Limit: maxBody, BodyError: bodyError, Auth: s.authenticate}
+	dispatch := func(cl call) error { return s.dispatchPayments(&cl) }
 	if reports {
-		dispatch = s.dispatchReports
+		dispatch = func(cl call) error { return s.dispatchReports(&cl) }
 	}
 	return func(c echo.Context) error {
 		// The answer's format and envelope are known before anything can fail.
@@ -60,7 +62,7 @@ func bodyError(err error) error {
 
 // authenticate is the pipeline's auth hook (§4.1): the envelope in its
 // format, the command, the language and the merchant's credentials.
-func (s *Service) authenticate(wx wire.Exchange) (*call, error) {
+func (s *Service) authenticate(wx wire.Exchange) (call, error) {
 	c, r := wx.C, wx.C.Request()
 	x := s.exchangeOf(c)
 	s.setFormats(x, r, wx.Body)
@@ -69,9 +71,9 @@ func (s *Service) authenticate(wx wire.Exchange) (*call, error) {
 		detail := err.Error()
 		if errors.Is(err, errXMLRefused) {
 			detail = "Sandbox: " + strings.TrimPrefix(detail, errXMLRefused.Error()+": ")
-			return nil, apiErrDetail(detail, detail)
+			return call{}, apiErrDetail(detail, detail)
 		}
-		return nil, apiErrDetail("Sandbox: the request body could not be parsed as JSON or XML", detail)
+		return call{}, apiErrDetail("Sandbox: the request body could not be parsed as JSON or XML", detail)
 	}
 	cmd := strings.TrimSpace(req.s("command"))
 	known := paymentsCommands
@@ -84,14 +86,14 @@ func (s *Service) authenticate(wx wire.Exchange) (*call, error) {
 	x.command = cmd
 	wx.Note.Operation = cmd + " (" + orDash(x.in) + "→" + x.out + ")"
 	if !known[cmd] {
-		return nil, apiErr("Sandbox: unsupported command [" + cmd + "]")
+		return call{}, apiErr("Sandbox: unsupported command [" + cmd + "]")
 	}
 	x.lang = language(req.s("language"))
 	m, ok := s.merchantByCredentials(req.s("merchant", "apiLogin"), req.s("merchant", "apiKey"))
 	if !ok {
-		return nil, apiErrDetail(invalidCredentials(x.lang), "merchant.apiLogin/apiKey match no configured merchant")
+		return call{}, apiErrDetail(invalidCredentials(x.lang), "merchant.apiLogin/apiKey match no configured merchant")
 	}
-	return &call{c: c, x: x, req: req, merchant: m, lang: x.lang, scenario: wx.Scenario}, nil
+	return call{c: c, x: x, req: req, merchant: m, lang: x.lang, scenario: wx.Scenario}, nil
 }
 
 func orDash(s string) string {
