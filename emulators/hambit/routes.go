@@ -130,7 +130,7 @@ func (s *Service) segments() []string {
 	return out
 }
 
-// handleStatic serves the cashier's CSS and JS.
+// handleStatic serves GET /hambit/static/{name}: the cashier's CSS and JS (spec §8).
 func (s *Service) handleStatic(c echo.Context) error {
 	name := c.Param("*")
 	err := wire.Static(c, s.static, name, "no-cache")
