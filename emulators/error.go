@@ -3,6 +3,7 @@ package emulators
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 )
 
@@ -142,4 +143,44 @@ func DetailOf(err error) string {
 		parts = append(parts, f.Field+": "+f.Message)
 	}
 	return strings.Join(parts, "; ")
+}
+
+// Status is the HTTP status an error of kind k gets unless the provider's
+// spec says otherwise: the one default every renderer (the three providers
+// and the admin API) starts from.
+func (k Kind) Status() int {
+	switch k {
+	case Invalid, UnknownScenario:
+		return http.StatusBadRequest
+	case Unauthorized:
+		return http.StatusUnauthorized
+	case Forbidden:
+		return http.StatusForbidden
+	case NotFound:
+		return http.StatusNotFound
+	case Conflict:
+		return http.StatusConflict
+	case MethodNotAllowed:
+		return http.StatusMethodNotAllowed
+	case TooLarge:
+		return http.StatusRequestEntityTooLarge
+	case Unavailable:
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusInternalServerError
+}
+
+// KindOfStatus is the kind of an HTTP status that arrives without one (the
+// router's own 404 and 405, echo's 413): the inverse of Status. Other
+// client errors are Invalid, everything else Internal.
+func KindOfStatus(status int) Kind {
+	for k := Invalid; k <= UnknownScenario; k++ {
+		if k != UnknownScenario && k.Status() == status {
+			return k
+		}
+	}
+	if status >= 400 && status < 500 {
+		return Invalid
+	}
+	return Internal
 }

@@ -27,15 +27,12 @@ func TestOneHop(t *testing.T) {
 		{"hambit/routes.go", "then.Schedule", "a scenario's delay taking effect (the robot payer, from handleCreateCollection)"},
 		{"sandbox/routes.go", "advance", "the sandbox clock's advance"},
 		{"sandbox/routes.go", "objectPage", "the dashboard's object page"},
-		// Not met yet: Hambit's callback retry schedule (then.Callback in
-		// notify, callbacks.go) is three hops from hambit/routes.go
-		// (handleCashierAction → payCollection → notify → then.Callback):
-		// the callback belongs to the lifecycle step that the cashier, the
-		// robot payer and the admin share (TestOneHopCountsHops pins it).
-		//
-		// payu/routes.go comes with the request-pipeline branch: at merge
-		// add {"payu/routes.go", <its XML decoder>} and
-		// {"payu/routes.go", "then.Schedule"}.
+		{"hambit/routes.go", "then.Callback", "Hambit's callback retry schedule (callbackPolicy, the outbound route)"},
+		{"khipu/routes.go", "then.Callback", "Khipu's notification retry schedule"},
+		{"payu/routes.go", "then.Callback", "PayU's confirmation retry schedule"},
+		{"payu/routes.go", "decodeXML", "PayU's XML decoding (payu.md §3.1, from the pipeline's auth hook)"},
+		{"payu/routes.go", "decodeJSON", "PayU's JSON decoding"},
+		{"payu/routes.go", "then.Schedule", "a scenario's delay taking effect (the robot payer, from the submit path)"},
 	}
 	for _, tt := range tests {
 		if h := hops(t, tt.file, tt.target); h < 0 || h > 1 {
@@ -53,13 +50,14 @@ func TestOneHopCountsHops(t *testing.T) {
 		file, target string
 		want         int
 	}{
-		{"khipu/routes.go", "route", 0},
+		{"khipu/routes.go", "methodNotAllowed", 0},
 		{"khipu/routes.go", "api", 0},
 		{"khipu/routes.go", "authV2", 1},
 		{"khipu/routes.go", "submitCoordinates", 2},
 		{"khipu/routes.go", "coordinatesOutcome", 3},
 		{"khipu/routes.go", "noSuchFunction", -1},
-		{"hambit/routes.go", "then.Callback", 3},
+		{"hambit/routes.go", "then.Callback", 0},
+		{"hambit/routes.go", "payCollection", 1},
 	}
 	for _, tt := range tests {
 		got := hops(t, tt.file, tt.target)

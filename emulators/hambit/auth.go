@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/paysandbox/sandbox/emulators/internal/wire"
 )
 
 // authHeaders are the four signed-request headers (spec §3.1).
@@ -83,7 +85,7 @@ func quoteShort(s string) string {
 	if len(s) > 64 {
 		s = s[:64] + "…"
 	}
-	return `"` + headerSafe(s) + `"`
+	return `"` + wire.HeaderSafe(s) + `"`
 }
 
 // peerIP is the connection's peer address (X-Forwarded-For is ignored, spec §3.4).

@@ -400,12 +400,18 @@ func TestRouting(t *testing.T) {
 			{"PUT", "/hambit/api/v3/chl/createTransferOrder", "POST"},
 			{"POST", "/hambit/api/v3/chl/query/balance", "GET"},
 			{"DELETE", "/hambit/api/v3/chl/query/bank", "POST"},
+			{"TRACE", "/hambit/cashier/C1", "GET, POST"},
+			{"POST", "/hambit/static/cashier.css", "GET"},
 		} {
 			rec := e.do(tc.method, tc.path, "")
 			wantCode(t, rec, 405, "300")
 			if rec.Header().Get("Allow") != tc.allow {
 				t.Errorf("%s %s: Allow = %q", tc.method, tc.path, rec.Header().Get("Allow"))
 			}
+		}
+		// HEAD does not reach the cashier's GET: 405 without a body.
+		if rec := e.do("HEAD", "/hambit/cashier/C1", ""); rec.Code != 405 || rec.Header().Get("Allow") != "GET, POST" || rec.Body.Len() != 0 {
+			t.Errorf("HEAD cashier: %d Allow %q body %q", rec.Code, rec.Header().Get("Allow"), rec.Body)
 		}
 	})
 	t.Run("H-10 unknown scenario", func(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/paysandbox/sandbox/emulators/internal/callback"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
-	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/scenarios"
 )
 
@@ -51,7 +50,7 @@ func (s *Service) notify(o order, event string) {
 	del.SupersedeKey = provider + ":" + o.OrderID
 	del.Rule = plan.Label()
 	del.Resume, _ = json.Marshal(callbackResume{Order: o.OrderID, Bad: plan.BadSignature})
-	del.Policy = then.Callback(plan, s.cfg.Callbacks.Retry, s.cfg.Callbacks.Timeout)
+	del.Policy = s.callbackPolicy(plan)
 	switch {
 	case plan.Skip:
 		del.SkipReason = "scenario"

@@ -83,7 +83,7 @@ func (s *Service) notFoundPage(c echo.Context) error {
 		Heading: "Cashier not found", Message: "There is no Hambit cashier " + c.Param("id") + "."})
 }
 
-// handleCashier serves GET /hambit/cashier/{cashierId}.
+// handleCashier serves GET /hambit/cashier/{cashierId} (spec §8).
 func (s *Service) handleCashier(c echo.Context) error {
 	wire.Annotate(c).Operation = "cashier page"
 	o, ok := s.cashierOrder(c)
@@ -205,7 +205,7 @@ func methodsFor(val any, currency string) []string {
 	return out
 }
 
-// handleCashierAction serves POST /hambit/cashier/{cashierId}.
+// handleCashierAction serves POST /hambit/cashier/{cashierId} (spec §8).
 func (s *Service) handleCashierAction(c echo.Context) error {
 	n := wire.Annotate(c)
 	n.Operation = "cashier action"

@@ -34,16 +34,17 @@
 //
 // # Request pipeline
 //
-// handleRoot runs the checks of spec §3.4 in order: route and method (404,
-// 405), X-Sandbox-Scenario (400), body size (64 KiB) and depth (8), the four
-// headers, access_key known (307), IP whitelist (301), body is a JSON object
-// (300), timestamp window on the wall clock (307), signature (307, with
-// X-Sandbox-String-To-Sign), nonce replay (307), permission (301), then the
-// field rules (300), the scenario decision and the business rules
+// route (404), the shared method dispatcher (405) and the shared request
+// pipeline (serveOp, authenticate) run the checks of spec §3.4 in order:
+// X-Sandbox-Scenario (400), body size (64 KiB) and depth (8), the four
+// headers, access_key known (307), IP whitelist (301), body is a JSON
+// object (300), timestamp window on the wall clock (307), signature (307,
+// with X-Sandbox-String-To-Sign), nonce replay (307), permission (301),
+// then the field rules (300), the scenario decision and the business rules
 // (duplicate externalOrderId, 300). Errors travel as *emulators.Error and
-// are rendered by renderErrors alone: HTTP 200 with {"code","success",
-// "msg","msgEn","data":null} and the code's fixed texts; the reason goes to
-// X-Sandbox-Error-Detail and the journal.
+// are shaped by answer alone (the shared error step's Shape): HTTP 200
+// with {"code","success","msg","msgEn","data":null} and the code's fixed
+// texts; the reason goes to X-Sandbox-Error-Detail and the journal.
 //
 // The signature (sign.go) is computed from the bytes as sent: top-level
 // values are read with numbers kept as their source text. The verifier

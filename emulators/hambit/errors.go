@@ -91,73 +91,54 @@ func codeOf(e *emulators.Error) string {
 	return codeSystem
 }
 
-// renderErrors is the one place that knows Hambit's error envelope: HTTP 200
-// with the code's fixed texts, except 404 (unknown path), 405 (wrong
-// method, with Allow), 400 (unknown scenario) and a scenario's http_status.
-// The specific reason goes to X-Sandbox-Error-Detail and the journal only.
-func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		err := next(c)
-		if err == nil || c.Response().Committed || wire.IsFault(err) {
-			return err
+// answer is the one place that knows Hambit's error envelope (the shared
+// error step's Shape): HTTP 200 with the code's fixed texts, except 404
+// (unknown path), 405 (wrong method, with Allow), 400 (unknown scenario)
+// and a scenario's http_status. The specific reason goes to
+// X-Sandbox-Error-Detail and the journal only.
+func (s *Service) answer(_ echo.Context, err error, e *emulators.Error) wire.Answer {
+	a := wire.Answer{Status: http.StatusOK}
+	var code, msg, msgEn string
+	if se, ok := errors.AsType[*scenarioError](err); ok {
+		code = se.Code
+		if se.HTTPStatus != 0 {
+			a.Status = se.HTTPStatus
 		}
-		status := http.StatusOK
-		var code, msg, msgEn, detail string
-		if se, ok := errors.AsType[*scenarioError](err); ok {
-			code = se.Code
-			if se.HTTPStatus != 0 {
-				status = se.HTTPStatus
-			}
-			t, known := codeTexts[code]
-			if !known {
-				t = codeTexts[codeSystem]
-			}
-			msg, msgEn = cmp.Or(se.Msg, t[0]), cmp.Or(se.MsgEn, t[1])
-			detail = "scenario error " + code + " from " + se.rule
-		} else {
-			var e *emulators.Error
-			if he, ok := errors.AsType[*echo.HTTPError](err); ok {
-				e = s.httpError(c, he)
-			} else {
-				e = emulators.AsError(err)
-			}
-			switch e.Kind {
-			case emulators.NotFound:
-				if e.Code == "" || e.Code == "path" {
-					status = http.StatusNotFound
-				}
-			case emulators.MethodNotAllowed:
-				status = http.StatusMethodNotAllowed
-				c.Response().Header().Set("Allow", strings.Join(e.Allow, ", "))
-			case emulators.UnknownScenario:
-				status = http.StatusBadRequest
-			case emulators.Internal:
-				s.deps.Log.Error("internal error", "path", c.Request().URL.Path, "err", err)
-			}
-			code = codeOf(e)
-			t := codeTexts[code]
-			msg, msgEn = t[0], t[1]
-			detail = emulators.DetailOf(e)
+		t, known := codeTexts[code]
+		if !known {
+			t = codeTexts[codeSystem]
 		}
-		wire.Annotate(c).Error = detail
-		if s.deps.DebugHeaders && detail != "" {
-			c.Response().Header().Set("X-Sandbox-Error-Detail", wire.DebugValue(headerSafe(detail)))
+		msg, msgEn = cmp.Or(se.Msg, t[0]), cmp.Or(se.MsgEn, t[1])
+		a.Detail = "scenario error " + code + " from " + se.rule
+	} else {
+		// Only these leave HTTP 200 (spec §3.3), at the default status.
+		switch e.Kind {
+		case emulators.NotFound:
+			if e.Code == "" || e.Code == "path" {
+				a.Status = e.Kind.Status()
+			}
+		case emulators.MethodNotAllowed, emulators.UnknownScenario:
+			a.Status = e.Kind.Status()
 		}
-		if c.Request().Method == http.MethodHead {
-			return c.NoContent(status)
-		}
+		code = codeOf(e)
+		t := codeTexts[code]
+		msg, msgEn = t[0], t[1]
+		a.Err, a.Detail = e, emulators.DetailOf(e)
+	}
+	a.Write = func(c echo.Context, status int) error {
 		return wire.JSON(c, status, contentTypeJSON, envelope{Code: code, Success: code == codeOK, Msg: msg, MsgEn: msgEn})
 	}
+	return a
 }
 
 // httpError turns echo's own errors (the group's catch-all 404) into ours.
 func (s *Service) httpError(c echo.Context, he *echo.HTTPError) *emulators.Error {
 	path := wire.RequestInfo(c).OriginalPath
-	switch he.Code {
-	case http.StatusNotFound:
+	switch emulators.KindOfStatus(he.Code) {
+	case emulators.NotFound:
 		return &emulators.Error{Kind: emulators.NotFound, Code: "path", Detail: "no Hambit endpoint at " + path}
-	case http.StatusMethodNotAllowed:
-		return &emulators.Error{Kind: emulators.MethodNotAllowed, Detail: "method " + c.Request().Method + " not allowed on " + path}
+	case emulators.MethodNotAllowed:
+		return emulators.AsError(methodNotAllowed(c, c.Request().Method, nil))
 	}
 	return &emulators.Error{Kind: emulators.Invalid, Detail: strings.ToLower(http.StatusText(he.Code))}
 }
@@ -167,5 +148,5 @@ func (s *Service) setStringToSign(c echo.Context, str string) {
 	if !s.deps.DebugHeaders {
 		return
 	}
-	wire.SetStringToSign(c.Response().Header(), str, headerSafe)
+	wire.SetStringToSign(c.Response().Header(), str)
 }

@@ -1,14 +1,174 @@
 package hambit
 
 import (
+	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/labstack/echo/v4"
 
+	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
 	"github.com/paysandbox/sandbox/scenarios"
 )
+
+// serveOp serves one operation once routing and the method are settled,
+// through the shared pipeline: X-Sandbox-Scenario, then (signed
+// operations) the body bound and authenticate, the checks of spec §3.4 in
+// order, then the operation's handler.
+func (s *Service) serveOp(op *operation) echo.HandlerFunc {
+	pipe := &wire.Pipeline[*apiRequest]{Scenarios: s.deps.Scenarios,
+		// /ping is neither signed nor enveloped: no body, no checks.
+		Auth: func(x wire.Exchange) (*apiRequest, error) { return &apiRequest{c: x.C, op: op}, nil }}
+	if op.signed {
+		pipe.Limit, pipe.BodyError = maxBody, bodyError
+		pipe.Auth = func(x wire.Exchange) (*apiRequest, error) { return s.authenticate(x, op) }
+	}
+	handle := func(r *apiRequest) error {
+		if !r.op.signed {
+			return s.handlePing(r.c)
+		}
+		return r.op.handle(s, r.c, r)
+	}
+	return func(c echo.Context) error { return pipe.Run(c, op.title, handle) }
+}
+
+// bodyError is step 2 of spec §3.4 for a body that cannot be read.
+func bodyError(err error) error {
+	if emulators.KindOf(err) == emulators.TooLarge {
+		return errParam("request body exceeds " + wire.HumanBytes(maxBody))
+	}
+	return errParam(emulators.DetailOf(err))
+}
+
+// authenticate is the pipeline's auth hook for signed operations: steps
+// 2 (depth; the pipeline bounded the size) to 10 of spec §3.4.
+func (s *Service) authenticate(x wire.Exchange, op *operation) (*apiRequest, error) {
+	c, req, n, body := x.C, x.C.Request(), x.Note, x.Body
+	// 2. body depth
+	if err := wire.CheckJSONDepth(body, maxDepth); err != nil {
+		return nil, errParam(err.Error())
+	}
+	// 3. headers present and well formed
+	h, msg := readAuthHeaders(req.Header)
+	if msg != "" {
+		return nil, errParam(msg)
+	}
+	// 4. access_key known
+	acct := s.accounts[h.accessKey]
+	if acct == nil {
+		return nil, s.rejectSignature(c, nil, h, "unknown access_key "+quoteShort(h.accessKey))
+	}
+	// 5. IP whitelist
+	ip, okIP := peerIP(req)
+	if !okIP || !acct.allowsIP(ip) {
+		return nil, errIP("caller IP " + ip.String() + " is not in the whitelist of access_key " + h.accessKey)
+	}
+	// 6. body: UTF-8 JSON object; empty only for GET
+	if len(strings.TrimSpace(string(body))) == 0 && req.Method != http.MethodGet {
+		return nil, errParam("empty body: expected a JSON object")
+	}
+	ps, err := parseParams(body)
+	if err != nil {
+		return nil, errParam(err.Error())
+	}
+	// 7. timestamp window (wall clock)
+	ms, _ := strconv.ParseInt(h.timestamp, 10, 64)
+	skew := s.wallNow().Sub(time.UnixMilli(ms))
+	if skew < 0 {
+		skew = -skew
+	}
+	if skew > s.cfg.TimestampWindow {
+		cs := candidates(ps, acct.SecretKey, h.accessKey, h.timestamp, h.nonce)
+		dir := "old"
+		if time.UnixMilli(ms).After(s.wallNow()) {
+			dir = "ahead"
+		}
+		return nil, s.rejectSignature(c, cs, h, "timestamp "+strconv.FormatInt(int64(skew.Round(time.Second)/time.Second), 10)+" s "+dir+
+			", outside the +/-"+strconv.FormatInt(int64(s.cfg.TimestampWindow/time.Second), 10)+" s window (wall clock)")
+	}
+	// 8. signature: the usual rendering first; the other candidates only
+	// when it does not match (they are for the diagnostics).
+	cs := firstCandidate(ps, acct.SecretKey, h.accessKey, h.timestamp, h.nonce)
+	i := matchSign(cs, h.sign)
+	if i < 0 {
+		cs = candidates(ps, acct.SecretKey, h.accessKey, h.timestamp, h.nonce)
+		i = matchSign(cs, h.sign)
+	}
+	if i < 0 {
+		return nil, s.rejectSignature(c, cs, h, "sign "+quoteShort(h.sign)+" matches none of "+strconv.Itoa(len(cs))+
+			" candidate strings; expected "+cs[0].sign+" for X-Sandbox-String-To-Sign (empty values skipped, numbers as sent)")
+	}
+	n.Signature = signatureNote(cs, h, journal.VerdictOK, i, "")
+	// 9. nonce
+	if !s.nonces.remember(h.accessKey, h.nonce, s.wallNow(), 2*s.cfg.TimestampWindow) {
+		n.Signature.Verdict, n.Signature.Detail = journal.VerdictRejected, "nonce already used by this access_key"
+		s.setStringToSign(c, cs[0].str)
+		return nil, errSignature("nonce already used by this access_key")
+	}
+	// 10. permission
+	switch op.perm {
+	case permAny:
+		if !acct.perms[permCollect] && !acct.perms[permPayout] {
+			return nil, errIP("access_key " + h.accessKey + " has neither the collect nor the payout permission")
+		}
+	default:
+		if !acct.perms[op.perm] {
+			return nil, errIP("access_key " + h.accessKey + " lacks the " + op.perm + " permission")
+		}
+	}
+	return &apiRequest{c: c, country: s.country(c), op: op, scenario: x.Scenario, account: acct, headers: h, params: ps,
+		linkBase: wire.LinkBase(req, s.deps.PublicURL)}, nil
+}
+
+// rejectSignature answers 307 with the debug headers of spec §3.5 and
+// journals every candidate.
+func (s *Service) rejectSignature(c echo.Context, cs []candidate, h authHeaders, detail string) error {
+	n := wire.Annotate(c)
+	n.Signature = signatureNote(cs, h, journal.VerdictRejected, -1, detail)
+	if len(cs) > 0 {
+		s.setStringToSign(c, cs[0].str)
+	} else if s.deps.DebugHeaders {
+		// Unknown key: no secret, but the string the key would have signed.
+		ps, err := parseParams(wire.Body(c))
+		if err == nil {
+			s.setStringToSign(c, canonical(ps, h.accessKey, h.timestamp, h.nonce, canonOptions{}))
+		}
+	}
+	return errSignature(detail)
+}
+
+func signatureNote(cs []candidate, h authHeaders, verdict string, match int, detail string) *journal.Signature {
+	sig := &journal.Signature{Verdict: verdict, Scheme: "HMAC-SHA1 Base64 over sorted body keys + access_key, timestamp, nonce (Hambit)",
+		Received: h.sign, Detail: detail}
+	for i, c := range cs {
+		sig.Candidates = append(sig.Candidates, journal.Candidate{Name: c.name, StringToSign: c.str, Signature: c.sign, Match: i == match})
+	}
+	if len(cs) > 0 {
+		sig.Expected = cs[0].sign
+	}
+	return sig
+}
+
+// handlePing serves GET /ping (spec §6.1): not signed, not enveloped.
+func (s *Service) handlePing(c echo.Context) error {
+	ip, _ := peerIP(c.Request())
+	if key, ok := header(c.Request().Header, "access_key"); ok {
+		if a := s.accounts[strings.TrimSpace(key)]; a != nil && !a.allowsIP(ip) {
+			return errIP("caller IP " + ip.String() + " is not in the whitelist of access_key " + a.AccessKey)
+		}
+	}
+	type pong struct {
+		Version   string `json:"version"`
+		Timestamp int64  `json:"timestamp"`
+		AccessIP  string `json:"accessIp"`
+		Node      string `json:"node"`
+	}
+	return wire.JSON(c, http.StatusOK, contentTypeJSON, pong{Version: "1.0.1", Timestamp: millis(s.now()), AccessIP: ip.String(), Node: s.node})
+}
 
 // cashierLifetime is how long a cashier accepts payment (spec §8).
 const cashierLifetime = 30 * time.Minute
@@ -26,7 +186,7 @@ func requestAttrs(r *apiRequest) func() scenarios.Attrs {
 		}
 		a = scenarios.Attrs{}
 		for k, p := range r.params {
-			if p.kind != kindNested {
+			if !p.kind.Nested() {
 				a[k] = p.text
 			}
 		}

@@ -5,10 +5,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"sort"
 	"strconv"
@@ -17,25 +15,17 @@ import (
 	"unicode/utf8"
 
 	"github.com/google/uuid"
+	"github.com/paysandbox/sandbox/emulators/internal/wire"
 )
 
 // Hambit signs a request with Base64(HMAC-SHA1(secret_key, s)) where s joins
 // the top-level keys of the JSON body plus the access_key, timestamp and
 // nonce headers as sorted key=value pairs with raw values (spec §5).
 
-// value kinds of a top-level body value.
-const (
-	kindString = 's'
-	kindNumber = 'n'
-	kindBool   = 'b'
-	kindNull   = 'z'
-	kindNested = 'o' // object or array
-)
-
 // param is one top-level value of a JSON object, as the signature and the
 // validators see it.
 type param struct {
-	kind byte
+	kind wire.LitKind
 	// text is the decoded string, the number's source text, true/false, ""
 	// for null, or the compacted source of an object or array.
 	text string
@@ -51,8 +41,9 @@ var (
 	errBadUTF8   = errors.New("the body is not valid UTF-8")
 )
 
-// parseParams reads a JSON object body with numbers kept as their source
-// text (spec §5.2). A blank body is the empty object.
+// parseParams reads a JSON object body with the shared literal decoder:
+// numbers kept as their source text, nested values as their compact text
+// (spec §5.2). A blank body is the empty object.
 func parseParams(body []byte) (params, error) {
 	if len(bytes.TrimSpace(body)) == 0 {
 		return params{}, nil
@@ -60,77 +51,24 @@ func parseParams(body []byte) (params, error) {
 	if !utf8.Valid(body) {
 		return nil, errBadUTF8
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, fmt.Errorf("malformed JSON: %v", jsonErr(err))
-	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	ms, err := wire.DecodeObject(body, maxParseDepth)
+	if wire.IsNotObject(err) {
 		return nil, errNotObject
 	}
-	out := params{}
-	for dec.More() {
-		tok, err := dec.Token()
-		if err != nil {
-			return nil, fmt.Errorf("malformed JSON: %v", jsonErr(err))
-		}
-		key, ok := tok.(string)
-		if !ok {
-			return nil, errors.New("malformed JSON: expected a key")
-		}
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); err != nil {
-			return nil, fmt.Errorf("malformed JSON at %q: %v", key, jsonErr(err))
-		}
-		p, err := renderRaw(raw)
-		if err != nil {
-			return nil, fmt.Errorf("malformed JSON at %q: %v", key, err)
-		}
-		out[key] = p
+	if err != nil {
+		return nil, fmt.Errorf("malformed JSON: %v", err)
 	}
-	if _, err := dec.Token(); err != nil { // the closing brace
-		return nil, fmt.Errorf("malformed JSON: %v", jsonErr(err))
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, errors.New("malformed JSON: data after the object")
+	out := make(params, len(ms))
+	for _, m := range ms {
+		out[m.Key] = param{kind: m.Kind, text: m.Text}
 	}
 	return out, nil
 }
 
-func jsonErr(err error) string {
-	if err == io.EOF || err == io.ErrUnexpectedEOF {
-		return "unexpected end of input"
-	}
-	return err.Error()
-}
-
-// renderRaw renders one JSON value as the canonical string shows it (spec §5.2).
-func renderRaw(raw json.RawMessage) (param, error) {
-	raw = bytes.TrimSpace(raw)
-	if len(raw) == 0 {
-		return param{}, errors.New("empty value")
-	}
-	switch raw[0] {
-	case '"':
-		var s string
-		if err := json.Unmarshal(raw, &s); err != nil {
-			return param{}, err
-		}
-		return param{kind: kindString, text: s}, nil
-	case '{', '[':
-		var buf bytes.Buffer
-		if err := json.Compact(&buf, raw); err != nil {
-			return param{}, err
-		}
-		return param{kind: kindNested, text: buf.String()}, nil
-	case 't', 'f':
-		return param{kind: kindBool, text: string(raw)}, nil
-	case 'n':
-		return param{kind: kindNull}, nil
-	}
-	return param{kind: kindNumber, text: string(raw)}, nil
-}
+// maxParseDepth bounds the nesting parseParams reads: the request path
+// refuses more than maxDepth before it gets here, the signing command and
+// the callback checker read what they are given up to this bound.
+const maxParseDepth = 64
 
 // shortestNumber rewrites a JSON number with a fraction or an exponent to
 // its exact decimal without exponent, trailing fractional zeros and a
@@ -214,9 +152,9 @@ func canonical(ps params, accessKey, timestamp, nonce string, o canonOptions) st
 		m[k] = v
 	}
 	delete(m, "sign")
-	m["access_key"] = param{kind: kindString, text: accessKey}
-	m["timestamp"] = param{kind: kindString, text: timestamp}
-	m["nonce"] = param{kind: kindString, text: nonce}
+	m["access_key"] = param{kind: wire.LitString, text: accessKey}
+	m["timestamp"] = param{kind: wire.LitString, text: timestamp}
+	m["nonce"] = param{kind: wire.LitString, text: nonce}
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -226,7 +164,7 @@ func canonical(ps params, accessKey, timestamp, nonce string, o canonOptions) st
 	for _, k := range keys {
 		p := m[k]
 		v := p.text
-		if o.shortest && p.kind == kindNumber {
+		if o.shortest && p.kind == wire.LitNumber {
 			v = shortestNumber(v)
 		}
 		if v == "" && !o.includeEmpty {
@@ -330,19 +268,4 @@ func NewHeaders(accessKey, secretKey string, body []byte, now time.Time, nonce s
 		"nonce":      {nonce},
 		"sign":       {sign},
 	}, nil
-}
-
-// headerSafe percent-encodes the bytes of s outside printable ASCII, so a
-// string to sign can travel in a response header (spec §3.5).
-func headerSafe(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c >= 0x20 && c <= 0x7e {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return b.String()
 }

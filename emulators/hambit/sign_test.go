@@ -1,7 +1,6 @@
 package hambit
 
 import (
-	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/emulators/internal/wire"
 )
 
 type vectorFile struct {
@@ -169,16 +169,6 @@ func TestParseParamsRejects(t *testing.T) {
 	}
 }
 
-func TestHeaderSafe(t *testing.T) {
-	s := "a=é&b=\n"
-	if got := headerSafe(s); got != "a=%C3%A9&b=%0A" {
-		t.Errorf("headerSafe = %q", got)
-	}
-	if b, _ := base64.StdEncoding.DecodeString(base64.StdEncoding.EncodeToString([]byte(s))); string(b) != s {
-		t.Error("b64 round trip")
-	}
-}
-
 // FuzzCanonical (H-20): the canonicaliser never panics, and what SignRequest signs
 // the verifier accepts (conformance check 20).
 func FuzzCanonical(f *testing.F) {
@@ -201,7 +191,7 @@ func FuzzCanonical(f *testing.F) {
 			t.Fatal("the skip/raw candidate does not verify SignRequest's sign")
 		}
 		for k, p := range ps {
-			if p.kind == kindNumber {
+			if p.kind == wire.LitNumber {
 				_ = shortestNumber(p.text)
 			}
 			_ = k

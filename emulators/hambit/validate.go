@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/paysandbox/sandbox/emulators"
+	"github.com/paysandbox/sandbox/emulators/internal/wire"
 )
 
 // validator applies the field rules of spec §6 to a body's params, in the
@@ -36,15 +37,15 @@ func (v *validator) err() error {
 	return e
 }
 
-func kindName(k byte) string {
+func kindName(k wire.LitKind) string {
 	switch k {
-	case kindString:
+	case wire.LitString:
 		return "a string"
-	case kindNumber:
+	case wire.LitNumber:
 		return "a number"
-	case kindBool:
+	case wire.LitBool:
 		return "a boolean"
-	case kindNull:
+	case wire.LitNull:
 		return "null"
 	}
 	return "an object or array"
@@ -54,7 +55,7 @@ func kindName(k byte) string {
 // non-empty; null counts as absent).
 func (v *validator) present(field string) bool {
 	p, ok := v.ps[field]
-	return ok && p.kind != kindNull && !(p.kind == kindString && p.text == "")
+	return ok && p.kind != wire.LitNull && !(p.kind == wire.LitString && p.text == "")
 }
 
 // text returns a documented String field; a number or any other JSON type
@@ -68,7 +69,7 @@ func (v *validator) text(field string, required bool) (string, bool) {
 		return "", false
 	}
 	p := v.ps[field]
-	if p.kind != kindString {
+	if p.kind != wire.LitString {
 		v.fail(field, "must be a JSON string, got %s", kindName(p.kind))
 		return "", false
 	}
@@ -79,7 +80,7 @@ func (v *validator) text(field string, required bool) (string, bool) {
 // a number or boolean.
 func (v *validator) loose(field string) string {
 	p, ok := v.ps[field]
-	if !ok || p.kind == kindNull || p.kind == kindNested {
+	if !ok || p.kind == wire.LitNull || p.kind.Nested() {
 		return ""
 	}
 	return p.text
@@ -125,7 +126,7 @@ func (v *validator) amount(field string, ct Country) (emulators.Decimal, bool) {
 		return emulators.Decimal{}, false
 	}
 	p := v.ps[field]
-	if p.kind != kindString && p.kind != kindNumber {
+	if p.kind != wire.LitString && p.kind != wire.LitNumber {
 		v.fail(field, "must be a string or a number, got %s", kindName(p.kind))
 		return emulators.Decimal{}, false
 	}
@@ -251,7 +252,7 @@ func validateTransfer(ps params, ct Country, banks []Bank) (transferRequest, err
 			r.accountType = s
 		}
 		infoType := ""
-		if p, ok := v.ps["userInfoType"]; ok && p.kind == kindString {
+		if p, ok := v.ps["userInfoType"]; ok && p.kind == wire.LitString {
 			infoType = p.text
 		}
 		if s, ok := v.text("userInfoNo", true); ok {
@@ -338,10 +339,10 @@ func validateQuery(ps params) (queryRequest, error) {
 func validateBankQuery(ps params) (string, error) {
 	v := &validator{ps: ps}
 	p, ok := ps["bankName"]
-	if !ok || p.kind == kindNull {
+	if !ok || p.kind == wire.LitNull {
 		return "", nil
 	}
-	if p.kind != kindString {
+	if p.kind != wire.LitString {
 		v.fail("bankName", "must be a JSON string, got %s", kindName(p.kind))
 		return "", v.err()
 	}

@@ -67,6 +67,12 @@ func TestRoutes(t *testing.T) {
 	}
 	rec = k.do(req("DELETE", "/khipu/v3/banks/", ""))
 	wantBody(t, rec, http.StatusMethodNotAllowed, `{"status":405,"message":"Método no permitido"}`)
+	// The assets take GET (and HEAD) only, with the same 405 and Allow.
+	rec = k.do(req("POST", "/khipu/static/any.css", ""))
+	wantBody(t, rec, http.StatusMethodNotAllowed, `{"status":405,"message":"Método no permitido"}`)
+	if a := rec.Header().Get("Allow"); a != "GET" {
+		t.Errorf("static Allow = %q", a)
+	}
 
 	// 404 for unknown paths, no authentication needed.
 	for _, p := range []string{"/khipu/api/2.0/nope", "/khipu/v3/payments/x/y/z", "/khipu/api/1.3/payments", "/khipu/static/nope.css"} {

@@ -14,7 +14,7 @@ import (
 )
 
 // The one place that knows Khipu's error bodies (§9): every handler returns
-// an *emulators.Error (or a scenarioFailure) and renderErrors answers it in
+// an *emulators.Error (or a scenarioFailure) and answer (the shared error step's Shape) answers it in
 // the v2 or v3 shape, or as an HTML page on the payer pages.
 
 // Top-level messages (§9.3).
@@ -134,57 +134,39 @@ func items(fields []emulators.FieldError) *[]errorItem {
 	return &out
 }
 
-// renderErrors is the group middleware that answers every error of the
-// Khipu tree in Khipu's shape (§9.2). It leaves committed responses and
-// injected network faults alone.
-func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		err := next(c)
-		if err == nil || c.Response().Committed || wire.IsFault(err) {
-			return err
-		}
-		s.renderError(c, err)
-		return nil
-	}
+// errorStep answers every error of the Khipu tree in Khipu's shape (§9.2)
+// through the shared error step: a scenario's failure as it says, the
+// rest by shape; an error on a payer page as HTML.
+func (s *Service) errorStep() wire.Errors {
+	return wire.Errors{Debug: s.deps.DebugHeaders, Log: s.deps.Log, FromHTTP: httpError, Shape: s.answer}
 }
 
-func (s *Service) renderError(c echo.Context, err error) {
+func (s *Service) answer(c echo.Context, err error, e *emulators.Error) wire.Answer {
 	sf := surfaceOf(c)
-	var status int
+	var a wire.Answer
 	var body errorBody
-	var detail string
 	if f, ok := errors.AsType[*scenarioFailure](err); ok {
-		status, detail = f.status, f.detail
+		a.Status, a.Detail = f.status, f.detail
 		body = errorBody{Status: f.status, Message: f.message}
 		if f.withErr {
 			body.Errors = items(f.errors)
 		}
 	} else {
-		var e *emulators.Error
-		if he, ok := errors.AsType[*echo.HTTPError](err); ok {
-			e = httpError(c, he)
-		} else {
-			e = emulators.AsError(err)
-		}
-		detail = emulators.DetailOf(e)
-		status, body = s.shape(c, sf, e)
-		if e.Kind == emulators.MethodNotAllowed {
-			c.Response().Header().Set("Allow", strings.Join(e.Allow, ", "))
-		}
-		if e.Kind == emulators.Internal {
-			s.deps.Log.Error("internal error", "path", c.Request().URL.Path, "err", err)
-		}
+		a.Err, a.Detail = e, emulators.DetailOf(e)
+		a.Status, body = s.shape(c, sf, e)
 	}
-	s.errorDetail(c, detail)
 	if sf == surfacePage {
-		s.renderErrorPage(c, status, body.Message)
-		return
+		a.HeadBody = true
+		a.Write = func(c echo.Context, status int) error {
+			s.renderErrorPage(c, status, body.Message)
+			return nil
+		}
+		return a
 	}
-	if c.Request().Method == http.MethodHead {
-		c.NoContent(status)
-		return
+	a.Write = func(c echo.Context, status int) error {
+		return wire.JSON(c, status, echo.MIMEApplicationJSON, body)
 	}
-	wire.JSON(c, status, echo.MIMEApplicationJSON, body)
+	return a
 }
 
 // shape maps an error to Khipu's status and body on a surface (§9.2).
@@ -209,9 +191,9 @@ func (s *Service) shape(c echo.Context, sf surface, e *emulators.Error) (int, er
 		return http.StatusBadRequest, errorBody{Status: http.StatusBadRequest, Message: msgV0,
 			Errors: &[]errorItem{{Field: "body", Message: msgBodyTooLarge}}}
 	case emulators.Unauthorized:
-		return plain(http.StatusUnauthorized, msgV3Credentials)
+		return plain(e.Kind.Status(), msgV3Credentials)
 	case emulators.Forbidden:
-		return plain(http.StatusForbidden, e.Msg)
+		return plain(e.Kind.Status(), e.Msg)
 	case emulators.NotFound:
 		if e.Code == codePayment && v3 {
 			return plain(http.StatusNotFound, msgV3NotFound)
@@ -226,7 +208,7 @@ func (s *Service) shape(c echo.Context, sf surface, e *emulators.Error) (int, er
 		}
 		return plain(http.StatusServiceUnavailable, e.Msg)
 	case emulators.MethodNotAllowed:
-		return plain(http.StatusMethodNotAllowed, msgMethod)
+		return plain(e.Kind.Status(), msgMethod)
 	case emulators.UnknownScenario:
 		return empty(http.StatusBadRequest, e.Msg)
 	case emulators.Unavailable:
@@ -241,37 +223,16 @@ func (s *Service) shape(c echo.Context, sf surface, e *emulators.Error) (int, er
 // httpError converts echo's own errors (unknown path under the tree) into
 // the sandbox's kinds.
 func httpError(c echo.Context, he *echo.HTTPError) *emulators.Error {
-	switch he.Code {
-	case http.StatusNotFound:
+	switch emulators.KindOfStatus(he.Code) {
+	case emulators.NotFound:
 		return &emulators.Error{Kind: emulators.NotFound, Code: codePath, Msg: msgPathNotFound,
 			Detail: "no Khipu route for " + c.Request().Method + " " + c.Request().URL.Path}
-	case http.StatusMethodNotAllowed:
-		return &emulators.Error{Kind: emulators.MethodNotAllowed, Msg: msgMethod,
-			Detail: "method " + c.Request().Method + " not allowed on " + c.Request().URL.Path}
-	case http.StatusRequestEntityTooLarge:
+	case emulators.MethodNotAllowed:
+		return emulators.AsError(methodNotAllowed(c, c.Request().Method, nil))
+	case emulators.TooLarge:
 		return &emulators.Error{Kind: emulators.TooLarge, Msg: msgBodyTooLarge, Detail: "request body too large"}
-	case http.StatusBadRequest:
+	case emulators.Invalid:
 		return &emulators.Error{Kind: emulators.Invalid, Msg: msgV0, Detail: "bad request: " + strconv.Quote(he.Error())}
 	}
 	return &emulators.Error{Kind: emulators.Internal, Msg: msgV3Internal, Detail: "internal error: " + he.Error()}
-}
-
-// errorDetail records why an answer is an error: in the journal note and,
-// with debug headers on, in X-Sandbox-Error-Detail.
-func (s *Service) errorDetail(c echo.Context, detail string) {
-	wire.Annotate(c).Error = detail
-	if s.deps.DebugHeaders {
-		c.Response().Header().Set("X-Sandbox-Error-Detail", wire.DebugValue(headerSafe(detail)))
-	}
-}
-
-// headerSafe makes s usable as a header value: one line, no control bytes.
-func headerSafe(s string) string {
-	b := []byte(s)
-	for i, c := range b {
-		if c < 0x20 || c == 0x7f {
-			b[i] = ' '
-		}
-	}
-	return string(b)
 }

@@ -40,35 +40,24 @@ func (cl *call) api() string {
 
 type apiHandler func(cl *call) error
 
-// api wraps an API handler in the request path of §6.2: route → scenario
-// header → body (size-limited) → authentication → handler.
-func (s *Service) api(sf surface, op string, h apiHandler) echo.HandlerFunc {
+// api serves one API route on surface sf through the shared pipeline
+// (§6.2): scenario header → bounded body → authenticate → h.
+func api(pipe *wire.Pipeline[*call], sf surface, op string, h apiHandler) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		setSurface(c, sf)
-		n := wire.Annotate(c)
-		n.Operation = op
-		header := c.Request().Header.Get("X-Sandbox-Scenario")
-		name, err := s.deps.Scenarios.Resolve(header)
-		if err != nil {
-			return err
-		}
-		n.Scenario = name
-		body, err := wire.ReadBody(c, int64(s.cfg.MaxBody))
-		if err != nil {
-			return err
-		}
-		cl := &call{c: c, v3: sf == surfaceV3, scenario: name, explicit: header != "", body: body}
-		if cl.v3 {
-			s.noteGeneratedClient(c.Request().UserAgent())
-			err = s.authV3(cl)
-		} else {
-			err = s.authV2(cl)
-		}
-		if err != nil {
-			return err
-		}
-		return h(cl)
+		return pipe.Run(c, op, h)
 	}
+}
+
+// authenticate is the pipeline's auth hook: the v2 signature (§5.2) or
+// the v3 API key (§10).
+func (s *Service) authenticate(x wire.Exchange) (*call, error) {
+	cl := &call{c: x.C, v3: surfaceOf(x.C) == surfaceV3, scenario: x.Scenario, explicit: x.Header != "", body: x.Body}
+	if cl.v3 {
+		s.noteGeneratedClient(x.C.Request().UserAgent())
+		return cl, s.authV3(cl)
+	}
+	return cl, s.authV2(cl)
 }
 
 // generatorAgents are the User-Agent marks of clients generated from an
@@ -145,7 +134,7 @@ func (s *Service) authV2(cl *call) error {
 			}
 		}
 		if s.deps.DebugHeaders {
-			wire.SetStringToSign(cl.c.Response().Header(), sig.Candidates[0].StringToSign, headerSafe)
+			wire.SetStringToSign(cl.c.Response().Header(), sig.Candidates[0].StringToSign)
 		}
 		sig.Detail = e.Detail
 		return e
@@ -440,7 +429,7 @@ func (s *Service) handleConfirm(cl *call) error {
 func refundAmount(cl *call) (*value, error) {
 	if !cl.v3 {
 		if a, ok := cl.params["amount"]; ok && a != "" {
-			return &value{text: a, kind: kindString}, nil
+			return &value{text: a, kind: wire.LitString}, nil
 		}
 		return nil, nil
 	}
@@ -451,7 +440,7 @@ func refundAmount(cl *call) (*value, error) {
 	if err != nil {
 		return nil, malformed()
 	}
-	if a, ok := in["amount"]; ok && !(a.kind == kindString && a.text == "") {
+	if a, ok := in["amount"]; ok && !(a.kind == wire.LitString && a.text == "") {
 		return &a, nil
 	}
 	return nil, nil
@@ -582,7 +571,7 @@ func (s *Service) handlePredict(cl *call) error {
 		if currencyOK {
 			cur = currency
 		}
-		d, msg := amountMessage(value{text: amountText, kind: kindString}, cur)
+		d, msg := amountMessage(value{text: amountText, kind: wire.LitString}, cur)
 		if msg != "" {
 			v.add("amount", msg)
 		}

@@ -8,7 +8,6 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/callback"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/random"
-	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
 	"github.com/paysandbox/sandbox/scenarios"
 )
@@ -33,7 +32,7 @@ func (s *Service) notify(p Payment) {
 	corrupt, _ := scenarios.Param[bool](plan, "corrupt_token")
 	d := s.delivery(p, r, version, url, plan.BadSignature, corrupt)
 	d.Rule = plan.Label()
-	d.Policy = then.Callback(plan, s.cfg.Callbacks.Retry, s.cfg.Callbacks.Timeout)
+	d.Policy = s.callbackPolicy(plan)
 	d.Policy.Window = s.cfg.Callbacks.Window
 	switch {
 	case url == "":

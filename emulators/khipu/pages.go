@@ -235,7 +235,7 @@ func (s *Service) payableForPage(c echo.Context) (Payment, bool, error) {
 // notFoundPage answers 404 with the message page headed title; why goes to
 // X-Sandbox-Error-Detail.
 func (s *Service) notFoundPage(c echo.Context, title, detail, why string) error {
-	s.errorDetail(c, why)
+	wire.ErrorDetail(c, why, s.deps.DebugHeaders)
 	v := view{Static: treeBase(c) + "/static", Title: title, Screen: "notfound", Message: title, Detail: detail}
 	return s.render(c, http.StatusNotFound, "message.html", v)
 }

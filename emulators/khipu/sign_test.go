@@ -405,3 +405,15 @@ func FuzzDecodeForm(f *testing.F) {
 		}
 	})
 }
+
+// The debug headers render bytes a header cannot carry as %XX, as Hambit
+// and PayU do: a malformed Authorization quoting "é" and a control byte.
+func TestDebugHeadersHeaderSafe(t *testing.T) {
+	k := newKEnv(t)
+	rec := k.do(req(http.MethodPost, "/khipu/api/2.0/payments", "subject=x", "Content-Type: application/x-www-form-urlencoded", "Authorization: é\x01"))
+	wantStatus(t, rec, http.StatusForbidden)
+	d := rec.Header().Get("X-Sandbox-Error-Detail")
+	if !strings.Contains(d, `"%C3%A9\x01"`) {
+		t.Errorf("X-Sandbox-Error-Detail = %q, want the header quoted with é percent-encoded", d)
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
+	"github.com/paysandbox/sandbox/emulators/internal/wire"
 )
 
 // The bank-transfer interface PayU pays through (§13.4;
@@ -47,20 +48,20 @@ func (s *Service) CreateTransfer(ctx context.Context, r emulators.TransferReques
 	}
 	currency := cmp.Or(r.Amount.Currency, "CLP")
 	in := input{
-		"subject":        {text: r.Subject, kind: kindString},
-		"currency":       {text: currency, kind: kindString},
-		"amount":         {text: r.Amount.Value.String(), kind: kindString},
-		"transaction_id": {text: r.Reference, kind: kindString},
+		"subject":        {text: r.Subject, kind: wire.LitString},
+		"currency":       {text: currency, kind: wire.LitString},
+		"amount":         {text: r.Amount.Value.String(), kind: wire.LitString},
+		"transaction_id": {text: r.Reference, kind: wire.LitString},
 	}
 	optional := map[string]string{"bank_id": r.BankID, "payer_email": r.PayerEmail, "return_url": r.ReturnURL, "cancel_url": r.CancelURL}
 	for k, v := range optional {
 		if v != "" {
-			in[k] = value{text: v, kind: kindString}
+			in[k] = value{text: v, kind: wire.LitString}
 		}
 	}
 	now := s.now()
 	if !r.ExpiresAt.IsZero() {
-		in["expires_date"] = value{text: r.ExpiresAt.UTC().Format(wireTimeLayout), kind: kindString}
+		in["expires_date"] = value{text: r.ExpiresAt.UTC().Format(wireTimeLayout), kind: wire.LitString}
 	}
 	req, errs := validateCreate(in, false, rcv, s.banks, now)
 	if len(errs) > 0 {

@@ -1,8 +1,6 @@
 package khipu
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"strconv"
 	"time"
@@ -14,20 +12,10 @@ import (
 // Request decoding (v2 form, v3 JSON) into one input shape, and the field
 // rules of §7 applied to it.
 
-// valueKind is the JSON type a value arrived as (v2 values are all strings).
-type valueKind uint8
-
-const (
-	kindString valueKind = iota + 1
-	kindNumber
-	kindBool
-	kindOther // object or array: never valid for a Khipu field
-)
-
 // value is one request field: its text and how it was sent.
 type value struct {
 	text string
-	kind valueKind
+	kind wire.LitKind // v2 values are all strings
 }
 
 // input holds the fields present in a request. A JSON null is absent.
@@ -37,7 +25,7 @@ type input map[string]value
 func formInput(p params) input {
 	in := make(input, len(p))
 	for k, v := range p {
-		in[k] = value{text: v, kind: kindString}
+		in[k] = value{text: v, kind: wire.LitString}
 	}
 	return in
 }
@@ -47,42 +35,22 @@ var errMalformedJSON = errors.New("malformed JSON")
 // maxJSONDepth bounds the nesting of v3 bodies (a Khipu body is flat).
 const maxJSONDepth = 32
 
-// decodeJSONInput decodes a v3 JSON body (§10): an object whose values keep
-// their literal text (numbers are never read through float64). Anything
-// that is not one JSON object is errMalformedJSON.
+// decodeJSONInput decodes a v3 JSON body (§10) with the shared literal
+// decoder: an object whose values keep their literal text (numbers are
+// never read through float64); a null is absent. Anything that is not one
+// JSON object is errMalformedJSON.
 func decodeJSONInput(body []byte) (input, error) {
-	if len(bytes.TrimSpace(body)) == 0 {
+	ms, err := wire.DecodeObject(body, maxJSONDepth)
+	if err != nil {
 		return nil, errMalformedJSON
 	}
-	if err := wire.CheckJSONDepth(body, maxJSONDepth); err != nil {
-		return nil, errMalformedJSON
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(body, &raw); err != nil || raw == nil {
-		return nil, errMalformedJSON
-	}
-	in := make(input, len(raw))
-	for k, r := range raw {
-		r = bytes.TrimSpace(r)
-		if len(r) == 0 {
+	in := make(input, len(ms))
+	for _, m := range ms {
+		if m.Kind == wire.LitNull {
+			delete(in, m.Key) // as if absent, even after a value
 			continue
 		}
-		switch r[0] {
-		case '"':
-			var s string
-			if err := json.Unmarshal(r, &s); err != nil {
-				return nil, errMalformedJSON
-			}
-			in[k] = value{text: s, kind: kindString}
-		case 't', 'f':
-			in[k] = value{text: string(r), kind: kindBool}
-		case 'n':
-			// null: as if absent
-		case '{', '[':
-			in[k] = value{text: string(r), kind: kindOther}
-		default:
-			in[k] = value{text: string(r), kind: kindNumber}
-		}
+		in[m.Key] = value{text: m.Text, kind: m.Kind}
 	}
 	return in, nil
 }
@@ -176,7 +144,7 @@ func (v *validator) str(name string, max int) (string, bool) {
 	if !present {
 		return "", true
 	}
-	if x.kind != kindString {
+	if x.kind != wire.LitString {
 		v.add(name, msgType)
 		return "", false
 	}
@@ -220,7 +188,7 @@ func (v *validator) boolean(name string) bool {
 	if !present {
 		return false
 	}
-	if x.kind == kindOther {
+	if x.kind.Nested() {
 		v.add(name, msgType)
 		return false
 	}
@@ -235,10 +203,10 @@ func (v *validator) boolean(name string) bool {
 // date returns an optional date that must lie after now (F11, F12).
 func (v *validator) date(name string, now time.Time) time.Time {
 	x, present := v.in[name]
-	if !present || (x.kind == kindString && x.text == "") {
+	if !present || (x.kind == wire.LitString && x.text == "") {
 		return time.Time{}
 	}
-	if x.kind != kindString {
+	if x.kind != wire.LitString {
 		v.add(name, msgType)
 		return time.Time{}
 	}
@@ -258,7 +226,7 @@ func (v *validator) date(name string, now time.Time) time.Time {
 // characters; F23 for a JSON type that is neither number nor string) and
 // returns the parsed amount or the message of the first broken rule.
 func amountMessage(x value, currency string) (emulators.Decimal, string) {
-	if x.kind != kindString && x.kind != kindNumber {
+	if x.kind != wire.LitString && x.kind != wire.LitNumber {
 		return emulators.Decimal{}, msgType
 	}
 	d, err := parseAmount(x.text)
@@ -294,7 +262,7 @@ func validateCreate(in input, v3 bool, r *receiver, banks []Bank, now time.Time)
 	}
 
 	amountOK := false
-	if x, present := in["amount"]; !present || (x.kind == kindString && x.text == "") {
+	if x, present := in["amount"]; !present || (x.kind == wire.LitString && x.text == "") {
 		v.add("amount", msgRequired)
 	} else {
 		cur := currency
@@ -367,8 +335,8 @@ func validateCreate(in input, v3 bool, r *receiver, banks []Bank, now time.Time)
 			v.add("fixed_payer_personal_identifier", msgContract)
 		}
 	}
-	if x, present := in["integrator_fee"]; present && !(x.kind == kindString && x.text == "") {
-		if x.kind != kindString && x.kind != kindNumber {
+	if x, present := in["integrator_fee"]; present && !(x.kind == wire.LitString && x.text == "") {
+		if x.kind != wire.LitString && x.kind != wire.LitNumber {
 			v.add("integrator_fee", msgType)
 		} else if d, err := parseAmount(x.text); errors.Is(err, errAmountLength) {
 			v.add("integrator_fee", msgMaxLength(maxAmountChars))

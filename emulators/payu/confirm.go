@@ -9,7 +9,6 @@ import (
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/callback"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
-	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/scenarios"
 )
 
@@ -87,7 +86,7 @@ func (s *Service) sendConfirmation(t Transaction, manual bool) string {
 	}
 	d := s.confirmationDelivery(m, o, t, manual, first, bad)
 	d.Rule = plan.Label()
-	d.Policy = then.Callback(plan, s.cfg.Callbacks.Retry, s.cfg.Callbacks.Timeout)
+	d.Policy = s.callbackPolicy(plan)
 	if !manual {
 		d.Resume, _ = json.Marshal(confirmationResume{Tx: t.ID, Bad: bad})
 	}

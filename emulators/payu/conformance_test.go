@@ -282,6 +282,12 @@ func TestNegotiation(t *testing.T) {
 	if rec.Code != 405 || rec.Header().Get("Allow") != "POST" || rec.Body.String() != `{"code":"ERROR","error":"Sandbox: method [GET] not allowed","transactionResponse":null}` {
 		t.Errorf("405: %d %v %s", rec.Code, rec.Header(), rec.Body)
 	}
+	// Every path lists its own methods in Allow.
+	for path, allow := range map[string]string{"/payu/webpay/initTransaction": "GET, POST", "/payu/response/1": "GET", "/payu/static/x.css": "GET"} {
+		if rec := e.do(http.MethodPut, path, ""); rec.Code != 405 || rec.Header().Get("Allow") != allow {
+			t.Errorf("PUT %s: %d Allow %q", path, rec.Code, rec.Header().Get("Allow"))
+		}
+	}
 	rec = e.do(http.MethodGet, reportsPath, "", "Accept: application/xml")
 	if rec.Code != 405 || !strings.Contains(rec.Body.String(), "<reportingResponse><code>ERROR</code><error>Sandbox: method [GET] not allowed</error></reportingResponse>") {
 		t.Errorf("reports 405: %d %s", rec.Code, rec.Body)

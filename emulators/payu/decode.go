@@ -4,13 +4,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf16"
-	"unicode/utf8"
 
 	"github.com/beevik/etree"
+	"github.com/paysandbox/sandbox/emulators/internal/wire"
 )
 
 // node is a decoded request: JSON and XML bodies both become this tree, so
@@ -71,12 +69,29 @@ func (n *node) set(k string, v *node) {
 }
 
 // unset removes key k (an explicit JSON null: absent, even after a value).
+// The key stays in keys until memberKeys reads them, so a body of many
+// nulls costs one map deletion each, not a scan of the keys.
 func (n *node) unset(k string) {
-	if _, had := n.kids[k]; !had {
-		return
-	}
 	delete(n.kids, k)
-	n.keys = slices.DeleteFunc(n.keys, func(x string) bool { return x == k })
+}
+
+// memberKeys returns the keys present, each at the place it was last set
+// (a key set, nulled and set again moves to the end).
+func (n *node) memberKeys() []string {
+	if len(n.keys) == len(n.kids) {
+		return n.keys // nothing was nulled
+	}
+	last := make(map[string]int, len(n.kids))
+	for i, k := range n.keys {
+		last[k] = i
+	}
+	out := make([]string, 0, len(n.kids))
+	for i, k := range n.keys {
+		if _, ok := n.kids[k]; ok && last[k] == i {
+			out = append(out, k)
+		}
+	}
+	return out
 }
 
 // Limits of the request decoders. Bodies are already capped at 1 MiB.
@@ -119,31 +134,12 @@ func requestFormat(contentType string, body []byte) string {
 	return ""
 }
 
-// decodeRequest decodes body in format f ("" tries the sniffed format).
-func decodeRequest(f string, body []byte) (*node, error) {
-	switch f {
-	case fmtJSON:
-		return decodeJSON(body)
-	case fmtXML:
-		return decodeXML(body)
-	}
-	return nil, errParse
-}
-
-// decodeJSON reads one JSON object, keeping key order and number literals.
-// It parses the bytes directly (a tokenising decoder costs an allocation per
-// token); strings are decoded as encoding/json decodes them, invalid UTF-8
-// included (each bad byte becomes U+FFFD).
+// decodeJSON reads one JSON object with the shared literal decoder,
+// keeping key order and number literals; an explicit null is absent.
 func decodeJSON(body []byte) (*node, error) {
-	p := jsonParser{b: body}
-	p.space()
-	n, err := p.value(0)
+	n, err := wire.DecodeLiteral(body, maxDepth, nodeBuilder{})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", errParse, err)
-	}
-	p.space()
-	if p.i != len(p.b) {
-		return nil, fmt.Errorf("%w: data after the JSON value", errParse)
 	}
 	if n == nil || n.kind != nObject {
 		return nil, fmt.Errorf("%w: the body is not a JSON object", errParse)
@@ -151,314 +147,40 @@ func decodeJSON(body []byte) (*node, error) {
 	return n, nil
 }
 
-type jsonParser struct {
-	b []byte
-	i int
+// nodeBuilder builds the request tree: a null is nil (absent, and it
+// removes an earlier value of the same key); list items keep their index.
+type nodeBuilder struct{}
+
+func (nodeBuilder) Scalar(kind wire.LitKind, text string) *node {
+	switch kind {
+	case wire.LitNull:
+		return nil
+	case wire.LitNumber:
+		return &node{text: text, num: true}
+	}
+	return &node{text: text}
 }
 
-func (p *jsonParser) space() {
-	for p.i < len(p.b) {
-		switch p.b[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
+func (nodeBuilder) Open(kind wire.LitKind, _ int) *node {
+	if kind == wire.LitArray {
+		return &node{kind: nList}
+	}
+	return &node{kind: nObject}
+}
+
+func (nodeBuilder) Add(parent *node, key string, index int, v *node) {
+	switch {
+	case parent.kind == nList && v != nil:
+		parent.set(strconv.Itoa(index), v)
+	case parent.kind == nList:
+	case v == nil:
+		parent.unset(key)
+	default:
+		parent.set(key, v)
 	}
 }
 
-func (p *jsonParser) errorf(format string, args ...any) error {
-	return fmt.Errorf("at byte %d: "+format, append([]any{p.i}, args...)...)
-}
-
-// value parses one value; nil (no error) is an explicit null.
-func (p *jsonParser) value(depth int) (*node, error) {
-	if depth > maxDepth {
-		return nil, fmt.Errorf("nesting deeper than %d", maxDepth)
-	}
-	if p.i >= len(p.b) {
-		return nil, p.errorf("unexpected end of JSON input")
-	}
-	switch c := p.b[p.i]; {
-	case c == '{':
-		p.i++
-		obj := &node{kind: nObject}
-		p.space()
-		if p.i < len(p.b) && p.b[p.i] == '}' {
-			p.i++
-			return obj, nil
-		}
-		for {
-			p.space()
-			if p.i >= len(p.b) || p.b[p.i] != '"' {
-				return nil, p.errorf("object key is not a string")
-			}
-			k, err := p.str()
-			if err != nil {
-				return nil, err
-			}
-			p.space()
-			if p.i >= len(p.b) || p.b[p.i] != ':' {
-				return nil, p.errorf("expected ':' after an object key")
-			}
-			p.i++
-			p.space()
-			v, err := p.value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			if v == nil { // explicit null: absent
-				obj.unset(k)
-			} else {
-				obj.set(k, v)
-			}
-			more, err := p.more('}', "an object")
-			if err != nil {
-				return nil, err
-			}
-			if !more {
-				return obj, nil
-			}
-		}
-	case c == '[':
-		p.i++
-		list := &node{kind: nList}
-		p.space()
-		if p.i < len(p.b) && p.b[p.i] == ']' {
-			p.i++
-			return list, nil
-		}
-		for i := 0; ; i++ {
-			p.space()
-			v, err := p.value(depth + 1)
-			if err != nil {
-				return nil, err
-			}
-			if v != nil {
-				list.set(strconv.Itoa(i), v)
-			}
-			more, err := p.more(']', "a list")
-			if err != nil {
-				return nil, err
-			}
-			if !more {
-				return list, nil
-			}
-		}
-	case c == '"':
-		s, err := p.str()
-		if err != nil {
-			return nil, err
-		}
-		return &node{text: s}, nil
-	case c == '-' || (c >= '0' && c <= '9'):
-		lit, err := p.number()
-		if err != nil {
-			return nil, err
-		}
-		return &node{text: lit, num: true}, nil
-	case p.lit("true"):
-		return &node{text: "true"}, nil
-	case p.lit("false"):
-		return &node{text: "false"}, nil
-	case p.lit("null"):
-		return nil, nil
-	}
-	return nil, p.errorf("invalid character %q looking for a value", p.b[p.i])
-}
-
-// more consumes what follows a member of an object or a list: true after a
-// ',', false after the closing byte end, false and an error otherwise.
-func (p *jsonParser) more(end byte, in string) (bool, error) {
-	p.space()
-	if p.i >= len(p.b) {
-		return false, p.errorf("unexpected end of JSON input")
-	}
-	switch p.b[p.i] {
-	case ',':
-		p.i++
-		return true, nil
-	case end:
-		p.i++
-		return false, nil
-	}
-	return false, p.errorf("expected ',' or '%c' in %s", end, in)
-}
-
-// lit consumes word when it comes next.
-func (p *jsonParser) lit(word string) bool {
-	if bytes.HasPrefix(p.b[p.i:], []byte(word)) {
-		p.i += len(word)
-		return true
-	}
-	return false
-}
-
-// number consumes -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? and returns
-// its text exactly as written.
-func (p *jsonParser) number() (string, error) {
-	start := p.i
-	digits := func() int {
-		n := 0
-		for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
-			p.i++
-			n++
-		}
-		return n
-	}
-	if p.b[p.i] == '-' {
-		p.i++
-	}
-	if p.i < len(p.b) && p.b[p.i] == '0' {
-		p.i++
-	} else if digits() == 0 {
-		return "", p.errorf("invalid number")
-	}
-	if p.i < len(p.b) && p.b[p.i] == '.' {
-		p.i++
-		if digits() == 0 {
-			return "", p.errorf("invalid number")
-		}
-	}
-	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
-		p.i++
-		if p.i < len(p.b) && (p.b[p.i] == '+' || p.b[p.i] == '-') {
-			p.i++
-		}
-		if digits() == 0 {
-			return "", p.errorf("invalid number")
-		}
-	}
-	return string(p.b[start:p.i]), nil
-}
-
-// str consumes a string literal and returns its decoded text.
-func (p *jsonParser) str() (string, error) {
-	p.i++ // the opening quote
-	start := p.i
-	// The common case: no escapes, valid UTF-8, no control characters.
-	for p.i < len(p.b) {
-		c := p.b[p.i]
-		if c == '"' {
-			raw := p.b[start:p.i]
-			p.i++
-			if utf8.Valid(raw) {
-				return string(raw), nil
-			}
-			return replaceInvalid(raw), nil
-		}
-		if c == '\\' || c < 0x20 {
-			break
-		}
-		p.i++
-	}
-	var out []byte
-	out = append(out, p.b[start:p.i]...)
-	for p.i < len(p.b) {
-		c := p.b[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			if utf8.Valid(out) {
-				return string(out), nil
-			}
-			return replaceInvalid(out), nil
-		case c < 0x20:
-			return "", p.errorf("invalid character %q in a string literal", c)
-		case c != '\\':
-			out = append(out, c)
-			p.i++
-			continue
-		}
-		p.i++
-		if p.i >= len(p.b) {
-			break
-		}
-		e := p.b[p.i]
-		p.i++
-		switch e {
-		case '"', '\\', '/':
-			out = append(out, e)
-		case 'b':
-			out = append(out, '\b')
-		case 'f':
-			out = append(out, '\f')
-		case 'n':
-			out = append(out, '\n')
-		case 'r':
-			out = append(out, '\r')
-		case 't':
-			out = append(out, '\t')
-		case 'u':
-			r, ok := p.hex4()
-			if !ok {
-				return "", p.errorf("invalid \\u escape")
-			}
-			if utf16.IsSurrogate(r) {
-				r2 := rune(-1)
-				if p.i+1 < len(p.b) && p.b[p.i] == '\\' && p.b[p.i+1] == 'u' {
-					save := p.i
-					p.i += 2
-					if x, ok := p.hex4(); ok {
-						r2 = x
-					} else {
-						p.i = save
-					}
-				}
-				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
-					r = dec
-				} else {
-					if r2 >= 0 {
-						p.i -= 6 // the second escape is a character of its own
-					}
-					r = utf8.RuneError
-				}
-			}
-			out = utf8.AppendRune(out, r)
-		default:
-			return "", p.errorf("invalid escape \\%c", e)
-		}
-	}
-	return "", p.errorf("unexpected end of a string literal")
-}
-
-// replaceInvalid turns each byte of invalid UTF-8 into U+FFFD, as
-// encoding/json does.
-func replaceInvalid(b []byte) string {
-	out := make([]byte, 0, len(b)+8)
-	for len(b) > 0 {
-		r, n := utf8.DecodeRune(b)
-		if r == utf8.RuneError && n <= 1 {
-			out = utf8.AppendRune(out, utf8.RuneError)
-			b = b[1:]
-			continue
-		}
-		out = append(out, b[:n]...)
-		b = b[n:]
-	}
-	return string(out)
-}
-
-func (p *jsonParser) hex4() (rune, bool) {
-	if p.i+4 > len(p.b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range p.b[p.i : p.i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	p.i += 4
-	return r, true
-}
+func (nodeBuilder) Close(n *node, _ []byte) *node { return n }
 
 // errXMLRefused marks XML the sandbox will not parse (DTDs, entities, depth).
 var errXMLRefused = errors.New("XML refused")

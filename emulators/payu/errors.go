@@ -1,6 +1,7 @@
 package payu
 
 import (
+	"cmp"
 	"errors"
 	"net/http"
 	"strconv"
@@ -80,69 +81,50 @@ func envelope(reports bool, command string) (root, payload string) {
 	return "paymentResponse", "transactionResponse"
 }
 
-// renderErrors is the one place that knows PayU's error envelope (§4.2):
-// {"code":"ERROR","error":"…","<payload>":null} or its XML twin under the
-// command's root, with the status of §2.
-func (s *Service) renderErrors(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		err := next(c)
-		if err == nil || c.Response().Committed || wire.IsFault(err) {
-			return err
-		}
-		status := http.StatusOK
-		var e *emulators.Error
-		forced := false
-		if se, ok := errors.AsType[*statusError](err); ok {
-			status, e, forced = se.status, se.err, true
-		} else if he, ok := errors.AsType[*echo.HTTPError](err); ok {
-			e = s.httpError(c, he)
-		} else {
-			e = emulators.AsError(err)
-		}
-		if !forced {
-			switch e.Kind {
-			case emulators.NotFound:
-				if e.Code == "path" {
-					status = http.StatusNotFound
-				}
-			case emulators.MethodNotAllowed:
-				status = http.StatusMethodNotAllowed
-				c.Response().Header().Set("Allow", strings.Join(e.Allow, ", "))
-			case emulators.UnknownScenario:
-				status = http.StatusBadRequest
-				e = apiErrDetail("Sandbox: "+e.Msg, e.Detail)
-			case emulators.TooLarge:
-				status = http.StatusRequestEntityTooLarge
-			case emulators.Unavailable:
-				status = http.StatusServiceUnavailable
-			case emulators.Internal:
-				status = http.StatusInternalServerError
-				s.deps.Log.Error("internal error", "path", c.Request().URL.Path, "err", err)
-				e = &emulators.Error{Kind: emulators.Internal, Msg: "Sandbox: internal error", Detail: emulators.DetailOf(e)}
+// answer is the one place that knows PayU's error envelope (§4.2), as the
+// shared error step's Shape: {"code":"ERROR","error":"…","<payload>":null}
+// or its XML twin under the command's root, with the status of §2.
+func (s *Service) answer(c echo.Context, err error, e *emulators.Error) wire.Answer {
+	a := wire.Answer{Status: http.StatusOK, HeadBody: true}
+	if se, ok := errors.AsType[*statusError](err); ok {
+		a.Status, e = se.status, se.err
+	} else {
+		// Only these leave HTTP 200 (§2), at the default status.
+		switch e.Kind {
+		case emulators.NotFound:
+			if e.Code == "path" {
+				a.Status = e.Kind.Status()
 			}
+		case emulators.UnknownScenario:
+			a.Status = e.Kind.Status()
+			e = apiErrDetail("Sandbox: "+e.Msg, e.Detail)
+		case emulators.MethodNotAllowed, emulators.TooLarge, emulators.Unavailable:
+			a.Status = e.Kind.Status()
+		case emulators.Internal:
+			a.Status = e.Kind.Status()
+			a.Err = e // logged with its cause; answered without it
+			e = &emulators.Error{Kind: emulators.Internal, Msg: "Sandbox: internal error", Detail: emulators.DetailOf(e)}
 		}
-		x := s.exchangeOf(c)
-		if s.deps.DebugHeaders {
-			c.Response().Header().Set("X-Sandbox-Error-Detail", wire.DebugValue(headerSafe(emulators.DetailOf(e))))
+		if a.Err == nil {
+			a.Err = e
 		}
-		wire.Annotate(c).Error = emulators.DetailOf(e)
-		msg := e.Msg
-		if msg == "" {
-			msg = emulators.DetailOf(e)
-		}
-		root, payload := envelope(x.reports, x.command)
-		body := vobj(fl("code", vstr("ERROR")), fl("error", vstr(msg)), fl(payload, null))
-		return s.write(c, status, x.out, root, body)
 	}
+	a.Detail = emulators.DetailOf(e)
+	msg := cmp.Or(e.Msg, a.Detail)
+	x := s.exchangeOf(c)
+	root, payload := envelope(x.reports, x.command)
+	body := vobj(fl("code", vstr("ERROR")), fl("error", vstr(msg)), fl(payload, null))
+	a.Write = func(c echo.Context, status int) error { return s.write(c, status, x.out, root, body) }
+	return a
 }
 
 // httpError turns echo's own errors (the group's catch-all 404) into ours.
 func (s *Service) httpError(c echo.Context, he *echo.HTTPError) *emulators.Error {
-	switch he.Code {
-	case http.StatusNotFound:
+	switch emulators.KindOfStatus(he.Code) {
+	case emulators.NotFound:
 		return unknownPath(c)
-	case http.StatusMethodNotAllowed:
-		return methodNotAllowed(c)
+	case emulators.MethodNotAllowed:
+		return emulators.AsError(methodNotAllowed(c, c.Request().Method, nil))
 	}
 	msg := "Sandbox: " + strings.ToLower(http.StatusText(he.Code))
 	return &emulators.Error{Kind: emulators.Invalid, Msg: msg, Detail: msg}
@@ -154,10 +136,11 @@ func unknownPath(c echo.Context) *emulators.Error {
 	return &emulators.Error{Kind: emulators.NotFound, Msg: msg, Detail: msg, Code: "path"}
 }
 
-// methodNotAllowed is the 405 of §2 (the API paths take POST only).
-func methodNotAllowed(c echo.Context) *emulators.Error {
-	msg := "Sandbox: method [" + c.Request().Method + "] not allowed"
-	return &emulators.Error{Kind: emulators.MethodNotAllowed, Msg: msg, Detail: msg, Allow: []string{http.MethodPost}}
+// methodNotAllowed is the 405 of §2: the message names the method, Allow
+// lists the path's methods.
+func methodNotAllowed(c echo.Context, method string, allow []string) error {
+	msg := "Sandbox: method [" + method + "] not allowed"
+	return &emulators.Error{Kind: emulators.MethodNotAllowed, Msg: msg, Detail: msg, Allow: allow}
 }
 
 // write renders body in format f under root.
@@ -180,7 +163,7 @@ func (s *Service) setStringToSign(c echo.Context, str string) {
 	if !s.deps.DebugHeaders {
 		return
 	}
-	wire.SetStringToSign(c.Response().Header(), str, headerSafe)
+	wire.SetStringToSign(c.Response().Header(), str)
 }
 
 // negotiate picks the response format (§3.2): an Accept naming JSON or XML

@@ -21,74 +21,74 @@ type call struct {
 	scenario string
 }
 
-var paymentsCommands = map[string]bool{
-	"PING": true, "GET_PAYMENT_METHODS": true, "GET_PAYMENT_METHOD_AVAILABILITY": true,
-	"GET_BANKS_LIST": true, "SUBMIT_TRANSACTION": true,
-}
-
-var reportsCommands = map[string]bool{
-	"PING": true, "ORDER_DETAIL": true, "ORDER_DETAIL_BY_REFERENCE_CODE": true, "TRANSACTION_RESPONSE_DETAIL": true,
-}
-
 // handleAPI serves POST /payu/payments-api/4.0/service.cgi and
-// /payu/reports-api/4.0/service.cgi: the pipeline of §4.1.
-func (s *Service) handleAPI(reports bool) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		r := c.Request()
-		x := &exchange{reports: reports, lang: "en"}
-		s.setFormats(x, r, nil)
-		c.Set(keyExchange, x)
-
-		scenario, err := s.deps.Scenarios.Resolve(r.Header.Get("X-Sandbox-Scenario"))
-		if err != nil {
-			return err
-		}
-		body, err := wire.ReadBody(c, maxBody)
-		if err != nil {
-			if emulators.KindOf(err) == emulators.TooLarge {
-				msg := "Sandbox: request body exceeds 1 MiB"
-				return &emulators.Error{Kind: emulators.TooLarge, Msg: msg, Detail: msg}
-			}
-			return err
-		}
-		s.setFormats(x, r, body)
-		note := wire.Annotate(c)
-		note.Scenario = scenario
-
-		req, err := decodeRequest(x.in, body)
-		if err != nil {
-			detail := err.Error()
-			if errors.Is(err, errXMLRefused) {
-				detail = "Sandbox: " + strings.TrimPrefix(detail, errXMLRefused.Error()+": ")
-				return apiErrDetail(detail, detail)
-			}
-			return apiErrDetail("Sandbox: the request body could not be parsed as JSON or XML", detail)
-		}
-		cmd := strings.TrimSpace(req.s("command"))
-		known := paymentsCommands
-		if reports {
-			known = reportsCommands
-		}
-		if known[strings.ToUpper(cmd)] {
-			cmd = strings.ToUpper(cmd)
-		}
-		x.command = cmd
-		note.Operation = cmd + " (" + orDash(x.in) + "→" + x.out + ")"
-		if !known[cmd] {
-			return apiErr("Sandbox: unsupported command [" + cmd + "]")
-		}
-		x.lang = language(req.s("language"))
-
-		m, ok := s.merchantByCredentials(req.s("merchant", "apiLogin"), req.s("merchant", "apiKey"))
-		if !ok {
-			return apiErrDetail(invalidCredentials(x.lang), "merchant.apiLogin/apiKey match no configured merchant")
-		}
-		cl := &call{c: c, x: x, req: req, merchant: m, lang: x.lang, scenario: scenario}
-		if reports {
-			return s.dispatchReports(cl)
-		}
-		return s.dispatchPayments(cl)
+// /payu/reports-api/4.0/service.cgi (§4.1) through the shared pipeline:
+// X-Sandbox-Scenario, the 1 MiB body bound, authenticate (envelope,
+// command, credentials), then the command's handler.
+func (s *Service) handleAPI(pipe *wire.Pipeline[call], reports bool) echo.HandlerFunc {
+	dispatch := func(cl call) error { return s.dispatchPayments(&cl) }
+	if reports {
+		dispatch = func(cl call) error { return s.dispatchReports(&cl) }
 	}
+	return func(c echo.Context) error {
+		// The answer's format and envelope are known before anything can fail.
+		x := &exchange{reports: reports, lang: "en"}
+		s.setFormats(x, c.Request(), nil)
+		c.Set(keyExchange, x)
+		return pipe.Run(c, "", dispatch)
+	}
+}
+
+// bodyError is the answer to a body over the 1 MiB bound (§4.1).
+func bodyError(err error) error {
+	if emulators.KindOf(err) == emulators.TooLarge {
+		msg := "Sandbox: request body exceeds 1 MiB"
+		return &emulators.Error{Kind: emulators.TooLarge, Msg: msg, Detail: msg}
+	}
+	return err
+}
+
+// authenticate is the pipeline's auth hook (§4.1): the envelope in its
+// format, the command, the language and the merchant's credentials.
+func (s *Service) authenticate(wx wire.Exchange) (call, error) {
+	c, r := wx.C, wx.C.Request()
+	x := s.exchangeOf(c)
+	s.setFormats(x, r, wx.Body)
+	var req *node
+	err := errParse
+	switch x.in {
+	case fmtJSON:
+		req, err = decodeJSON(wx.Body)
+	case fmtXML:
+		req, err = decodeXML(wx.Body)
+	}
+	if err != nil {
+		detail := err.Error()
+		if errors.Is(err, errXMLRefused) {
+			detail = "Sandbox: " + strings.TrimPrefix(detail, errXMLRefused.Error()+": ")
+			return call{}, apiErrDetail(detail, detail)
+		}
+		return call{}, apiErrDetail("Sandbox: the request body could not be parsed as JSON or XML", detail)
+	}
+	cmd := strings.TrimSpace(req.s("command"))
+	known := paymentsCommands
+	if x.reports {
+		known = reportsCommands
+	}
+	if known[strings.ToUpper(cmd)] {
+		cmd = strings.ToUpper(cmd)
+	}
+	x.command = cmd
+	wx.Note.Operation = cmd + " (" + orDash(x.in) + "→" + x.out + ")"
+	if !known[cmd] {
+		return call{}, apiErr("Sandbox: unsupported command [" + cmd + "]")
+	}
+	x.lang = language(req.s("language"))
+	m, ok := s.merchantByCredentials(req.s("merchant", "apiLogin"), req.s("merchant", "apiKey"))
+	if !ok {
+		return call{}, apiErrDetail(invalidCredentials(x.lang), "merchant.apiLogin/apiKey match no configured merchant")
+	}
+	return call{c: c, x: x, req: req, merchant: m, lang: x.lang, scenario: wx.Scenario}, nil
 }
 
 func orDash(s string) string {

@@ -2,6 +2,7 @@ package payu
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -46,6 +47,30 @@ func jsonEscapes(n int) []byte {
 	}
 	b.WriteString(`"}`)
 	return b.Bytes()
+}
+
+// jsonNulls is a JSON request of many distinct keys, each then nulled.
+func jsonNulls(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"command":"PING","x":{`)
+	k := 0
+	for b.Len() < n/2 {
+		fmt.Fprintf(&b, `"k%d":1,`, k)
+		k++
+	}
+	for i := range k {
+		fmt.Fprintf(&b, `"k%d":null,`, i)
+	}
+	b.WriteString(`"end":1}}`)
+	return b.Bytes()
+}
+
+func BenchmarkLinearJSONNulls(b *testing.B) {
+	benchLinear(b, 256<<10, jsonNulls, func(body []byte) {
+		if n, err := decodeJSON(body); err != nil || len(n.get("x").memberKeys()) != 1 {
+			b.Fatalf("decode: %v", err)
+		}
+	})
 }
 
 func BenchmarkLinearXMLAttributeEntities(b *testing.B) {

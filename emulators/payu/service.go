@@ -1,22 +1,17 @@
 package payu
 
 import (
-	"errors"
 	"fmt"
 	"html/template"
 	"io/fs"
-	"net/http"
 	"sync"
 	"time"
-
-	"github.com/labstack/echo/v4"
 
 	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/admin"
 	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/platform"
 	"github.com/paysandbox/sandbox/emulators/internal/store"
-	"github.com/paysandbox/sandbox/emulators/internal/wire"
 	"github.com/paysandbox/sandbox/web"
 )
 
@@ -85,32 +80,6 @@ func New(cfg Config, deps platform.Deps, transfers emulators.BankTransfers) (*Se
 		return nil, fmt.Errorf("static files: %w", err)
 	}
 	return s, nil
-}
-
-// Register mounts the production tree on g (mounted at /payu; the sandbox
-// routes the real hosts here too).
-func (s *Service) Register(g *echo.Group) {
-	g.Use(s.renderErrors, wire.Recover(s.deps.Log))
-	others := []string{http.MethodGet, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodHead, http.MethodOptions}
-	for _, p := range []struct {
-		path    string
-		reports bool
-	}{{"/payments-api/4.0/service.cgi", false}, {"/reports-api/4.0/service.cgi", true}} {
-		g.POST(p.path, s.handleAPI(p.reports))
-		g.Match(others, p.path, func(c echo.Context) error { return methodNotAllowed(c) })
-	}
-	g.GET("/webpay/initTransaction", s.handleWebPay)
-	g.POST("/webpay/initTransaction", s.handleWebPay)
-	g.GET("/response/:id", s.handleResponse)
-	g.GET("/static/*", s.handleStatic)
-}
-
-func (s *Service) handleStatic(c echo.Context) error {
-	err := wire.Static(c, s.static, c.Param("*"), "")
-	if errors.Is(err, fs.ErrNotExist) {
-		return unknownPath(c)
-	}
-	return err
 }
 
 // Close stops the emulator's timers.

@@ -187,18 +187,3 @@ func checkOrderSignature(mode, apiKey string, merchantID int64, ref, literal, cu
 	res.note = js
 	return res
 }
-
-// headerSafe percent-encodes the bytes of s outside printable ASCII, for
-// the X-Sandbox-String-To-Sign header (docs/design.md, Sandbox headers).
-func headerSafe(s string) string {
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c < 0x20 || c > 0x7e {
-			b.WriteString("%" + strings.ToUpper(hex.EncodeToString([]byte{c})))
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
-}

@@ -29,12 +29,10 @@ func (s *Service) submit(cl *call) error {
 	typ := strings.TrimSpace(t.s("type"))
 	note := wire.Annotate(cl.c)
 	note.Operation = "SUBMIT_TRANSACTION " + typ + " (" + orDash(cl.x.in) + "→" + cl.x.out + ")"
-	switch typ {
-	case TypeAuthorization, TypeAuthorizationAndCapture:
-		return s.newPayment(cl, t, typ)
-	case TypeCapture, TypeVoid, TypeRefund, TypePartialRefund:
-		return s.postPayment(cl, t, typ)
-	case "":
+	if h := s.transactionRoute(typ); h != nil {
+		return h(cl, t, typ)
+	}
+	if typ == "" {
 		v := &validator{lang: cl.lang}
 		v.prop("type", mustNotBeNull(cl.lang))
 		return v.err()
@@ -101,7 +99,7 @@ func (s *Service) newPayment(cl *call, t *node, typ string) error {
 	}
 	p.installments = 1
 	if ex := t.get("extraParameters"); ex != nil && ex.kind == nObject {
-		for _, k := range ex.keys {
+		for _, k := range ex.memberKeys() {
 			if len([]rune(k)) > 64 {
 				v.prop("extraParameters", sizeMsg(cl.lang, 0, 64))
 			}
@@ -198,6 +196,11 @@ func (s *Service) newPayment(cl *call, t *node, typ string) error {
 	o, tx, err := s.createPayment(cl, t, p, plan)
 	if err != nil {
 		return err
+	}
+	if tx.Redirect.Auto {
+		// The robot payer completes the redirect at the plan's delay.
+		then.Schedule(s.grp, tx.Redirect.Delay, then.RobotLabel(provider, tx.ID, ruleLabel(o.Scenario, tx.Redirect.Rule), tx.Redirect.Outcome),
+			func() { s.robotPayer(tx.ID) })
 	}
 	note.AddObject(tx.ID)
 	note.AddObject(strconv.FormatInt(o.ID, 10))
@@ -306,7 +309,7 @@ func (s *Service) createPayment(cl *call, t *node, p payment, plan scenarios.Pla
 			Billing: parseAddress(pn.get("billingAddress"))}
 	}
 	if ex := t.get("extraParameters"); ex != nil && ex.kind == nObject {
-		for _, k := range ex.keys {
+		for _, k := range ex.memberKeys() {
 			tx.Extra = append(tx.Extra, kv{K: k, V: ex.kids[k].text})
 		}
 	}
@@ -390,7 +393,7 @@ func (s *Service) createPayment(cl *call, t *node, p payment, plan scenarios.Pla
 	oid := strconv.FormatInt(o.ID, 10)
 	s.deps.Transition(provider, "order", oid, "", o.Status, journal.CauseRequest, tx.ID)
 	s.deps.Transition(provider, "transaction", tx.ID, "", tx.State, journal.CauseRequest, oid)
-	s.afterCreate(o, tx, plan, redirect)
+	s.afterCreate(tx, plan, redirect)
 	return o, tx, nil
 }
 
@@ -485,8 +488,9 @@ func (s *Service) applyOutcome(tx *Transaction, o *Order, out outcome, now time.
 }
 
 // afterCreate schedules what follows a new payment: the confirmation of a
-// final state, the 7-day auto-void, WebPay expiry, robot payers, settles.
-func (s *Service) afterCreate(o Order, tx Transaction, plan scenarios.Plan, redirect bool) {
+// final state, the 7-day auto-void, WebPay expiry, settles (the robot
+// payer is newPayment's).
+func (s *Service) afterCreate(tx Transaction, plan scenarios.Plan, redirect bool) {
 	if isFinal(tx.State) {
 		s.finalized(tx.ID)
 	}
@@ -510,10 +514,6 @@ func (s *Service) afterCreate(o Order, tx Transaction, plan scenarios.Plan, redi
 		if tx.PaymentMethod == "TRANSBANK_DEBIT" {
 			s.grp.At(tx.ExpiresAt, func() { s.expireWebPay(tx.ID) }).Describe(clock.Label{Provider: provider, Object: tx.ID, Kind: "expiry",
 				Detail: "the WebPay session expires"})
-		}
-		if tx.Redirect.Auto {
-			then.Schedule(s.grp, tx.Redirect.Delay, then.RobotLabel(provider, tx.ID, ruleLabel(o.Scenario, tx.Redirect.Rule), tx.Redirect.Outcome),
-				func() { s.robotPayer(tx.ID) })
 		}
 	}
 }

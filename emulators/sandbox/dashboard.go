@@ -87,10 +87,7 @@ func (d *dashboard) notFound(c echo.Context) error {
 // errorPage renders err as a page: the admin API's kinds map to statuses.
 func (d *dashboard) errorPage(c echo.Context, err error) error {
 	e := emulators.AsError(err)
-	status := http.StatusInternalServerError
-	if k, ok := adminKinds[e.Kind]; ok {
-		status = k.status
-	}
+	status, _ := adminKind(e.Kind)
 	msg := e.Msg
 	if e.Kind == emulators.Internal {
 		d.s.log.Error("dashboard error", "path", c.Request().URL.Path, "err", err)

@@ -174,20 +174,20 @@ type apiErrorBody struct {
 	Problems []uploadProblem `json:"problems,omitempty"`
 }
 
-var adminKinds = map[emulators.Kind]struct {
-	status int
-	kind   string
-}{
-	emulators.Invalid:          {http.StatusBadRequest, "invalid"},
-	emulators.UnknownScenario:  {http.StatusBadRequest, "invalid"},
-	emulators.TooLarge:         {http.StatusBadRequest, "invalid"},
-	emulators.Unauthorized:     {http.StatusUnauthorized, "unauthorized"},
-	emulators.Forbidden:        {http.StatusUnauthorized, "unauthorized"},
-	emulators.NotFound:         {http.StatusNotFound, "not_found"},
-	emulators.Conflict:         {http.StatusConflict, "conflict"},
-	emulators.MethodNotAllowed: {http.StatusMethodNotAllowed, "method_not_allowed"},
-	emulators.Unavailable:      {http.StatusServiceUnavailable, "unavailable"},
-	emulators.Internal:         {http.StatusInternalServerError, "internal"},
+// adminKind is the admin API's status and kind name of an error kind:
+// the default status of the kind (emulators.Kind.Status), except that a
+// wrong admin token is 401 like a missing one and every request fault
+// (unknown scenario, oversized body) is "invalid" at 400.
+func adminKind(k emulators.Kind) (int, string) {
+	switch k {
+	case emulators.Invalid, emulators.UnknownScenario, emulators.TooLarge:
+		return http.StatusBadRequest, "invalid"
+	case emulators.Unauthorized, emulators.Forbidden:
+		return http.StatusUnauthorized, "unauthorized"
+	case emulators.NotFound, emulators.Conflict, emulators.MethodNotAllowed, emulators.Unavailable:
+		return k.Status(), k.String()
+	}
+	return http.StatusInternalServerError, "internal"
 }
 
 // renderError is echo's error handler: errors that no provider rendered
@@ -198,7 +198,7 @@ func (s *Sandbox) renderError(err error, c echo.Context) {
 	}
 	var e *emulators.Error
 	if he, ok := errors.AsType[*echo.HTTPError](err); ok {
-		e = &emulators.Error{Kind: kindOfStatus(he.Code), Msg: strings.ToLower(http.StatusText(he.Code))}
+		e = &emulators.Error{Kind: emulators.KindOfStatus(he.Code), Msg: strings.ToLower(http.StatusText(he.Code))}
 		if he.Code == http.StatusNotFound {
 			e.Msg = "no such path: " + c.Request().URL.Path
 		}
@@ -208,10 +208,7 @@ func (s *Sandbox) renderError(err error, c echo.Context) {
 	} else {
 		e = emulators.AsError(err)
 	}
-	k, ok := adminKinds[e.Kind]
-	if !ok {
-		k = adminKinds[emulators.Internal]
-	}
+	status, kind := adminKind(e.Kind)
 	msg := e.Msg
 	if e.Kind == emulators.Internal {
 		s.log.Error("internal error", "path", c.Request().URL.Path, "err", err)
@@ -219,33 +216,15 @@ func (s *Sandbox) renderError(err error, c echo.Context) {
 	} else if len(e.Fields) > 0 {
 		msg = emulators.DetailOf(e)
 	}
-	body := apiError{Error: apiErrorBody{Kind: k.kind, Message: msg}}
+	body := apiError{Error: apiErrorBody{Kind: kind, Message: msg}}
 	if p, ok := errors.AsType[*problemsError](err); ok {
 		body.Error.Problems = p.problems
 	}
 	if c.Request().Method == http.MethodHead {
-		c.NoContent(k.status)
+		c.NoContent(status)
 		return
 	}
-	c.JSON(k.status, body)
-}
-
-func kindOfStatus(code int) emulators.Kind {
-	switch code {
-	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
-		return emulators.Invalid
-	case http.StatusUnauthorized:
-		return emulators.Unauthorized
-	case http.StatusForbidden:
-		return emulators.Forbidden
-	case http.StatusNotFound:
-		return emulators.NotFound
-	case http.StatusMethodNotAllowed:
-		return emulators.MethodNotAllowed
-	case http.StatusConflict:
-		return emulators.Conflict
-	}
-	return emulators.Internal
+	c.JSON(status, body)
 }
 
 // problemsError carries a scenario upload's problems into the error body.

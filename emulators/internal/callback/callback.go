@@ -254,9 +254,23 @@ func (d *Dispatcher) Send(del Delivery) string {
 		d.record(dl, job{del: dl}, journal.Attempt{Outcome: outcome, Reason: reason}, nil)
 		return dl.id
 	}
-	var superseded []*delivery
 	if del.SupersedeKey != "" {
-		superseded = d.supersede(del.SupersedeKey, dl)
+		if superseded := d.supersede(del.SupersedeKey, dl); len(superseded) > 0 {
+			// The journal says "superseded" before the newer delivery can
+			// make its first attempt: its worker starts only after this.
+			d.mu.Unlock()
+			for _, old := range superseded {
+				d.record(old, job{del: old}, journal.Attempt{Outcome: journal.OutcomeSuperseded, Reason: "superseded by " + dl.id}, nil)
+			}
+			d.mu.Lock()
+			if d.closing {
+				dl.state = "done"
+				d.finish(dl)
+				d.mu.Unlock()
+				d.record(dl, job{del: dl}, journal.Attempt{Outcome: journal.OutcomeCancelled, Reason: "shutdown"}, nil)
+				return dl.id
+			}
+		}
 	}
 	d.scheduleLocked(dl, del.Policy.Delay, job{del: dl})
 	if del.Policy.FailFirst == 0 {
@@ -268,9 +282,6 @@ func (d *Dispatcher) Send(del Delivery) string {
 	}
 	d.mu.Unlock()
 	keep()
-	for _, old := range superseded {
-		d.record(old, job{del: old}, journal.Attempt{Outcome: journal.OutcomeSuperseded, Reason: "superseded by " + dl.id}, nil)
-	}
 	return dl.id
 }
 

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+
+	"github.com/labstack/echo/v4"
 )
 
 // DebugHeaderCap bounds every X-Sandbox-* response header value (issue
@@ -23,11 +25,53 @@ func DebugValue(s string) string {
 	return s[:DebugHeaderCap-len(marker)] + marker
 }
 
-// SetStringToSign sets X-Sandbox-String-To-Sign (made header-safe by safe)
-// and X-Sandbox-String-To-Sign-B64, both within DebugHeaderCap: the Base64
+// HeaderSafe renders s for a header value, the same way for every
+// provider: each byte outside printable ASCII (control bytes, DEL, and the
+// bytes of non-ASCII UTF-8) becomes %XX in upper-case hex; everything else,
+// "%" included, stays as it is. The exact bytes are in the journal (and,
+// for the string to sign, in its Base64 twin). Text that needs no change
+// is returned without a copy.
+func HeaderSafe(s string) string {
+	i := 0
+	for i < len(s) && s[i] >= 0x20 && s[i] <= 0x7e {
+		i++
+	}
+	if i == len(s) {
+		return s
+	}
+	const hex = "0123456789ABCDEF"
+	b := make([]byte, 0, len(s)+16)
+	b = append(b, s[:i]...)
+	for ; i < len(s); i++ {
+		if c := s[i]; c >= 0x20 && c <= 0x7e {
+			b = append(b, c)
+		} else {
+			b = append(b, '%', hex[c>>4], hex[c&0xf])
+		}
+	}
+	return string(b)
+}
+
+// SetDebug sets the debug header name to value, header-safe and within
+// DebugHeaderCap.
+func SetDebug(h http.Header, name, value string) {
+	h.Set(name, DebugValue(HeaderSafe(value)))
+}
+
+// ErrorDetail records why an answer is an error: in the exchange's journal
+// note and, with debug headers on, in X-Sandbox-Error-Detail.
+func ErrorDetail(c echo.Context, detail string, debug bool) {
+	Annotate(c).Error = detail
+	if debug && detail != "" {
+		SetDebug(c.Response().Header(), "X-Sandbox-Error-Detail", detail)
+	}
+}
+
+// SetStringToSign sets X-Sandbox-String-To-Sign (header-safe) and
+// X-Sandbox-String-To-Sign-B64, both within DebugHeaderCap: the Base64
 // twin encodes the longest prefix of str that fits.
-func SetStringToSign(h http.Header, str string, safe func(string) string) {
-	h.Set("X-Sandbox-String-To-Sign", DebugValue(safe(str)))
+func SetStringToSign(h http.Header, str string) {
+	SetDebug(h, "X-Sandbox-String-To-Sign", str)
 	raw := str
 	if max := base64.StdEncoding.DecodedLen(DebugHeaderCap); len(raw) > max {
 		raw = raw[:max]

@@ -1,8 +1,21 @@
-// Package wire holds the HTTP plumbing every provider shares: reading a
-// size-limited raw body once, rendering JSON the way payment APIs write it,
-// the per-request facts that routing establishes (host routing, the link
-// base), journaling of API exchanges with their signature diagnostics, and
-// the network faults scenarios can inject.
+// Package wire is the provider kit: the HTTP plumbing every provider
+// emulator shares, so that a provider package keeps only its envelope, its
+// signature and its state machine. It is the one home of:
+//
+//   - method routing (Router, Methods): one handler per path, the
+//     provider's 405 with a sorted Allow list;
+//   - the request pipeline (Pipeline.Run): X-Sandbox-Scenario → bounded
+//     body (ReadBody) → the provider's auth hook → handler, and its error
+//     step (Errors): the provider's Shape, Allow, the journal note and
+//     X-Sandbox-Error-Detail;
+//   - header-safe debug values (HeaderSafe, SetDebug, SetStringToSign,
+//     ErrorDetail), capped at DebugHeaderCap;
+//   - decoding JSON with literal values (DecodeLiteral, DecodeObject,
+//     LitKind): numbers as sent, linear, depth-bounded;
+//   - rendering JSON the way payment APIs write it, the per-request facts
+//     routing establishes (host routing, the link base), journaling each
+//     API exchange once with its signature note (Journal, Annotate), and
+//     the network faults scenarios can inject.
 package wire
 
 import (
