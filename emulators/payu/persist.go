@@ -1,6 +1,11 @@
 package payu
 
 import (
+	"net/http"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/paysandbox/sandbox/emulators"
 	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/persist"
 )
@@ -48,4 +53,13 @@ func (s *Service) Resume() {
 			}
 		}
 	}
+}
+
+// AnswerFailedWrite answers a request whose change did not reach the disk
+// (the state store failed): PayU's error envelope (§4.2), HTTP 503, with
+// the store's message, which names the data directory.
+func (s *Service) AnswerFailedWrite(c echo.Context, err error) {
+	s.renderErrors(func(echo.Context) error {
+		return &statusError{status: http.StatusServiceUnavailable, err: &emulators.Error{Kind: emulators.Unavailable, Msg: err.Error(), Detail: err.Error()}}
+	})(c)
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -127,14 +128,90 @@ func (s *Sandbox) openState() error {
 // it are on disk (persistence on): a client that saw a payment created
 // finds it after kill -9. Writes are queued as they happen and committed
 // together, so waiting here costs one shared fsync, not one per change.
+// When the store failed to write them, the answer the handler wrote is
+// dropped unsent and a 503 in the route's own error shape (the provider's,
+// or the admin API's) says so, naming the data directory.
 func (s *Sandbox) durableAnswers(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if st := s.state; st != nil {
-			c.Response().Before(st.Sync)
+		st := s.state
+		if st == nil {
+			return next(c)
 		}
-		return next(c)
+		res := c.Response()
+		orig, hdr := res.Writer, res.Header().Clone()
+		w := &syncWriter{ResponseWriter: orig, st: st}
+		res.Writer = w
+		err := next(c)
+		if w.failed == nil && !res.Committed {
+			w.failed = st.Sync() // an error still to be rendered, or no answer at all
+		}
+		if w.failed == nil {
+			return err
+		}
+		res.Writer, res.Committed, res.Status, res.Size = orig, false, 0, 0
+		h := res.Header()
+		clear(h)
+		for k, v := range hdr {
+			h[k] = v
+		}
+		path := c.Request().URL.Path
+		for _, p := range s.providers {
+			if fw, ok := p.(failedWriteAnswerer); ok && (path == "/"+p.Name() || strings.HasPrefix(path, "/"+p.Name()+"/")) {
+				fw.AnswerFailedWrite(c, w.failed)
+				return nil
+			}
+		}
+		return &emulators.Error{Kind: emulators.Unavailable, Msg: w.failed.Error()}
 	}
 }
+
+// failedWriteAnswerer is a provider that answers a failed state write in
+// its own error shape.
+type failedWriteAnswerer interface {
+	AnswerFailedWrite(c echo.Context, err error)
+}
+
+// syncWriter waits for the state store when the answer's header is
+// written, and swallows the answer when the store failed.
+type syncWriter struct {
+	http.ResponseWriter
+	st     *persist.Store
+	synced bool
+	failed error
+}
+
+func (w *syncWriter) WriteHeader(code int) {
+	if !w.synced {
+		w.synced = true
+		w.failed = w.st.Sync()
+	}
+	if w.failed == nil {
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (w *syncWriter) Write(b []byte) (int, error) {
+	if !w.synced {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.failed != nil {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush sends what is written so far (a stream), once the store synced.
+func (w *syncWriter) Flush() {
+	if !w.synced {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.failed == nil {
+		http.NewResponseController(w.ResponseWriter).Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the connection underneath.
+func (w *syncWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // saveScenarios writes the uploaded scenarios and the active one (the
 // scenario engine's OnChange).
