@@ -229,7 +229,7 @@ func (s *Store) appendFrame(payload []byte) error {
 	if _, err := seg.WriteAt(f, s.walOff); err != nil {
 		return err
 	}
-	if err := seg.Sync(); err != nil {
+	if err := datasync(seg); err != nil {
 		return err
 	}
 	s.walOff += int64(len(f))
