@@ -494,14 +494,13 @@ func (s *Service) afterCreate(o Order, tx Transaction, plan scenarios.Plan, redi
 	}
 	if tx.State == StatePending && !redirect {
 		if st, ok := scenarios.Param[ScenarioSettle](plan, "settle"); ok && plan.Matched {
-			code := st.ResponseCode
-			s.grp.Wait(st.Delay, func() {
-				s.decidePending(tx.ID, settleOutcome(st.Outcome, code), journal.CauseScenario, "scenario settle")
-			}).Describe(clock.Label{Provider: provider, Object: tx.ID, Kind: "review", Rule: plan.Label(), Detail: "the pending transaction settles as " + st.Outcome})
+			out := settleOutcome(st.Outcome, st.ResponseCode)
+			s.planDecision(tx.ID, reviewPlan{At: s.dueIn(st.Delay), State: out.state, ResponseCode: out.responseCode, Cause: journal.CauseScenario,
+				Why: "scenario settle", Rule: plan.Label(), Detail: "the pending transaction settles as " + st.Outcome})
 		} else if a := s.cfg.PendingReview.AutoDecide; a != nil {
-			s.grp.Wait(a.Delay, func() {
-				s.decidePending(tx.ID, settleOutcome(a.Outcome, ""), journal.CauseTimer, "pending_review.auto_decide")
-			}).Describe(clock.Label{Provider: provider, Object: tx.ID, Kind: "review", Detail: "pending_review.auto_decide: " + a.Outcome})
+			out := settleOutcome(a.Outcome, "")
+			s.planDecision(tx.ID, reviewPlan{At: s.dueIn(a.Delay), State: out.state, ResponseCode: out.responseCode, Cause: journal.CauseTimer,
+				Why: "pending_review.auto_decide", Detail: "pending_review.auto_decide: " + a.Outcome})
 		}
 	}
 	if redirect {

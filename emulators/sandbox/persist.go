@@ -17,6 +17,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/callback"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/persist"
+	"github.com/paysandbox/sandbox/scenarios"
 )
 
 // persistent is a provider whose objects the state store keeps.
@@ -34,6 +35,7 @@ type persistent interface {
 const (
 	metaClockOffset = "clock_offset_ns"
 	metaScenarios   = "scenarios"
+	metaCallbackIDs = "callback_ids" // the highest callback delivery id reserved
 )
 
 // savedScenarios are the uploaded scenarios (their YAML) and the active one.
@@ -80,6 +82,9 @@ func (s *Sandbox) openState() error {
 			s.log.Warn("state store: the active scenario is gone; keeping the configured one", "scenario", sc.Active, "error", err)
 		}
 	}
+	if err := s.restoreCounters(st); err != nil {
+		return fail(err)
+	}
 	var bindings []persist.Binding
 	counts := map[string]int{}
 	for _, p := range s.providers {
@@ -118,6 +123,7 @@ func (s *Sandbox) openState() error {
 			report(fmt.Errorf("state store: clock offset: %w", err))
 		}
 	})
+	s.scen.SetCountHook(func(name string) { s.saveCounters(st, name, report) })
 	s.state = st
 	s.saveScenarios() // the configured active scenario may differ from the stored one
 	s.log.Info("state loaded", "file", st.File(), "objects", counts, "clock_offset", time.Duration(off).String())
@@ -230,6 +236,46 @@ func (s *Sandbox) saveScenarios() {
 	}
 }
 
+// counterBucket holds the rule counters of scenarios (`times`, nth
+// match), one record per scenario name.
+const counterBucket = "scenarios.counters"
+
+// restoreCounters gives the scenarios their kept rule counters; counters
+// of a scenario that is gone or whose text changed are dropped.
+func (s *Sandbox) restoreCounters(st *persist.Store) error {
+	rs, err := st.Records(counterBucket)
+	if err != nil {
+		return err
+	}
+	var stale []string
+	for _, r := range rs {
+		var c scenarios.Counters
+		if err := json.Unmarshal(r.Value, &c); err != nil {
+			return fmt.Errorf("state store %s: %s %s: %w", st.File(), counterBucket, r.Key, err)
+		}
+		if !s.scen.RestoreCounters(r.Key, c) {
+			stale = append(stale, r.Key)
+		}
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	return st.Write(counterBucket, stale, func(string) ([]byte, bool, error) { return nil, false, nil })
+}
+
+// saveCounters queues the write of a scenario's rule counters (the engine's
+// count hook); the answer that follows the decision waits for it.
+func (s *Sandbox) saveCounters(st *persist.Store, name string, report func(error)) {
+	st.WriteAsync(counterBucket, []string{name}, func(name string) ([]byte, bool, error) {
+		c, ok := s.scen.Counters(name)
+		if !ok {
+			return nil, false, nil
+		}
+		raw, err := json.Marshal(c)
+		return raw, true, err
+	}, func(err error) { report(fmt.Errorf("state store: %s: %w", counterBucket, err)) })
+}
+
 // callbackBucket holds the pending callback deliveries.
 const callbackBucket = "callbacks"
 
@@ -249,6 +295,23 @@ func (k *callbackKeeper) Note(id string, p *callback.Pending) {
 	k.mu.Lock()
 	k.latest[id] = &noted{p}
 	k.mu.Unlock()
+}
+
+// ReserveIDs writes the highest delivery id that may be in use (once per
+// block of ids). Queued: the answer or attempt that shows an id of the
+// block waits for it (Sync), so an id seen is never handed out again after
+// a restart.
+func (k *callbackKeeper) ReserveIDs(upTo uint64) {
+	k.st.SetMetaAsync(metaCallbackIDs, upTo, func(err error) { k.report(fmt.Errorf("state store: callback ids: %w", err)) })
+}
+
+// Sync waits for every state change made so far: the dispatcher calls it
+// before an attempt leaves, so that a callback never announces a change
+// (a robot payer's, an expiry's, a review's) a kill could still lose.
+func (k *callbackKeeper) Sync() {
+	if err := k.st.Sync(); err != nil {
+		k.report(fmt.Errorf("state store: a callback is sent for a change that is not on disk: %w", err))
+	}
 }
 
 func (k *callbackKeeper) Flush(id string) {
@@ -290,6 +353,11 @@ func (s *Sandbox) resumeCallbacks(st *persist.Store, report func(error)) error {
 		}
 		kept = append(kept, p)
 	}
+	var ids uint64
+	if _, err := st.Meta(metaCallbackIDs, &ids); err != nil {
+		return err
+	}
+	s.disp.ContinueIDs(ids)
 	s.disp.SetKeeper(&callbackKeeper{st: st, report: report, latest: map[string]*noted{}})
 	byName := map[string]persistent{}
 	for _, p := range s.providers {

@@ -451,6 +451,17 @@ func (s *Store) SetMeta(key string, v any) error {
 	return s.update(commitReq{ops: func() ([]op, error) { return []op{{bucket: string(metaBucket), key: key, value: raw}}, nil }})
 }
 
+// SetMetaAsync is SetMeta that returns at once: fail gets its error. Sync
+// waits for it.
+func (s *Store) SetMetaAsync(key string, v any, fail func(error)) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		fail(err)
+		return
+	}
+	s.updateAsync(commitReq{ops: func() ([]op, error) { return []op{{bucket: string(metaBucket), key: key, value: raw}}, nil }}, fail)
+}
+
 // Meta reads a sandbox-wide value into v and reports whether it was set.
 func (s *Store) Meta(key string, v any) (bool, error) {
 	if err := s.flush(); err != nil {
