@@ -194,3 +194,45 @@ func TestRestartKeepsRuleCountersAndDeliveryIDs(t *testing.T) {
 		t.Fatal("after a reset and a restart the times: 1 rule does not apply: the reset counters were not written")
 	}
 }
+
+// TestMaxObjectsBoundsTheStore: max_objects bounds what is on disk too:
+// the oldest payments evicted from memory are deleted from the store, and
+// a restart with a smaller bound drops the oldest kept ones from disk.
+func TestMaxObjectsBoundsTheStore(t *testing.T) {
+	dir := t.TempDir()
+	cfg := persistCfg(dir)
+	cfg.MaxObjects = 3
+	sb, err := sandbox.New(cfg, nil, sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, khipuCreate(t, sb.Handler(), fmt.Sprint("MAX-", i), ""))
+	}
+	stored := func(h http.Handler) []string {
+		var doc struct {
+			Buckets map[string][]struct{ Key string }
+		}
+		adminJSON(t, h, "GET", "/state", "", &doc)
+		var keys []string
+		for _, r := range doc.Buckets["khipu.payments"] {
+			keys = append(keys, r.Key)
+		}
+		return keys
+	}
+	if got := stored(sb.Handler()); fmt.Sprint(got) != fmt.Sprint(ids[2:]) {
+		t.Fatalf("payments on disk = %v, want the newest 3 %v", got, ids[2:])
+	}
+	sb.Close(context.Background())
+
+	cfg.MaxObjects = 2
+	sb, err = sandbox.New(cfg, nil, sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close(context.Background())
+	if got := stored(sb.Handler()); fmt.Sprint(got) != fmt.Sprint(ids[3:]) {
+		t.Fatalf("after a restart with max_objects 2, payments on disk = %v, want %v", got, ids[3:])
+	}
+}
