@@ -1,6 +1,7 @@
 package persist
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -174,8 +175,8 @@ func (s *Store) commit(group []commitReq) {
 		r.reply(err)
 		return
 	}
-	var payload []byte
 	var ops []op
+	size := frameHeader
 	writers := group[:0:0]
 	for _, r := range group {
 		rops, err := r.ops()
@@ -184,14 +185,18 @@ func (s *Store) commit(group []commitReq) {
 			continue
 		}
 		for _, o := range rops {
-			payload = appendOp(payload, o)
+			size += len(o.bucket) + len(o.key) + len(o.value) + 3*binary.MaxVarintLen32 + 1
 		}
 		ops = append(ops, rops...)
 		writers = append(writers, r)
 	}
 	err := s.Failed()
-	if err == nil && len(payload) > 0 {
-		if err = s.appendFrame(payload); err != nil {
+	if err == nil && len(ops) > 0 {
+		f := make([]byte, frameHeader, size)
+		for _, o := range ops {
+			f = appendOp(f, o)
+		}
+		if err = s.appendFrame(seal(f, s.gen)); err != nil {
 			err = s.setFailed(group[0].seq, err)
 		}
 	}
@@ -208,23 +213,22 @@ func (s *Store) commit(group []commitReq) {
 	}
 }
 
-// appendFrame writes payload as the log's next frame and fsyncs it.
-func (s *Store) appendFrame(payload []byte) error {
+// appendFrame writes frame f as the log's next and fsyncs it.
+func (s *Store) appendFrame(f []byte) error {
 	s.faultMu.Lock()
 	fault := s.fault
 	s.faultMu.Unlock()
 	if fault != nil {
 		return fault
 	}
-	f, seg := frame(s.gen, payload), s.segs[s.cur]
-	if end := s.walOff + int64(len(f)); end > s.segSize[s.cur] {
+	seg := s.segs[s.cur]
+	for end := s.walOff + int64(len(f)); end > s.segSize[s.cur]; {
 		// Zeros written ahead: overwriting written blocks needs no
 		// metadata change, so the fsync below flushes data only.
-		grow := max(end-s.segSize[s.cur], walChunk)
-		if _, err := seg.WriteAt(make([]byte, grow), s.segSize[s.cur]); err != nil {
+		if _, err := seg.WriteAt(zeros[:], s.segSize[s.cur]); err != nil {
 			return err
 		}
-		s.segSize[s.cur] += grow
+		s.segSize[s.cur] += int64(len(zeros))
 	}
 	if _, err := seg.WriteAt(f, s.walOff); err != nil {
 		return err
@@ -236,8 +240,8 @@ func (s *Store) appendFrame(payload []byte) error {
 	return nil
 }
 
-// walChunk is how much the log grows at a time.
-const walChunk = 4 << 20
+// zeros is what the log grows by at a time.
+var zeros [1 << 20]byte
 
 // rotate hands the pending changes to a checkpoint and starts the next
 // generation in the other segment of the log. The checkpoint runs in the

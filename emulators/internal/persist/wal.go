@@ -74,10 +74,14 @@ func appendOp(b []byte, o op) []byte {
 
 // frame returns the frame of payload in generation gen.
 func frame(gen uint64, payload []byte) []byte {
-	f := make([]byte, frameHeader, frameHeader+len(payload))
-	binary.LittleEndian.PutUint32(f[4:], uint32(len(payload)))
+	return seal(append(make([]byte, frameHeader, frameHeader+len(payload)), payload...), gen)
+}
+
+// seal fills in the header of f, a frame whose payload follows the
+// header's room, for generation gen.
+func seal(f []byte, gen uint64) []byte {
+	binary.LittleEndian.PutUint32(f[4:], uint32(len(f)-frameHeader))
 	binary.LittleEndian.PutUint64(f[8:], gen)
-	f = append(f, payload...)
 	binary.LittleEndian.PutUint32(f, crc32.Checksum(f[4:], castagnoli))
 	return f
 }
