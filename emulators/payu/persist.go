@@ -40,7 +40,23 @@ func (s *Service) Resume() {
 	})
 	s.mu.Unlock()
 	var txs []Transaction
-	s.txs.Scan(false, func(_ string, t Transaction) bool { txs = append(txs, t); return true })
+	var orphans []Transaction
+	s.txs.Scan(false, func(_ string, t Transaction) bool {
+		if s.orders.Has(t.OrderID) {
+			txs = append(txs, t)
+		} else {
+			orphans = append(orphans, t)
+		}
+		return true
+	})
+	// A smaller max_objects than when the store was written dropped the
+	// oldest orders: their transactions and tokens go too, on disk too.
+	for _, t := range orphans {
+		if t.Token != "" {
+			s.tokens.Delete(t.Token)
+		}
+		s.txs.Delete(t.ID)
+	}
 	for _, t := range txs {
 		id := t.ID
 		if r := t.Review; r != nil && t.State == StatePending {

@@ -206,23 +206,27 @@ func TestMaxObjectsBoundsTheStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
+	var ids, txs []string
 	for i := range 5 {
 		ids = append(ids, khipuCreate(t, sb.Handler(), fmt.Sprint("MAX-", i), ""))
+		txs = append(txs, payuCard(t, sb.Handler(), fmt.Sprint("MAX-", i), "APPROVED", "payer@example.com"))
 	}
-	stored := func(h http.Handler) []string {
+	stored := func(h http.Handler, bucket string) []string {
 		var doc struct {
 			Buckets map[string][]struct{ Key string }
 		}
 		adminJSON(t, h, "GET", "/state", "", &doc)
 		var keys []string
-		for _, r := range doc.Buckets["khipu.payments"] {
+		for _, r := range doc.Buckets[bucket] {
 			keys = append(keys, r.Key)
 		}
 		return keys
 	}
-	if got := stored(sb.Handler()); fmt.Sprint(got) != fmt.Sprint(ids[2:]) {
+	if got := stored(sb.Handler(), "khipu.payments"); fmt.Sprint(got) != fmt.Sprint(ids[2:]) {
 		t.Fatalf("payments on disk = %v, want the newest 3 %v", got, ids[2:])
+	}
+	if got := stored(sb.Handler(), "payu.transactions"); fmt.Sprint(got) != fmt.Sprint(txs[2:]) {
+		t.Fatalf("PayU transactions on disk = %v, want the newest 3 %v", got, txs[2:])
 	}
 	sb.Close(context.Background())
 
@@ -232,7 +236,10 @@ func TestMaxObjectsBoundsTheStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer sb.Close(context.Background())
-	if got := stored(sb.Handler()); fmt.Sprint(got) != fmt.Sprint(ids[3:]) {
+	if got := stored(sb.Handler(), "khipu.payments"); fmt.Sprint(got) != fmt.Sprint(ids[3:]) {
 		t.Fatalf("after a restart with max_objects 2, payments on disk = %v, want %v", got, ids[3:])
+	}
+	if got := stored(sb.Handler(), "payu.transactions"); fmt.Sprint(got) != fmt.Sprint(txs[3:]) {
+		t.Fatalf("after a restart with max_objects 2, PayU transactions on disk = %v, want %v (an evicted order's transactions stayed)", got, txs[3:])
 	}
 }
