@@ -222,8 +222,15 @@ func TestPersistSurvivesKill9(t *testing.T) {
 	// The first payment under "mine" gets a robot payer (times: 1): its
 	// counter must survive the kill.
 	r.admin("POST", "/scenarios", "name: mine\nrules:\n  - {provider: khipu, on: pay, then: {auto: true, outcome: approve, delay: 5h}, times: 1}\n"+
-		"  - {provider: khipu, on: pay, then: {outcome: abandon}}\n", nil)
+		"  - {provider: khipu, on: pay, then: {outcome: abandon}}\n"+
+		"  - {provider: payu, on: submit, then: {outcome: pending, settle: {outcome: approve, delay: 2h}}, times: 1}\n", nil)
 	r.admin("PUT", "/scenarios/active", `{"name":"mine"}`, nil)
+	// A PayU payment pending review, settled by the scenario two hours on.
+	review := r.send(genPayUCard)
+	reviewTx, _ := review["transactionResponse"].(map[string]any)["transactionId"].(string)
+	if state := review["transactionResponse"].(map[string]any)["state"]; state != "PENDING" || reviewTx == "" {
+		t.Fatalf("payu review: %v", review)
+	}
 	// The last: a notification the merchant holds while the sandbox dies.
 	held := r.khipuCreate("P-HELD", srv.URL+"/hold")
 	r.admin("POST", "/objects/khipu/"+held+"/actions/pay", `{"skip_verify":true}`, nil)
@@ -325,6 +332,21 @@ func TestPersistSurvivesKill9(t *testing.T) {
 	}
 	_ = pending
 	_ = collection
+
+	// The PayU review was resumed at its time: not before, then approved.
+	payuState := func() string {
+		var tx struct{ Status string }
+		r.admin("GET", "/objects/payu/"+reviewTx, "", &tx)
+		return tx.Status
+	}
+	r.admin("POST", "/clock/advance", `{"by":"1h50m"}`, nil)
+	if st := payuState(); !strings.Contains(st, "PENDING") {
+		t.Errorf("the PayU review decided before its time: %s", st)
+	}
+	r.admin("POST", "/clock/advance", `{"by":"15m"}`, nil)
+	if st := payuState(); !strings.Contains(st, "APPROVED") {
+		t.Errorf("the PayU review pending at the kill was not decided at its time after the restart: %s", st)
+	}
 
 	// The store is held by the running sandbox; once it is gone, export
 	// and import move the whole state to another data directory.

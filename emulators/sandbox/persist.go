@@ -144,7 +144,11 @@ func (s *Sandbox) durableAnswers(next echo.HandlerFunc) echo.HandlerFunc {
 			return next(c)
 		}
 		res := c.Response()
-		orig, hdr := res.Writer, res.Header().Clone()
+		orig := res.Writer
+		var hdr http.Header // what the middleware before set (rarely anything)
+		if h := res.Header(); len(h) > 0 {
+			hdr = h.Clone()
+		}
 		w := &syncWriter{ResponseWriter: orig, st: st}
 		res.Writer = w
 		err := next(c)
