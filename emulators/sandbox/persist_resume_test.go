@@ -243,3 +243,59 @@ func TestMaxObjectsBoundsTheStore(t *testing.T) {
 		t.Fatalf("after a restart with max_objects 2, PayU transactions on disk = %v, want %v (an evicted order's transactions stayed)", got, txs[3:])
 	}
 }
+
+// TestRestartResumesPayURefundReview: a refund waiting for its review
+// (refund.review_delay, a minute) when the sandbox stops is reviewed at its
+// time after the restart, on the sandbox clock.
+func TestRestartResumesPayURefundReview(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeNow{}
+	opt := sandbox.Options{Now: clk.now}
+	cfg := persistCfg(dir)
+	sb, err := sandbox.New(cfg, nil, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sb.Handler()
+	tx := payuCard(t, h, "REFUND-1", "APPROVED", "payer@example.com")
+	var obj struct {
+		Related []struct{ Role, ID string }
+	}
+	adminJSON(t, h, "GET", "/objects/payu/"+tx, "", &obj)
+	if len(obj.Related) == 0 || obj.Related[0].Role != "order" {
+		t.Fatalf("no order of %s: %+v", tx, obj)
+	}
+	adminJSON(t, h, "POST", "/clock/advance", `{"by":"10m"}`, nil) // refunds open 10 minutes after approval
+	body := fmt.Sprintf(`{"language":"en","command":"SUBMIT_TRANSACTION","merchant":{"apiKey":%q,"apiLogin":%q},`+
+		`"transaction":{"order":{"id":%s},"type":"REFUND","parentTransactionId":%q},"test":true}`, payu.TestAPIKey, payuLogin, obj.Related[0].ID, tx)
+	rec := sandboxtest.Do(h, sandboxtest.Request("POST", "http://127.0.0.1:8080/payu/payments-api/4.0/service.cgi", body,
+		"Content-Type: application/json", "Accept: application/json"))
+	if !strings.Contains(rec.Body.String(), `"SUCCESS"`) {
+		t.Fatalf("refund: %s", rec.Body)
+	}
+	refund := ""
+	for _, s := range schedule(t, h) {
+		if s.Kind == "review" {
+			refund = s.Object
+		}
+	}
+	if refund == "" {
+		t.Fatalf("no refund review scheduled: %+v", schedule(t, h))
+	}
+	sb.Close(context.Background())
+
+	sb, err = sandbox.New(cfg, nil, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close(context.Background())
+	h = sb.Handler()
+	adminJSON(t, h, "POST", "/clock/advance", `{"by":"30s"}`, nil)
+	if st := payuState(t, h, refund); !strings.Contains(st, "PENDING") {
+		t.Fatalf("the refund was reviewed before its time: %q", st)
+	}
+	adminJSON(t, h, "POST", "/clock/advance", `{"by":"40s"}`, nil)
+	if st := payuState(t, h, refund); !strings.Contains(st, "APPROVED") {
+		t.Fatalf("the refund review pending at the restart did not end at its time: %q", st)
+	}
+}
