@@ -41,10 +41,13 @@ const (
 	maxFrame = 1 << 30
 )
 
-// Checkpoint thresholds: whichever comes first.
+// Checkpoint thresholds, whichever comes first. The pending changes stay
+// in memory until their checkpoint ends (two batches at most: one being
+// written to state.db, one filling), so these bound the memory
+// persistence adds under load to about twice checkpointBytes.
 const (
-	checkpointBytes   = 8 << 20
-	checkpointPending = 16384
+	checkpointBytes   = 4 << 20
+	checkpointPending = 8192
 )
 
 var walApplied = []byte("wal_applied")
