@@ -1,10 +1,10 @@
 // Package persist keeps the sandbox's state in an embedded bbolt store at
-// DATA_DIR/state.db, so that a restart (a deploy, a crash, kill -9) finds
-// every object again (issue #18).
+// DATA_DIR/state.db with a write-ahead log (wal.go), so that a restart (a
+// deploy, a crash, kill -9) finds every object again (issue #18).
 //
 // Writes are group-committed (commit.go): concurrent writers share one
-// transaction and one fsync, and each writer returns only once its
-// transaction is on disk, so an API answer is never ahead of the disk.
+// log frame and one fsync, and each writer returns only once its frame is
+// on disk, so an API answer is never ahead of the disk.
 //
 // The store carries a schema version: a store written by a newer sandbox
 // is refused, and a damaged or truncated file is reported, never emptied.
