@@ -134,45 +134,79 @@ func (s *Sandbox) openState() error {
 // it are on disk (persistence on): a client that saw a payment created
 // finds it after kill -9. Writes are queued as they happen and committed
 // together, so waiting here costs one shared fsync, not one per change.
-// When the store failed to write them, the answer the handler wrote is
-// dropped unsent and a 503 in the route's own error shape (the provider's,
-// or the admin API's) says so, naming the data directory.
+// When the store failed to write a change made during the request, the
+// answer the handler wrote is dropped unsent and a 503 in the route's own
+// error shape says so, naming the data directory; a request that changed
+// nothing (a read) is answered as usual.
+//
+// It runs before routing for the sandbox's own routes (admin API errors),
+// and inside each provider's group (durableProvider), where the journal
+// sees the answer actually sent.
 func (s *Sandbox) durableAnswers(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		st := s.state
-		if st == nil {
+		if s.state == nil || s.providerOf(c.Request().URL.Path) != nil {
 			return next(c)
 		}
-		res := c.Response()
-		orig := res.Writer
-		var hdr http.Header // what the middleware before set (rarely anything)
-		if h := res.Header(); len(h) > 0 {
-			hdr = h.Clone()
-		}
-		w := &syncWriter{ResponseWriter: orig, st: st}
-		res.Writer = w
-		err := next(c)
-		if w.failed == nil && !res.Committed {
-			w.failed = st.Sync() // an error still to be rendered, or no answer at all
-		}
-		if w.failed == nil {
-			return err
-		}
-		res.Writer, res.Committed, res.Status, res.Size = orig, false, 0, 0
-		h := res.Header()
-		clear(h)
-		for k, v := range hdr {
-			h[k] = v
-		}
-		path := c.Request().URL.Path
-		for _, p := range s.providers {
-			if fw, ok := p.(failedWriteAnswerer); ok && (path == "/"+p.Name() || strings.HasPrefix(path, "/"+p.Name()+"/")) {
-				fw.AnswerFailedWrite(c, w.failed)
-				return nil
-			}
-		}
-		return &emulators.Error{Kind: emulators.Unavailable, Msg: w.failed.Error()}
+		return s.durable(c, next, func(c echo.Context, err error) error {
+			return &emulators.Error{Kind: emulators.Unavailable, Msg: err.Error()}
+		})
 	}
+}
+
+// durableProvider is durableAnswers inside a provider's group: a failed
+// write is answered in the provider's shape.
+func (s *Sandbox) durableProvider(p provider) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		fw, ok := p.(failedWriteAnswerer)
+		return func(c echo.Context) error {
+			if s.state == nil || !ok {
+				return next(c)
+			}
+			return s.durable(c, next, func(c echo.Context, err error) error {
+				fw.AnswerFailedWrite(c, err)
+				return nil
+			})
+		}
+	}
+}
+
+// providerOf returns the provider whose tree path is in, or nil.
+func (s *Sandbox) providerOf(path string) provider {
+	for _, p := range s.providers {
+		if path == "/"+p.Name() || strings.HasPrefix(path, "/"+p.Name()+"/") {
+			return p
+		}
+	}
+	return nil
+}
+
+// durable runs next with the answer held until the store synced; on a
+// failed write it answers with failed instead.
+func (s *Sandbox) durable(c echo.Context, next echo.HandlerFunc, failed func(echo.Context, error) error) error {
+	st := s.state
+	res := c.Response()
+	orig := res.Writer
+	var hdr http.Header // what the middleware before set (rarely anything)
+	if h := res.Header(); len(h) > 0 {
+		hdr = h.Clone()
+	}
+	w := &syncWriter{ResponseWriter: orig, st: st, mark: st.Mark()}
+	res.Writer = w
+	err := next(c)
+	if !w.synced && !res.Committed {
+		w.sync() // an error still to be rendered, or no answer at all
+	}
+	res.Writer = orig // an error still to be rendered was synced above
+	if w.failed == nil {
+		return err
+	}
+	res.Committed, res.Status, res.Size = false, 0, 0
+	h := res.Header()
+	clear(h)
+	for k, v := range hdr {
+		h[k] = v
+	}
+	return failed(c, w.failed)
 }
 
 // failedWriteAnswerer is a provider that answers a failed state write in
@@ -186,14 +220,19 @@ type failedWriteAnswerer interface {
 type syncWriter struct {
 	http.ResponseWriter
 	st     *persist.Store
+	mark   uint64 // the store's last write when the request began
 	synced bool
 	failed error
 }
 
+func (w *syncWriter) sync() {
+	w.synced = true
+	w.failed = w.st.SyncSince(w.mark)
+}
+
 func (w *syncWriter) WriteHeader(code int) {
 	if !w.synced {
-		w.synced = true
-		w.failed = w.st.Sync()
+		w.sync()
 	}
 	if w.failed == nil {
 		w.ResponseWriter.WriteHeader(code)

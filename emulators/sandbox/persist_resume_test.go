@@ -14,11 +14,9 @@ import (
 	"github.com/paysandbox/sandbox/sandboxtest"
 )
 
-// payuCard submits a card payment by holder whose payer e-mail is email
-// (PENDING with the manual review address leaves it pending for review)
-// and returns its transaction id.
-func payuCard(t *testing.T, h http.Handler, ref, holder, email string) string {
-	t.Helper()
+// payuCardRequest is a card payment by holder whose payer e-mail is email
+// (PENDING with the manual review address leaves it pending for review).
+func payuCardRequest(ref, holder, email string) *http.Request {
 	body := fmt.Sprintf(`{"language":"es","command":"SUBMIT_TRANSACTION","merchant":{"apiKey":%q,"apiLogin":%q},`+
 		`"transaction":{"order":{"accountId":"512325","referenceCode":%q,"description":"Resume","language":"es",`+
 		`"signature":%q,"additionalValues":{"TX_VALUE":{"value":10000,"currency":"CLP"}},`+
@@ -26,13 +24,18 @@ func payuCard(t *testing.T, h http.Handler, ref, holder, email string) string {
 		`"creditCard":{"number":"4097440000000004","securityCode":"777","expirationDate":"2030/12","name":%q},`+
 		`"type":"AUTHORIZATION_AND_CAPTURE","paymentMethod":"VISA","paymentCountry":"CL","ipAddress":"127.0.0.1"},"test":true}`,
 		payu.TestAPIKey, payuLogin, ref, md5hex(payu.TestAPIKey+"~508029~"+ref+"~10000~CLP"), email, email, holder)
-	rec := sandboxtest.Do(h, sandboxtest.Request("POST", "http://127.0.0.1:8080/payu/payments-api/4.0/service.cgi", body,
-		"Content-Type: application/json", "Accept: application/json"))
+	return sandboxtest.Request("POST", "http://127.0.0.1:8080/payu/payments-api/4.0/service.cgi", body,
+		"Content-Type: application/json", "Accept: application/json")
+}
+
+// payuCard submits payuCardRequest and returns its transaction id.
+func payuCard(t *testing.T, h http.Handler, ref, holder, email string) string {
+	t.Helper()
+	rec := sandboxtest.Do(h, payuCardRequest(ref, holder, email))
 	var out struct {
 		Code                string
 		TransactionResponse struct {
 			TransactionID string `json:"transactionId"`
-			State         string `json:"state"`
 		} `json:"transactionResponse"`
 	}
 	json.Unmarshal(rec.Body.Bytes(), &out)

@@ -78,16 +78,26 @@ func (s *Store) updateAsync(r commitReq, fail func(error)) {
 // failed: the sandbox calls it before an API answer leaves, so that what
 // the client saw is durable. It returns the store's write failure when one
 // of those writes failed (ErrWriteFailed): the answer must not say success.
-func (s *Store) Sync() error {
+func (s *Store) Sync() error { return s.SyncSince(0) }
+
+// Mark returns the place of the last write queued so far, for SyncSince.
+func (s *Store) Mark() uint64 {
 	s.sendMu.Lock()
-	target := s.enqueued
-	s.sendMu.Unlock()
+	defer s.sendMu.Unlock()
+	return s.enqueued
+}
+
+// SyncSince is Sync that reports the store's failure only when a write was
+// queued after mark (Mark): an answer that changed nothing (a read) is not
+// refused for an earlier failure.
+func (s *Store) SyncSince(mark uint64) error {
+	target := s.Mark()
 	s.durMu.Lock()
 	defer s.durMu.Unlock()
 	for s.durable < target && !s.stopped {
 		s.durCond.Wait()
 	}
-	if s.failed != nil && target >= s.failedSeq {
+	if s.failed != nil && target >= s.failedSeq && target > mark {
 		return s.failed
 	}
 	return nil
