@@ -38,6 +38,7 @@ type Engine struct {
 	uploads  map[string]*Scenario
 	active   string
 	states   map[*Scenario]*State
+	onCount  func(name string) // SetCountHook (counters.go)
 }
 
 type dirFile struct {
@@ -267,14 +268,25 @@ func (e *Engine) DecideFunc(scenario, provider, point string, attrs func() Attrs
 		}
 		e.mu.Unlock()
 	}
-	return Select(s, provider, point, attrs(), st)
+	p := Select(s, provider, point, attrs(), st)
+	if p.Matched {
+		e.counted(s.Name)
+	}
+	return p
 }
 
 // ResetCounters forgets how often rules have applied (`times`), as a reset does.
 func (e *Engine) ResetCounters() {
 	e.mu.Lock()
+	var names []string
+	for s := range e.states {
+		names = append(names, s.Name)
+	}
 	e.states = map[*Scenario]*State{}
 	e.mu.Unlock()
+	for _, n := range names {
+		e.counted(n)
+	}
 }
 
 // Limits of uploaded scenarios (issue #13): what uploads may hold in all,

@@ -90,7 +90,7 @@ var settings = []setting{
 		}},
 	{flag: "data-dir", key: "data_dir", usage: "directory the sandbox keeps its state in (the local CA under ca/; default $XDG_DATA_HOME/paysandbox or ~/.local/share/paysandbox)",
 		apply: func(c *sandbox.Config, v string) error { c.DataDir = v; return nil }},
-	{flag: "persist", key: "persist", usage: "keep the state (objects, clock offset, scenarios) in DATA_DIR/state.db across restarts", kind: boolFlag,
+	{flag: "persist", key: "persist", usage: "keep the state (objects, clock offset, scenarios) in DATA_DIR (state.db and its write-ahead log) across restarts", kind: boolFlag,
 		apply: func(c *sandbox.Config, v string) error {
 			b, err := strconv.ParseBool(v)
 			if err != nil {

@@ -185,8 +185,9 @@ func (m *holdingMerchant) count(path string) int {
 // binary: objects in several states across the three providers, account
 // balances, an uploaded and active scenario and a clock offset survive a
 // kill -9; a notification in flight at the kill is delivered once after the
-// restart, journaled late; ids keep counting; export and import move the
-// whole state to another data directory.
+// restart, journaled late; ids keep counting (objects' and callback
+// deliveries'); a scenario rule's times counter survives; export and import
+// move the whole state to another data directory.
 func TestPersistSurvivesKill9(t *testing.T) {
 	if testing.Short() {
 		t.Skip("-short: builds the binary and restarts it")
@@ -202,7 +203,10 @@ func TestPersistSurvivesKill9(t *testing.T) {
 	pending := r.khipuCreate("P-PENDING", "")
 	done := r.khipuCreate("P-DONE", srv.URL+"/ok")
 	r.admin("POST", "/objects/khipu/"+done+"/actions/pay", `{"skip_verify":true}`, nil)
-	r.admin("GET", "/callbacks?object="+done+"&outcome=acknowledged&min=1&wait=30s", "", nil)
+	var okDelivery struct {
+		Entries []struct{ Callback struct{ Delivery string } }
+	}
+	r.admin("GET", "/callbacks?object="+done+"&outcome=acknowledged&min=1&wait=30s", "", &okDelivery)
 	expired := r.khipuCreate("P-EXPIRED", "")
 	r.admin("POST", "/objects/khipu/"+expired+"/actions/expire", `{}`, nil)
 	verifying := r.khipuCreate("P-VERIFYING", "")
@@ -215,8 +219,18 @@ func TestPersistSurvivesKill9(t *testing.T) {
 	if card["code"] != "SUCCESS" {
 		t.Fatalf("payu: %v", card)
 	}
-	r.admin("POST", "/scenarios", "name: mine\nrules:\n  - {provider: khipu, on: pay, then: {outcome: abandon}}\n", nil)
+	// The first payment under "mine" gets a robot payer (times: 1): its
+	// counter must survive the kill.
+	r.admin("POST", "/scenarios", "name: mine\nrules:\n  - {provider: khipu, on: pay, then: {auto: true, outcome: approve, delay: 5h}, times: 1}\n"+
+		"  - {provider: khipu, on: pay, then: {outcome: abandon}}\n"+
+		"  - {provider: payu, on: submit, then: {outcome: pending, settle: {outcome: approve, delay: 2h}}, times: 1}\n", nil)
 	r.admin("PUT", "/scenarios/active", `{"name":"mine"}`, nil)
+	// A PayU payment pending review, settled by the scenario two hours on.
+	review := r.send(genPayUCard)
+	reviewTx, _ := review["transactionResponse"].(map[string]any)["transactionId"].(string)
+	if state := review["transactionResponse"].(map[string]any)["state"]; state != "PENDING" || reviewTx == "" {
+		t.Fatalf("payu review: %v", review)
+	}
 	// The last: a notification the merchant holds while the sandbox dies.
 	held := r.khipuCreate("P-HELD", srv.URL+"/hold")
 	r.admin("POST", "/objects/khipu/"+held+"/actions/pay", `{"skip_verify":true}`, nil)
@@ -287,9 +301,28 @@ func TestPersistSurvivesKill9(t *testing.T) {
 	if scen.Active != "mine" {
 		t.Errorf("active scenario after the restart = %q, want the uploaded \"mine\"", scen.Active)
 	}
-	// Ids keep counting after the restart.
-	if again := r.khipuCreate("P-AFTER", ""); before["khipu/"+again] != nil {
+	// Ids keep counting after the restart: objects', and callback
+	// deliveries' (the finished ones are not kept).
+	again := r.khipuCreate("P-AFTER", srv.URL+"/ok")
+	if before["khipu/"+again] != nil {
 		t.Errorf("a new payment reused id %s", again)
+	}
+	var sched struct {
+		Scheduled []struct{ Object, Kind string }
+	}
+	r.admin("GET", "/schedule?kind=robot_payer&limit=1000", "", &sched)
+	for _, s := range sched.Scheduled {
+		if s.Object == again {
+			t.Errorf("the times: 1 rule applied again after the kill: its counter was lost (%+v)", sched.Scheduled)
+		}
+	}
+	r.admin("POST", "/objects/khipu/"+again+"/actions/pay", `{"skip_verify":true}`, nil)
+	var newDelivery struct {
+		Entries []struct{ Callback struct{ Delivery string } }
+	}
+	r.admin("GET", "/callbacks?object="+again+"&outcome=acknowledged&min=1&wait=30s", "", &newDelivery)
+	if len(okDelivery.Entries) != 1 || len(newDelivery.Entries) != 1 || okDelivery.Entries[0].Callback.Delivery == newDelivery.Entries[0].Callback.Delivery {
+		t.Errorf("callback delivery ids: %+v before the kill, %+v after", okDelivery, newDelivery)
 	}
 	card2 := r.send(genPayUCard)
 	o1 := card["transactionResponse"].(map[string]any)["orderId"].(float64)
@@ -299,6 +332,21 @@ func TestPersistSurvivesKill9(t *testing.T) {
 	}
 	_ = pending
 	_ = collection
+
+	// The PayU review was resumed at its time: not before, then approved.
+	payuState := func() string {
+		var tx struct{ Status string }
+		r.admin("GET", "/objects/payu/"+reviewTx, "", &tx)
+		return tx.Status
+	}
+	r.admin("POST", "/clock/advance", `{"by":"1h50m"}`, nil)
+	if st := payuState(); !strings.Contains(st, "PENDING") {
+		t.Errorf("the PayU review decided before its time: %s", st)
+	}
+	r.admin("POST", "/clock/advance", `{"by":"15m"}`, nil)
+	if st := payuState(); !strings.Contains(st, "APPROVED") {
+		t.Errorf("the PayU review pending at the kill was not decided at its time after the restart: %s", st)
+	}
 
 	// The store is held by the running sandbox; once it is gone, export
 	// and import move the whole state to another data directory.

@@ -150,3 +150,9 @@ func (s *Service) setStringToSign(c echo.Context, str string) {
 	}
 	wire.SetStringToSign(c.Response().Header(), str)
 }
+
+// errorStep is the pipeline's error step in Hambit's shape: every route's
+// error, and a failed state write (AnswerFailedWrite), is answered by it.
+func (s *Service) errorStep() wire.Errors {
+	return wire.Errors{Debug: s.deps.DebugHeaders, Log: s.deps.Log, FromHTTP: s.httpError, Shape: s.answer}
+}

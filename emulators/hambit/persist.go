@@ -3,7 +3,10 @@ package hambit
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/persist"
@@ -154,4 +157,13 @@ func (s *Service) Resume() {
 				Detail: "the transfer ends as " + o.PayoutPlan.Outcome + " (resumed after a restart)"})
 		}
 	}
+}
+
+// AnswerFailedWrite answers a request whose change did not reach the disk
+// (the state store failed): Hambit's envelope with the system error code,
+// HTTP 503, and the store's message (naming the data directory) as msgEn.
+func (s *Service) AnswerFailedWrite(c echo.Context, err error) {
+	s.errorStep().Middleware(func(echo.Context) error {
+		return &scenarioError{ScenarioError: ScenarioError{Code: codeSystem, MsgEn: err.Error(), HTTPStatus: http.StatusServiceUnavailable}, rule: "state store"}
+	})(c)
 }

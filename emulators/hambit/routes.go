@@ -66,7 +66,7 @@ type apiRequest struct {
 // country (and product) segments are found by route, and each operation's
 // method through the same kit dispatcher (spec §2.3).
 func (s *Service) Register(g *echo.Group) {
-	g.Use(wire.Errors{Debug: s.deps.DebugHeaders, Log: s.deps.Log, FromHTTP: s.httpError, Shape: s.answer}.Middleware, wire.Recover(s.deps.Log))
+	g.Use(s.errorStep().Middleware, wire.Recover(s.deps.Log))
 	rt := wire.Router{NotAllowed: methodNotAllowed}
 	ops := make([]echo.HandlerFunc, len(operations))
 	for i := range operations {

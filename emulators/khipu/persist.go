@@ -3,8 +3,11 @@ package khipu
 import (
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
 	"time"
+
+	"github.com/labstack/echo/v4"
 
 	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
@@ -98,4 +101,13 @@ func (s *Service) Resume() {
 		s.deps.Record(journal.KindNote, provider, "payment "+p.ID+": verification resumed after a restart", nil, p.ID)
 		s.scheduleVerification(p, transfer{manual: p.PaymentMethod == methodRegular, uncertain: p.Uncertain}, max(now.Sub(began), 0))
 	}
+}
+
+// AnswerFailedWrite answers a request whose change did not reach the disk
+// (the state store failed): Khipu's error shape, 503, with the store's
+// message, which names the data directory.
+func (s *Service) AnswerFailedWrite(c echo.Context, err error) {
+	s.errorStep().Middleware(func(echo.Context) error {
+		return &scenarioFailure{status: http.StatusServiceUnavailable, message: err.Error(), detail: err.Error()}
+	})(c)
 }

@@ -217,3 +217,9 @@ func negotiate(accept, in, cfg string) string {
 	}
 	return fmtJSON
 }
+
+// errorStep is the pipeline's error step in PayU's shape: every route's
+// error, and a failed state write (AnswerFailedWrite), is answered by it.
+func (s *Service) errorStep() wire.Errors {
+	return wire.Errors{Debug: s.deps.DebugHeaders, Log: s.deps.Log, FromHTTP: s.httpError, Shape: s.answer}
+}

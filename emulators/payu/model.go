@@ -214,6 +214,9 @@ type Transaction struct {
 	// The redirect_payment plan, decided at creation (§14).
 	Redirect redirectPlan
 
+	// The decision planned for a pending payment or refund (persist.go).
+	Review *reviewPlan `json:",omitempty"`
+
 	// Confirmation bookkeeping (§10).
 	ConfirmSent     bool
 	ConfirmAttempts int

@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/paysandbox/sandbox/emulators"
-	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/then"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
@@ -276,11 +275,8 @@ func (s *Service) scheduleReview(o Order, r Transaction, def outcome, manual boo
 	if plan.Matched {
 		cause = journal.CauseScenario
 	}
-	then.Schedule(s.grp, delay, clock.Label{Provider: provider, Object: r.ID, Kind: "review", Rule: plan.Label(), Detail: "refund review ends as " + out.state}, func() {
-		if _, err := s.decideRefund(r.ID, out, cause, "refund review"); err == nil {
-			s.deps.Record(journal.KindTimer, provider, "refund review of "+r.ID+": "+out.state, nil, r.ID)
-		}
-	})
+	s.planDecision(r.ID, reviewPlan{At: s.dueIn(delay), Refund: true, State: out.state, ResponseCode: out.responseCode, Cause: cause,
+		Why: "refund review", Rule: plan.Label(), Detail: "refund review ends as " + out.state})
 }
 
 // stampApproval gives an approved post-payment transaction (capture, void,

@@ -17,7 +17,7 @@ import (
 // routes the real hosts here too). Every PayU route is listed here (§2); a
 // known path with another method is the 405 of §2 with Allow.
 func (s *Service) Register(g *echo.Group) {
-	g.Use(wire.Errors{Debug: s.deps.DebugHeaders, Log: s.deps.Log, FromHTTP: s.httpError, Shape: s.answer}.Middleware, wire.Recover(s.deps.Log))
+	g.Use(s.errorStep().Middleware, wire.Recover(s.deps.Log))
 	// The call travels by value so that it stays on the stack (the
 	// dispatchers do not keep it). authenticate decodes the envelope
 	// (decodeJSON or decodeXML, §3.1) and checks the credentials.

@@ -499,15 +499,13 @@ func (s *Service) afterCreate(tx Transaction, plan scenarios.Plan, redirect bool
 	}
 	if tx.State == StatePending && !redirect {
 		if st, ok := scenarios.Param[ScenarioSettle](plan, "settle"); ok && plan.Matched {
-			code := st.ResponseCode
-			then.Schedule(s.grp, st.Delay, clock.Label{Provider: provider, Object: tx.ID, Kind: "review", Rule: plan.Label(),
-				Detail: "the pending transaction settles as " + st.Outcome}, func() {
-				s.decidePending(tx.ID, settleOutcome(st.Outcome, code), journal.CauseScenario, "scenario settle")
-			})
+			out := settleOutcome(st.Outcome, st.ResponseCode)
+			s.planDecision(tx.ID, reviewPlan{At: s.dueIn(st.Delay), State: out.state, ResponseCode: out.responseCode, Cause: journal.CauseScenario,
+				Why: "scenario settle", Rule: plan.Label(), Detail: "the pending transaction settles as " + st.Outcome})
 		} else if a := s.cfg.PendingReview.AutoDecide; a != nil {
-			s.grp.Wait(a.Delay, func() {
-				s.decidePending(tx.ID, settleOutcome(a.Outcome, ""), journal.CauseTimer, "pending_review.auto_decide")
-			}).Describe(clock.Label{Provider: provider, Object: tx.ID, Kind: "review", Detail: "pending_review.auto_decide: " + a.Outcome})
+			out := settleOutcome(a.Outcome, "")
+			s.planDecision(tx.ID, reviewPlan{At: s.dueIn(a.Delay), State: out.state, ResponseCode: out.responseCode, Cause: journal.CauseTimer,
+				Why: "pending_review.auto_decide", Detail: "pending_review.auto_decide: " + a.Outcome})
 		}
 	}
 	if redirect {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/callback"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/persist"
+	"github.com/paysandbox/sandbox/scenarios"
 )
 
 // persistent is a provider whose objects the state store keeps.
@@ -33,6 +35,7 @@ type persistent interface {
 const (
 	metaClockOffset = "clock_offset_ns"
 	metaScenarios   = "scenarios"
+	metaCallbackIDs = "callback_ids" // the highest callback delivery id reserved
 )
 
 // savedScenarios are the uploaded scenarios (their YAML) and the active one.
@@ -79,6 +82,9 @@ func (s *Sandbox) openState() error {
 			s.log.Warn("state store: the active scenario is gone; keeping the configured one", "scenario", sc.Active, "error", err)
 		}
 	}
+	if err := s.restoreCounters(st); err != nil {
+		return fail(err)
+	}
 	var bindings []persist.Binding
 	counts := map[string]int{}
 	for _, p := range s.providers {
@@ -117,6 +123,7 @@ func (s *Sandbox) openState() error {
 			report(fmt.Errorf("state store: clock offset: %w", err))
 		}
 	})
+	s.scen.SetCountHook(func(name string) { s.saveCounters(st, name, report) })
 	s.state = st
 	s.saveScenarios() // the configured active scenario may differ from the stored one
 	s.log.Info("state loaded", "file", st.File(), "objects", counts, "clock_offset", time.Duration(off).String())
@@ -127,14 +134,133 @@ func (s *Sandbox) openState() error {
 // it are on disk (persistence on): a client that saw a payment created
 // finds it after kill -9. Writes are queued as they happen and committed
 // together, so waiting here costs one shared fsync, not one per change.
+// When the store failed to write a change made during the request, the
+// answer the handler wrote is dropped unsent and a 503 in the route's own
+// error shape says so, naming the data directory; a request that changed
+// nothing (a read) is answered as usual.
+//
+// It runs before routing for the sandbox's own routes (admin API errors),
+// and inside each provider's group (durableProvider), where the journal
+// sees the answer actually sent.
 func (s *Sandbox) durableAnswers(next echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if st := s.state; st != nil {
-			c.Response().Before(st.Sync)
+		if s.state == nil || s.providerOf(c.Request().URL.Path) != nil {
+			return next(c)
 		}
-		return next(c)
+		return s.durable(c, next, func(c echo.Context, err error) error {
+			return &emulators.Error{Kind: emulators.Unavailable, Msg: err.Error()}
+		})
 	}
 }
+
+// durableProvider is durableAnswers inside a provider's group: a failed
+// write is answered in the provider's shape.
+func (s *Sandbox) durableProvider(p provider) echo.MiddlewareFunc {
+	return func(next echo.HandlerFunc) echo.HandlerFunc {
+		fw, ok := p.(failedWriteAnswerer)
+		return func(c echo.Context) error {
+			if s.state == nil || !ok {
+				return next(c)
+			}
+			return s.durable(c, next, func(c echo.Context, err error) error {
+				fw.AnswerFailedWrite(c, err)
+				return nil
+			})
+		}
+	}
+}
+
+// providerOf returns the provider whose tree path is in, or nil.
+func (s *Sandbox) providerOf(path string) provider {
+	for _, p := range s.providers {
+		if path == "/"+p.Name() || strings.HasPrefix(path, "/"+p.Name()+"/") {
+			return p
+		}
+	}
+	return nil
+}
+
+// durable runs next with the answer held until the store synced; on a
+// failed write it answers with failed instead.
+func (s *Sandbox) durable(c echo.Context, next echo.HandlerFunc, failed func(echo.Context, error) error) error {
+	st := s.state
+	res := c.Response()
+	orig := res.Writer
+	var hdr http.Header // what the middleware before set (rarely anything)
+	if h := res.Header(); len(h) > 0 {
+		hdr = h.Clone()
+	}
+	w := &syncWriter{ResponseWriter: orig, st: st, mark: st.Mark()}
+	res.Writer = w
+	err := next(c)
+	if !w.synced && !res.Committed {
+		w.sync() // an error still to be rendered, or no answer at all
+	}
+	res.Writer = orig // an error still to be rendered was synced above
+	if w.failed == nil {
+		return err
+	}
+	res.Committed, res.Status, res.Size = false, 0, 0
+	h := res.Header()
+	clear(h)
+	for k, v := range hdr {
+		h[k] = v
+	}
+	return failed(c, w.failed)
+}
+
+// failedWriteAnswerer is a provider that answers a failed state write in
+// its own error shape.
+type failedWriteAnswerer interface {
+	AnswerFailedWrite(c echo.Context, err error)
+}
+
+// syncWriter waits for the state store when the answer's header is
+// written, and swallows the answer when the store failed.
+type syncWriter struct {
+	http.ResponseWriter
+	st     *persist.Store
+	mark   uint64 // the store's last write when the request began
+	synced bool
+	failed error
+}
+
+func (w *syncWriter) sync() {
+	w.synced = true
+	w.failed = w.st.SyncSince(w.mark)
+}
+
+func (w *syncWriter) WriteHeader(code int) {
+	if !w.synced {
+		w.sync()
+	}
+	if w.failed == nil {
+		w.ResponseWriter.WriteHeader(code)
+	}
+}
+
+func (w *syncWriter) Write(b []byte) (int, error) {
+	if !w.synced {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.failed != nil {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush sends what is written so far (a stream), once the store synced.
+func (w *syncWriter) Flush() {
+	if !w.synced {
+		w.WriteHeader(http.StatusOK)
+	}
+	if w.failed == nil {
+		http.NewResponseController(w.ResponseWriter).Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the connection underneath.
+func (w *syncWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // saveScenarios writes the uploaded scenarios and the active one (the
 // scenario engine's OnChange).
@@ -151,6 +277,46 @@ func (s *Sandbox) saveScenarios() {
 	if err := s.state.SetMeta(metaScenarios, sc); err != nil {
 		s.log.Error("state store write failed", "error", err)
 	}
+}
+
+// counterBucket holds the rule counters of scenarios (`times`, nth
+// match), one record per scenario name.
+const counterBucket = "scenarios.counters"
+
+// restoreCounters gives the scenarios their kept rule counters; counters
+// of a scenario that is gone or whose text changed are dropped.
+func (s *Sandbox) restoreCounters(st *persist.Store) error {
+	rs, err := st.Records(counterBucket)
+	if err != nil {
+		return err
+	}
+	var stale []string
+	for _, r := range rs {
+		var c scenarios.Counters
+		if err := json.Unmarshal(r.Value, &c); err != nil {
+			return fmt.Errorf("state store %s: %s %s: %w", st.File(), counterBucket, r.Key, err)
+		}
+		if !s.scen.RestoreCounters(r.Key, c) {
+			stale = append(stale, r.Key)
+		}
+	}
+	if len(stale) == 0 {
+		return nil
+	}
+	return st.Write(counterBucket, stale, func(string) ([]byte, bool, error) { return nil, false, nil })
+}
+
+// saveCounters queues the write of a scenario's rule counters (the engine's
+// count hook); the answer that follows the decision waits for it.
+func (s *Sandbox) saveCounters(st *persist.Store, name string, report func(error)) {
+	st.WriteAsync(counterBucket, []string{name}, func(name string) ([]byte, bool, error) {
+		c, ok := s.scen.Counters(name)
+		if !ok {
+			return nil, false, nil
+		}
+		raw, err := json.Marshal(c)
+		return raw, true, err
+	}, func(err error) { report(fmt.Errorf("state store: %s: %w", counterBucket, err)) })
 }
 
 // callbackBucket holds the pending callback deliveries.
@@ -172,6 +338,23 @@ func (k *callbackKeeper) Note(id string, p *callback.Pending) {
 	k.mu.Lock()
 	k.latest[id] = &noted{p}
 	k.mu.Unlock()
+}
+
+// ReserveIDs writes the highest delivery id that may be in use (once per
+// block of ids). Queued: the answer or attempt that shows an id of the
+// block waits for it (Sync), so an id seen is never handed out again after
+// a restart.
+func (k *callbackKeeper) ReserveIDs(upTo uint64) {
+	k.st.SetMetaAsync(metaCallbackIDs, upTo, func(err error) { k.report(fmt.Errorf("state store: callback ids: %w", err)) })
+}
+
+// Sync waits for every state change made so far: the dispatcher calls it
+// before an attempt leaves, so that a callback never announces a change
+// (a robot payer's, an expiry's, a review's) a kill could still lose.
+func (k *callbackKeeper) Sync() {
+	if err := k.st.Sync(); err != nil {
+		k.report(fmt.Errorf("state store: a callback is sent for a change that is not on disk: %w", err))
+	}
 }
 
 func (k *callbackKeeper) Flush(id string) {
@@ -213,6 +396,11 @@ func (s *Sandbox) resumeCallbacks(st *persist.Store, report func(error)) error {
 		}
 		kept = append(kept, p)
 	}
+	var ids uint64
+	if _, err := st.Meta(metaCallbackIDs, &ids); err != nil {
+		return err
+	}
+	s.disp.ContinueIDs(ids)
 	s.disp.SetKeeper(&callbackKeeper{st: st, report: report, latest: map[string]*noted{}})
 	byName := map[string]persistent{}
 	for _, p := range s.providers {

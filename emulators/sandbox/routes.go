@@ -37,7 +37,7 @@ func (s *Sandbox) routes() (*echo.Echo, error) {
 
 	for _, p := range s.providers {
 		name := p.Name()
-		g := e.Group("/"+name, wire.Journal(s.journal, name), s.providerContext)
+		g := e.Group("/"+name, wire.Journal(s.journal, name), s.providerContext, s.durableProvider(p))
 		p.Register(g)
 	}
 

@@ -153,7 +153,8 @@ type Dispatcher struct {
 	self    func(net.IP, int) bool
 	guarded *http.Client // for URLs that name the sandbox's own tree: checks the address it dials
 
-	keeper Keeper // SetKeeper; nil keeps nothing (guarded by mu)
+	keeper   Keeper // SetKeeper; nil keeps nothing (guarded by mu)
+	reserved uint64 // delivery ids up to this one are reserved with the keeper (guarded by mu)
 }
 
 // lane is one merchant host's share of the dispatcher: at most perHost
@@ -437,6 +438,7 @@ func (d *Dispatcher) Close(ctx context.Context) error {
 // newDelivery registers a delivery; d.mu is held.
 func (d *Dispatcher) newDelivery(del Delivery) *delivery {
 	d.seq++
+	d.reserveLocked()
 	dl := &delivery{id: fmt.Sprintf("cb%07d", d.seq), d: del, lane: laneKey(del.URL)}
 	d.deliveries[dl.id] = dl
 	return dl
@@ -680,6 +682,9 @@ func (d *Dispatcher) run(j job) {
 		rec = journal.Attempt{Delivery: dl.id, Event: del.Event, Attempt: attempt, URL: del.URL, Method: del.Method,
 			RequestBody: string(del.Body), Error: NotSent}
 	} else {
+		if k := d.keeperOf(); k != nil {
+			k.Sync()
+		}
 		rec, acked = d.post(del, info)
 	}
 

@@ -22,6 +22,37 @@ type Keeper interface {
 	Note(id string, p *Pending)
 	// Flush makes the latest noted state of id durable.
 	Flush(id string)
+	// ReserveIDs makes durable that delivery ids up to cb<upTo> may be in
+	// use, so that a restart continues after them (finished deliveries
+	// are not kept). Called with the dispatcher's lock held, once per
+	// idBlock deliveries.
+	ReserveIDs(upTo uint64)
+	// Sync returns once every state change made so far is durable; it is
+	// called before each attempt is sent, so that a callback never
+	// announces a change a crash could still lose.
+	Sync()
+}
+
+// idBlock is how many delivery ids are reserved with the keeper at once.
+const idBlock = 1024
+
+// reserveLocked reserves the next block of ids when d.seq leaves the
+// reserved one; d.mu is held.
+func (d *Dispatcher) reserveLocked() {
+	if d.keeper == nil || d.seq <= d.reserved {
+		return
+	}
+	d.reserved = d.seq + idBlock - 1
+	d.keeper.ReserveIDs(d.reserved)
+}
+
+// ContinueIDs makes the next delivery id follow last, the highest id
+// reserved before a restart.
+func (d *Dispatcher) ContinueIDs(last uint64) {
+	d.mu.Lock()
+	d.seq = max(d.seq, last)
+	d.reserved = d.seq
+	d.mu.Unlock()
 }
 
 // Pending is a delivery with a regular attempt still to come, as kept: the

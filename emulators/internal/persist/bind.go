@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/paysandbox/sandbox/emulators/internal/store"
 )
@@ -41,6 +42,7 @@ func IntKeys[V any]() Codec[int64, V] {
 }
 
 type binding[K comparable, V any] struct {
+	mu     sync.Mutex // orders the encoding and queueing of changes (Attach)
 	bucket string
 	t      *store.Table[K, V]
 	c      Codec[K, V]
@@ -99,27 +101,38 @@ func (b *binding[K, V]) Restore(s *Store) (int, error) {
 
 func (b *binding[K, V]) Attach(s *Store, fail func(error)) {
 	b.t.SetObserver(func(keys ...K) {
-		names := make([]string, len(keys))
-		byName := make(map[string]K, len(keys))
-		for i, k := range keys {
-			names[i] = b.c.Key(k)
-			byName[names[i]] = k
-		}
 		report := func(err error) {
 			if fail != nil {
 				fail(fmt.Errorf("state store: %s: %w", b.bucket, err))
 			}
 		}
+		// Encoded here, in the goroutine that made the change, so that the
+		// committer only writes bytes. b.mu orders reading and queueing:
+		// of two changes of one key, the later queued write read the table
+		// later, so the newest value is the last one written.
+		names := make([]string, len(keys))
+		vals := make(map[string][]byte, len(keys))
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		for i, k := range keys {
+			names[i] = b.c.Key(k)
+			v, ok := b.t.Get(k)
+			if !ok {
+				continue // gone: deleted on disk
+			}
+			raw, err := b.c.Encode(v)
+			if err != nil {
+				report(fmt.Errorf("%s: %w", names[i], err))
+				return
+			}
+			vals[names[i]] = raw
+		}
 		// Queued, not waited for: the sandbox holds each API answer until
 		// the writes before it are on disk (Store.Sync), so a caller that
 		// holds its own lock across a change does not hold it for an fsync.
 		s.WriteAsync(b.bucket, names, func(name string) ([]byte, bool, error) {
-			v, ok := b.t.Get(byName[name])
-			if !ok {
-				return nil, false, nil
-			}
-			raw, err := b.c.Encode(v)
-			return raw, true, err
+			raw, ok := vals[name]
+			return raw, ok, nil
 		}, report)
 	})
 }

@@ -36,11 +36,14 @@ func sortRecords(rs []Record) {
 // Export returns the whole store as a Document.
 func (s *Store) Export() (Document, error) {
 	doc := Document{Format: DocumentFormat, SchemaVersion: SchemaVersion, Meta: map[string]json.RawMessage{}, Buckets: map[string][]Record{}}
+	if err := s.flush(); err != nil {
+		return doc, err
+	}
 	var names []string
 	err := s.db.View(func(tx *bolt.Tx) error {
 		if m := tx.Bucket(metaBucket); m != nil {
 			m.ForEach(func(k, v []byte) error {
-				if string(k) != string(versionKey) && json.Valid(v) {
+				if !reservedMeta(k) && json.Valid(v) {
 					doc.Meta[string(k)] = slices.Clone(v)
 				}
 				return nil
@@ -96,7 +99,7 @@ func DecodeDocument(r io.Reader) (Document, error) {
 		}
 	}
 	for k, v := range doc.Meta {
-		if k == string(versionKey) || !json.Valid(v) {
+		if reservedMeta([]byte(k)) || !json.Valid(v) {
 			return Document{}, fmt.Errorf("state document: meta %q is reserved or not JSON", k)
 		}
 	}
@@ -108,8 +111,7 @@ func (s *Store) Import(doc Document) error {
 	if doc.Format != DocumentFormat {
 		return errors.New("state document: not checked by DecodeDocument")
 	}
-	return s.update(func(tx *bolt.Tx) error {
-		clear(s.index)
+	return s.update(commitReq{tx: func(tx *bolt.Tx) error {
 		var names [][]byte
 		tx.ForEach(func(name []byte, _ *bolt.Bucket) error {
 			if string(name) != string(metaBucket) {
@@ -125,7 +127,7 @@ func (s *Store) Import(doc Document) error {
 		m := tx.Bucket(metaBucket)
 		var metaKeys [][]byte
 		m.ForEach(func(k, _ []byte) error {
-			if string(k) != string(versionKey) {
+			if !reservedMeta(k) {
 				metaKeys = append(metaKeys, slices.Clone(k))
 			}
 			return nil
@@ -158,5 +160,11 @@ func (s *Store) Import(doc Document) error {
 			}
 		}
 		return nil
-	})
+	}})
+}
+
+// reservedMeta reports whether a meta key belongs to the store itself
+// (not exported, not imported).
+func reservedMeta(k []byte) bool {
+	return string(k) == string(versionKey) || string(k) == string(walApplied)
 }

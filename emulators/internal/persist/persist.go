@@ -1,10 +1,10 @@
 // Package persist keeps the sandbox's state in an embedded bbolt store at
-// DATA_DIR/state.db, so that a restart (a deploy, a crash, kill -9) finds
-// every object again (issue #18).
+// DATA_DIR/state.db with a write-ahead log (wal.go), so that a restart (a
+// deploy, a crash, kill -9) finds every object again (issue #18).
 //
 // Writes are group-committed (commit.go): concurrent writers share one
-// transaction and one fsync, and each writer returns only once its
-// transaction is on disk, so an API answer is never ahead of the disk.
+// log frame and one fsync, and each writer returns only once its frame is
+// on disk, so an API answer is never ahead of the disk.
 //
 // The store carries a schema version: a store written by a newer sandbox
 // is refused, and a damaged or truncated file is reported, never emptied.
@@ -12,12 +12,15 @@ package persist
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -52,19 +55,34 @@ type Store struct {
 	db   *bolt.DB
 	path string
 
-	index    map[string]map[string]uint64 // bucket → key → sequence; committer only
-	queue    chan commitReq               // commit.go
-	qmu      sync.RWMutex                 // held to send to queue; Close takes it to set isClosed
-	isClosed bool
-	sendMu   sync.Mutex // orders the queue: enqueued is the last seq sent
-	enqueued uint64
-	durMu    sync.Mutex
-	durCond  *sync.Cond
-	durable  uint64 // requests up to this seq are done
-	stopped  bool   // closed: Sync returns
-	closed   chan struct{}
-	exited   chan struct{}
-	once     sync.Once
+	index map[string]map[string]uint64 // bucket → key → sequence; committer only
+	queue chan commitReq               // commit.go
+
+	// The log (wal.go); committer only.
+	segs    [2]*os.File
+	segSize [2]int64   // bytes written (zeros past the frames)
+	cur     int        // the segment frames go to
+	walOff  int64      // where the next frame goes
+	gen     uint64     // the generation frames are written in
+	pending []op       // changes in the log, not yet in state.db
+	ckDone  chan error // the background checkpoint's result (nil: none runs)
+
+	faultMu sync.Mutex
+	fault   error // FailWrites
+
+	qmu       sync.RWMutex // held to send to queue; Close takes it to set isClosed
+	isClosed  bool
+	sendMu    sync.Mutex // orders the queue: enqueued is the last seq sent
+	enqueued  uint64
+	durMu     sync.Mutex
+	durCond   *sync.Cond
+	durable   uint64 // requests up to this seq are done
+	failed    error  // the sticky write failure (durMu)
+	failedSeq uint64 // the first request it failed
+	stopped   bool   // closed: Sync returns
+	closed    chan struct{}
+	exited    chan struct{}
+	once      sync.Once
 }
 
 // Path returns the store's file.
@@ -120,9 +138,67 @@ func Open(dir string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("state store %s: %w", path, err)
 	}
+	if err := s.openWAL(); err != nil {
+		db.Close()
+		return nil, err
+	}
 	go s.commitLoop()
 	return s, nil
 }
+
+// openWAL opens the log's segments and writes to state.db, in one
+// transaction, the frames no checkpoint covered (wal.go).
+func (s *Store) openWAL() error {
+	var applied uint64
+	s.db.View(func(tx *bolt.Tx) error {
+		applied, _ = strconv.ParseUint(string(tx.Bucket(metaBucket).Get(walApplied)), 10, 64)
+		return nil
+	})
+	var gens []walFrame // each segment's unapplied frames, as one
+	for i, name := range WALNames {
+		path := filepath.Join(filepath.Dir(s.path), name)
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err == nil {
+			s.segs[i] = f
+		} else {
+			s.closeWAL()
+			return fmt.Errorf("state store: %w", err)
+		}
+		data, err := io.ReadAll(f)
+		if err == nil && len(data) == 0 {
+			err = syncDir(path)
+		}
+		if err != nil {
+			s.closeWAL()
+			return fmt.Errorf("state store %s: %w", path, err)
+		}
+		s.segSize[i] = int64(len(data))
+		if g, ok := segmentOf(data); ok && g.gen > applied {
+			gens = append(gens, g)
+		}
+	}
+	slices.SortFunc(gens, func(a, b walFrame) int { return cmp.Compare(a.gen, b.gen) })
+	s.gen = applied + 1
+	for _, g := range gens {
+		s.pending, s.gen = append(s.pending, g.ops...), g.gen
+	}
+	if err := s.rotate(false); err != nil {
+		s.closeWAL()
+		return fmt.Errorf("state store %s: replaying the log: %w", s.path, err)
+	}
+	return nil
+}
+
+func (s *Store) closeWAL() {
+	for _, f := range s.segs {
+		if f != nil {
+			f.Close()
+		}
+	}
+}
+
+// initialMmap is the address space state.db is mapped with at first.
+const initialMmap = 1 << 30
 
 // openBolt opens the file, turning a panic of bbolt on a damaged file
 // into an error.
@@ -133,8 +209,11 @@ func openBolt(path string) (db *bolt.DB, err error) {
 		}
 	}()
 	// The freelist is not written with each commit (less to fsync); it is
-	// rebuilt by scanning on open, as etcd runs bbolt.
-	return bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	// rebuilt by scanning on open, as etcd runs bbolt. The map is sized
+	// ahead (address space, not memory): growing it remaps the file and
+	// copies every node a checkpoint holds.
+	return bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType,
+		InitialMmapSize: initialMmap})
 }
 
 // precheck reads the two meta pages of an existing file and refuses a file
@@ -241,11 +320,17 @@ func (s *Store) Close() error {
 			}
 			break
 		}
+		if cerr := s.rotate(false); cerr != nil {
+			err = fmt.Errorf("state store %s: %w", s.path, cerr)
+		}
+		s.closeWAL()
 		s.durMu.Lock()
 		s.stopped = true
 		s.durMu.Unlock()
 		s.durCond.Broadcast()
-		err = s.db.Close()
+		if cerr := s.db.Close(); err == nil {
+			err = cerr
+		}
 	})
 	return err
 }
@@ -304,64 +389,41 @@ func (s *Store) indexOf(name string, b *bolt.Bucket) (map[string]uint64, error) 
 	return idx, nil
 }
 
-// Write stores or deletes the records of a bucket in one transaction:
-// value returns the current JSON of a key, or ok false when the key is
-// gone (it is then deleted). Write returns once the transaction is on
-// disk. value is called inside the transaction, so whatever it returns is
-// at least as new as the change that triggered the write: concurrent
-// writes of one key end with its newest value on disk.
+// Write stores or deletes the records of a bucket: value returns the
+// current JSON of a key, or ok false when the key is gone (it is then
+// deleted). Write returns once the change is on disk. value is called when
+// the write's group is built, after every write queued before it, so
+// whatever it returns is at least as new as the change that triggered the
+// write: concurrent writes of one key end with its newest value on disk.
 func (s *Store) Write(bucket string, keys []string, value func(key string) (v []byte, ok bool, err error)) error {
-	return s.update(s.writeFn(bucket, keys, value))
+	return s.update(commitReq{ops: opsOf(bucket, keys, value)})
 }
 
 // WriteAsync is Write that returns at once: fail gets its error. Sync
 // waits for it.
 func (s *Store) WriteAsync(bucket string, keys []string, value func(key string) (v []byte, ok bool, err error), fail func(error)) {
-	s.updateAsync(s.writeFn(bucket, keys, value), fail)
+	s.updateAsync(commitReq{ops: opsOf(bucket, keys, value)}, fail)
 }
 
-func (s *Store) writeFn(bucket string, keys []string, value func(key string) (v []byte, ok bool, err error)) func(tx *bolt.Tx) error {
-	return func(tx *bolt.Tx) error {
-		b, err := tx.CreateBucketIfNotExists([]byte(bucket))
-		if err != nil {
-			return err
-		}
-		b.FillPercent = 0.95 // appends: pages split full
-		idx, err := s.indexOf(bucket, b)
-		if err != nil {
-			return err
-		}
+func opsOf(bucket string, keys []string, value func(key string) (v []byte, ok bool, err error)) func() ([]op, error) {
+	return func() ([]op, error) {
+		ops := make([]op, 0, len(keys))
 		for _, k := range keys {
 			v, ok, err := value(k)
 			if err != nil {
-				return fmt.Errorf("%s %s: %w", bucket, k, err)
+				return nil, fmt.Errorf("%s %s: %w", bucket, k, err)
 			}
-			seq, has := idx[k]
-			if !ok {
-				if has {
-					if err := b.Delete(seqKey(seq)); err != nil {
-						return err
-					}
-					delete(idx, k)
-				}
-				continue
-			}
-			if !has {
-				if seq, err = b.NextSequence(); err != nil {
-					return err
-				}
-				idx[k] = seq
-			}
-			if err := b.Put(seqKey(seq), encodeRecord(k, v)); err != nil {
-				return err
-			}
+			ops = append(ops, op{bucket: bucket, key: k, value: v, del: !ok})
 		}
-		return nil
+		return ops, nil
 	}
 }
 
 // Records returns a bucket's records in insertion order.
 func (s *Store) Records(bucket string) ([]Record, error) {
+	if err := s.flush(); err != nil {
+		return nil, err
+	}
 	var out []Record
 	err := s.db.View(func(tx *bolt.Tx) error {
 		b := tx.Bucket([]byte(bucket))
@@ -386,11 +448,25 @@ func (s *Store) SetMeta(key string, v any) error {
 	if err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(metaBucket).Put([]byte(key), raw) })
+	return s.update(commitReq{ops: func() ([]op, error) { return []op{{bucket: string(metaBucket), key: key, value: raw}}, nil }})
+}
+
+// SetMetaAsync is SetMeta that returns at once: fail gets its error. Sync
+// waits for it.
+func (s *Store) SetMetaAsync(key string, v any, fail func(error)) {
+	raw, err := json.Marshal(v)
+	if err != nil {
+		fail(err)
+		return
+	}
+	s.updateAsync(commitReq{ops: func() ([]op, error) { return []op{{bucket: string(metaBucket), key: key, value: raw}}, nil }}, fail)
 }
 
 // Meta reads a sandbox-wide value into v and reports whether it was set.
 func (s *Store) Meta(key string, v any) (bool, error) {
+	if err := s.flush(); err != nil {
+		return false, err
+	}
 	var raw []byte
 	s.db.View(func(tx *bolt.Tx) error {
 		raw = bytes.Clone(tx.Bucket(metaBucket).Get([]byte(key)))
