@@ -247,6 +247,26 @@ func (e *Engine) Decide(scenario, provider, point string, attrs Attrs) Plan {
 // a rule for this provider and point: the hot paths (a create under the
 // default scenario) skip building them.
 func (e *Engine) DecideFunc(scenario, provider, point string, attrs func() Attrs) Plan {
+	d := e.Bind(scenario, provider)
+	return d.Decide(point, attrs)
+}
+
+// Decision is one request's consultation of the scenarios: the scenario
+// (and its rule counters) resolved once, the request's attributes built at
+// most once, and every point the request reaches decided against that same
+// scenario, even when the active one changes meanwhile.
+type Decision struct {
+	e        *Engine
+	scenario string
+	provider string
+	s        *Scenario
+	st       *State
+	built    Attrs
+}
+
+// Bind resolves scenario ("" = the active one) once for a request of
+// provider.
+func (e *Engine) Bind(scenario, provider string) Decision {
 	e.mu.RLock()
 	if scenario == "" {
 		scenario = e.active
@@ -257,20 +277,31 @@ func (e *Engine) DecideFunc(scenario, provider, point string, attrs func() Attrs
 		st = e.states[s]
 	}
 	e.mu.RUnlock()
-	if s == nil || !s.HasRules(provider, point) {
-		return Plan{Scenario: scenario}
+	return Decision{e: e, scenario: scenario, provider: provider, s: s, st: st}
+}
+
+// Decide takes the decision at point. attrs builds the request's
+// attributes; it is called once per Decision, the first time a point has
+// rules. A scenario name that no longer exists decides nothing.
+func (d *Decision) Decide(point string, attrs func() Attrs) Plan {
+	if d.s == nil || !d.s.HasRules(d.provider, point) {
+		return Plan{Scenario: d.scenario}
 	}
-	if st == nil {
+	if d.st == nil {
+		e := d.e
 		e.mu.Lock()
-		if st = e.states[s]; st == nil {
-			st = NewState(e.draw)
-			e.states[s] = st
+		if d.st = e.states[d.s]; d.st == nil {
+			d.st = NewState(e.draw)
+			e.states[d.s] = d.st
 		}
 		e.mu.Unlock()
 	}
-	p := Select(s, provider, point, attrs(), st)
+	if d.built == nil {
+		d.built = attrs()
+	}
+	p := Select(d.s, d.provider, point, d.built, d.st)
 	if p.Matched {
-		e.counted(s.Name)
+		d.e.counted(d.s.Name)
 	}
 	return p
 }

@@ -172,3 +172,31 @@ func TestBrokenDirectoryFileAtStartIsReportedNotFatal(t *testing.T) {
 		t.Errorf("problems = %+v", e.Problems())
 	}
 }
+
+// A request's Decision keeps the scenario it was bound to, builds its
+// attributes once, and decides each point the request reaches under it.
+func TestDecisionBindsOneScenario(t *testing.T) {
+	e := newEngine(t, "")
+	if err := e.SetActive("decline-all"); err != nil {
+		t.Fatal(err)
+	}
+	d := e.Bind("", "shop")
+	builds := 0
+	attrs := func() scenarios.Attrs { builds++; return scenarios.Attrs{"amount": "1"} }
+	if p := d.Decide("create", attrs); p.Matched || builds != 0 {
+		t.Errorf("create (no rules): %+v, attributes built %d times", p, builds)
+	}
+	if err := e.SetActive("default"); err != nil { // the active scenario changes mid-request
+		t.Fatal(err)
+	}
+	if p := d.Decide("pay", attrs); p.Outcome != "decline" || p.Scenario != "decline-all" {
+		t.Errorf("pay under the bound scenario: %+v", p)
+	}
+	d.Decide("pay", attrs)
+	if builds != 1 {
+		t.Errorf("attributes built %d times, want 1", builds)
+	}
+	if d2 := e.Bind("", "shop"); d2.Decide("pay", attrs).Matched {
+		t.Error("a new request does not see the new active scenario")
+	}
+}

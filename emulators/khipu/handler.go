@@ -270,8 +270,14 @@ func (s *Service) handleCreate(cl *call) error {
 		paymentCore: paymentCore{ReceiverID: cl.rcv.id, Amount: req.Amount, Currency: req.Currency, Subject: req.Subject,
 			TransactionID: req.TransactionID, NotifyAPIVersion: req.NotifyAPIVersion},
 		paymentOptions: req.paymentOptions,
+		payerTransfer:  payerTransfer{BankID: req.GivenBankID, PayerName: req.GivenPayerName, PayerEmail: req.GivenPayerEmail},
 	}
-	plan := s.deps.Scenarios.DecideFunc(cl.scenario, provider, PointCreate, func() scenarios.Attrs { return attrs(&probe, cl.api()) })
+	// One consultation of the scenarios for the request: the create point,
+	// then (unless it refuses) the payer's pay point, under the same
+	// scenario and attributes.
+	dec := s.deps.Scenarios.Bind(cl.scenario, provider)
+	attrsOf := func() scenarios.Attrs { return attrs(&probe, cl.api()) }
+	plan := dec.Decide(PointCreate, attrsOf)
 	n := wire.Annotate(cl.c)
 	if plan.Matched {
 		n.Scenario, n.Rule = plan.Scenario, plan.Rule
@@ -285,7 +291,7 @@ func (s *Service) handleCreate(cl *call) error {
 		}
 	}
 	p := s.createPayment(newPayment{req: req, receiver: cl.rcv, api: cl.api(), scenario: cl.scenario,
-		linkBase: s.linkBase(cl.c), cause: journal.CauseRequest})
+		linkBase: s.linkBase(cl.c), cause: journal.CauseRequest, pay: dec.Decide(PointPay, attrsOf), payDecided: true})
 	n.AddObject(p.ID)
 	if d, ok := s.robotWait(p); ok {
 		id := p.ID

@@ -166,6 +166,10 @@ type newPayment struct {
 	cause     string
 	internal  bool
 	reference string
+	// pay is the pay point's plan when the request decided it (payDecided),
+	// with its create point; otherwise createPayment decides it.
+	pay        scenarios.Plan
+	payDecided bool
 }
 
 // createPayment stores a new pending payment (§6.2), decides its pay plan
@@ -192,7 +196,10 @@ func (s *Service) createPayment(np newPayment) Payment {
 	if !np.internal {
 		// Payer points are decided when the object is created (docs/design.md, Scenario vocabulary);
 		// payments for PayU never consult pay (§13.4).
-		plan := s.deps.Scenarios.DecideFunc(np.scenario, provider, PointPay, func() scenarios.Attrs { return attrs(&p, np.api) })
+		plan := np.pay
+		if !np.payDecided {
+			plan = s.deps.Scenarios.DecideFunc(np.scenario, provider, PointPay, func() scenarios.Attrs { return attrs(&p, np.api) })
+		}
 		if plan.Matched {
 			payer, _ := scenarios.Param[ScenarioPayer](plan, "payer")
 			p.Pay = payPlan{Matched: true, Scenario: plan.Scenario, Rule: plan.Rule, Outcome: plan.Outcome,
