@@ -315,23 +315,23 @@ func (o *order) createCollectionData(merchantID int64) createCollectionData {
 	return d
 }
 
-// collectionQuery is one element of a collection query (spec §6.4).
-type collectionQuery struct {
-	OrderID               string  `json:"orderId"`
-	CashierID             string  `json:"cashierId"`
-	OrderType             int     `json:"orderType"`
-	OrderResourceType     int     `json:"orderResourceType"`
-	UserID                string  `json:"userId"`
-	OrderStatus           int     `json:"orderStatus"`
-	OrderTime             int64   `json:"orderTime"`
-	ChannelOrderID        string  `json:"channelOrderId"`
-	ExternalOrderID       string  `json:"externalOrderId"`
-	OrderAmount           string  `json:"orderAmount"`
-	OrderActualAmount     *string `json:"orderActualAmount"`
-	OrderEntryAmount      *string `json:"orderEntryAmount"`
-	OrderFee              *string `json:"orderFee"`
-	OrderPayTime          *int64  `json:"orderPayTime"`
-	OrderCompleteTime     *int64  `json:"orderCompleteTime"`
+// queryHead and queryTail are the fields a collection query element
+// (spec §6.4) and a transfer query element (§6.5) begin and end with, in
+// their wire order (embedded, they stay in place in the JSON).
+type queryHead struct {
+	OrderID           string `json:"orderId"`
+	CashierID         string `json:"cashierId"`
+	OrderType         int    `json:"orderType"`
+	OrderResourceType int    `json:"orderResourceType"`
+	UserID            string `json:"userId"`
+	OrderStatus       int    `json:"orderStatus"`
+	OrderTime         int64  `json:"orderTime"`
+	ChannelOrderID    string `json:"channelOrderId"`
+	ExternalOrderID   string `json:"externalOrderId"`
+	OrderAmount       string `json:"orderAmount"`
+}
+
+type queryTail struct {
 	CurrencyType          string  `json:"currencyType"`
 	PayType               int     `json:"payType"`
 	TradeNote             string  `json:"tradeNote"`
@@ -348,14 +348,25 @@ type collectionQuery struct {
 	PayTypeCode           string  `json:"payTypeCode"`
 }
 
+// collectionQuery is one element of a collection query (spec §6.4).
+type collectionQuery struct {
+	queryHead
+	OrderActualAmount *string `json:"orderActualAmount"`
+	OrderEntryAmount  *string `json:"orderEntryAmount"`
+	OrderFee          *string `json:"orderFee"`
+	OrderPayTime      *int64  `json:"orderPayTime"`
+	OrderCompleteTime *int64  `json:"orderCompleteTime"`
+	queryTail
+}
+
 func (o *order) collectionQuery() collectionQuery {
 	q := collectionQuery{
-		OrderID: o.OrderID, CashierID: o.CashierID, OrderType: 1, OrderResourceType: 2,
-		UserID: itoa(o.MerchantID), OrderStatus: o.Status, OrderTime: seconds(o.Created),
-		ChannelOrderID: o.ChannelOrderID, ExternalOrderID: o.ExternalOrderID, OrderAmount: money(o.Amount),
-		CurrencyType: o.Currency, PayType: o.PayType, TradeNote: o.Remark, NotifyURL: o.NotifyURL,
-		OrderTypeCode: "Pay", OrderResourceTypeCode: "Currency", OrderStatusCode: o.queryStatusText(),
-		PayTypeCode: o.PayTypeName,
+		queryHead: queryHead{OrderID: o.OrderID, CashierID: o.CashierID, OrderType: 1, OrderResourceType: 2,
+			UserID: itoa(o.MerchantID), OrderStatus: o.Status, OrderTime: seconds(o.Created),
+			ChannelOrderID: o.ChannelOrderID, ExternalOrderID: o.ExternalOrderID, OrderAmount: money(o.Amount)},
+		queryTail: queryTail{CurrencyType: o.Currency, PayType: o.PayType, TradeNote: o.Remark, NotifyURL: o.NotifyURL,
+			OrderTypeCode: "Pay", OrderResourceTypeCode: "Currency", OrderStatusCode: o.queryStatusText(),
+			PayTypeCode: o.PayTypeName},
 	}
 	switch o.Status {
 	case statusPaid:
@@ -373,44 +384,23 @@ func (o *order) collectionQuery() collectionQuery {
 
 // transferQuery is one element of a transfer query (spec §6.5).
 type transferQuery struct {
-	OrderID               string  `json:"orderId"`
-	CashierID             string  `json:"cashierId"`
-	OrderType             int     `json:"orderType"`
-	OrderResourceType     int     `json:"orderResourceType"`
-	UserID                string  `json:"userId"`
-	OrderStatus           int     `json:"orderStatus"`
-	OrderTime             int64   `json:"orderTime"`
-	ChannelOrderID        string  `json:"channelOrderId"`
-	ExternalOrderID       string  `json:"externalOrderId"`
-	OrderAmount           string  `json:"orderAmount"`
-	OrderActualAmount     string  `json:"orderActualAmount"`
-	OrderFee              string  `json:"orderFee"`
-	OrderPayTime          *int64  `json:"orderPayTime"`
-	CurrencyType          string  `json:"currencyType"`
-	PayType               int     `json:"payType"`
-	TradeNote             string  `json:"tradeNote"`
-	NotifyURL             string  `json:"notifyUrl"`
-	MarkStatus            int     `json:"markStatus"`
-	ErrorMsg              *string `json:"errorMsg"`
-	ErrorMsgEn            *string `json:"errorMsgEn"`
-	AccountType           string  `json:"accountType"`
-	AccountName           string  `json:"accountName"`
-	AccountNo             string  `json:"accountNo"`
-	OrderTypeCode         string  `json:"orderTypeCode"`
-	OrderResourceTypeCode string  `json:"orderResourceTypeCode"`
-	OrderStatusCode       string  `json:"orderStatusCode"`
-	PayTypeCode           string  `json:"payTypeCode"`
+	queryHead
+	OrderActualAmount string `json:"orderActualAmount"`
+	OrderFee          string `json:"orderFee"`
+	OrderPayTime      *int64 `json:"orderPayTime"`
+	queryTail
 }
 
 func (o *order) transferQuery() transferQuery {
 	q := transferQuery{
-		OrderID: o.OrderID, OrderType: 2, OrderResourceType: 2, UserID: itoa(o.MerchantID),
-		OrderStatus: o.Status, OrderTime: seconds(o.Created), ChannelOrderID: o.ChannelOrderID,
-		ExternalOrderID: o.ExternalOrderID, OrderAmount: money(o.Amount), OrderActualAmount: money(o.ActualAmount),
-		OrderFee: money(o.Fee), CurrencyType: o.Currency, PayType: o.PayType, TradeNote: o.Remark,
-		NotifyURL: o.NotifyURL, AccountType: accountTypeName(o.AccountType), AccountName: o.BankName,
-		AccountNo: o.AccountNo, OrderTypeCode: "Transfer", OrderResourceTypeCode: "Currency",
-		OrderStatusCode: o.queryStatusText(), PayTypeCode: o.PayTypeName,
+		queryHead: queryHead{OrderID: o.OrderID, OrderType: 2, OrderResourceType: 2, UserID: itoa(o.MerchantID),
+			OrderStatus: o.Status, OrderTime: seconds(o.Created), ChannelOrderID: o.ChannelOrderID,
+			ExternalOrderID: o.ExternalOrderID, OrderAmount: money(o.Amount)},
+		OrderActualAmount: money(o.ActualAmount), OrderFee: money(o.Fee),
+		queryTail: queryTail{CurrencyType: o.Currency, PayType: o.PayType, TradeNote: o.Remark,
+			NotifyURL: o.NotifyURL, AccountType: accountTypeName(o.AccountType), AccountName: o.BankName,
+			AccountNo: o.AccountNo, OrderTypeCode: "Transfer", OrderResourceTypeCode: "Currency",
+			OrderStatusCode: o.queryStatusText(), PayTypeCode: o.PayTypeName},
 	}
 	if o.Status == statusSuccess {
 		q.OrderPayTime = optSeconds(o.PaidAt)

@@ -217,47 +217,62 @@ type paymentMethodsResponse struct {
 	PaymentMethods []paymentMethodJSON `json:"paymentMethods"`
 }
 
+// payerJSON is the run of fields the payment object (§8) and the 3.0
+// notification (§13.2) share, in their wire order (embedded, they stay in
+// place in the JSON).
+type payerJSON struct {
+	Bank                  string `json:"bank"`
+	BankID                string `json:"bank_id"`
+	PayerName             string `json:"payer_name"`
+	PayerEmail            string `json:"payer_email"`
+	PersonalIdentifier    string `json:"personal_identifier"`
+	BankAccountNumber     string `json:"bank_account_number"`
+	OutOfDateConciliation bool   `json:"out_of_date_conciliation"`
+	TransactionID         string `json:"transaction_id"`
+	Custom                string `json:"custom"`
+	ResponsibleUserEmail  string `json:"responsible_user_email"`
+}
+
+// payerFields fills payerJSON from the payment.
+func (p *Payment) payerFields() payerJSON {
+	return payerJSON{Bank: p.Bank, BankID: p.BankID, PayerName: p.PayerName, PayerEmail: p.PayerEmail,
+		PersonalIdentifier: p.PersonalIdentifier, BankAccountNumber: p.BankAccountNumber,
+		OutOfDateConciliation: p.outOfDate(), TransactionID: p.TransactionID, Custom: p.Custom,
+		ResponsibleUserEmail: p.ResponsibleUserEmail}
+}
+
 // paymentJSON is the payment object of §8.
 type paymentJSON struct {
-	PaymentID                      string   `json:"payment_id"`
-	PaymentURL                     string   `json:"payment_url"`
-	AppURL                         string   `json:"app_url"`
-	ReadyForTerminal               bool     `json:"ready_for_terminal"`
-	TransferURL                    string   `json:"transfer_url"`
-	SimplifiedTransferURL          string   `json:"simplified_transfer_url"`
-	ReceiverID                     int64    `json:"receiver_id"`
-	NotificationToken              string   `json:"notification_token"`
-	Subject                        string   `json:"subject"`
-	Amount                         string   `json:"amount"`
-	Discount                       string   `json:"discount"`
-	Currency                       string   `json:"currency"`
-	Status                         string   `json:"status"`
-	StatusDetail                   string   `json:"status_detail"`
-	Body                           string   `json:"body"`
-	PictureURL                     string   `json:"picture_url"`
-	ReceiptURL                     string   `json:"receipt_url"`
-	ReturnURL                      string   `json:"return_url"`
-	CancelURL                      string   `json:"cancel_url"`
-	NotifyURL                      string   `json:"notify_url"`
-	NotifyAPIVersion               string   `json:"notify_api_version"`
-	ExpiresDate                    string   `json:"expires_date"`
-	AttachmentURLs                 []string `json:"attachment_urls"`
-	Bank                           string   `json:"bank"`
-	BankID                         string   `json:"bank_id"`
-	PayerName                      string   `json:"payer_name"`
-	PayerEmail                     string   `json:"payer_email"`
-	PersonalIdentifier             string   `json:"personal_identifier"`
-	BankAccountNumber              string   `json:"bank_account_number"`
-	OutOfDateConciliation          bool     `json:"out_of_date_conciliation"`
-	TransactionID                  string   `json:"transaction_id"`
-	Custom                         string   `json:"custom"`
-	ResponsibleUserEmail           string   `json:"responsible_user_email"`
-	SendReminders                  bool     `json:"send_reminders"`
-	SendEmail                      bool     `json:"send_email"`
-	PaymentMethod                  string   `json:"payment_method"`
-	FundsSource                    string   `json:"funds_source"`
-	ThirdPartyAuthorizationDetails *string  `json:"third_party_authorization_details,omitempty"`
-	ConciliationDate               string   `json:"conciliation_date,omitempty"`
+	PaymentID             string   `json:"payment_id"`
+	PaymentURL            string   `json:"payment_url"`
+	AppURL                string   `json:"app_url"`
+	ReadyForTerminal      bool     `json:"ready_for_terminal"`
+	TransferURL           string   `json:"transfer_url"`
+	SimplifiedTransferURL string   `json:"simplified_transfer_url"`
+	ReceiverID            int64    `json:"receiver_id"`
+	NotificationToken     string   `json:"notification_token"`
+	Subject               string   `json:"subject"`
+	Amount                string   `json:"amount"`
+	Discount              string   `json:"discount"`
+	Currency              string   `json:"currency"`
+	Status                string   `json:"status"`
+	StatusDetail          string   `json:"status_detail"`
+	Body                  string   `json:"body"`
+	PictureURL            string   `json:"picture_url"`
+	ReceiptURL            string   `json:"receipt_url"`
+	ReturnURL             string   `json:"return_url"`
+	CancelURL             string   `json:"cancel_url"`
+	NotifyURL             string   `json:"notify_url"`
+	NotifyAPIVersion      string   `json:"notify_api_version"`
+	ExpiresDate           string   `json:"expires_date"`
+	AttachmentURLs        []string `json:"attachment_urls"`
+	payerJSON
+	SendReminders                  bool    `json:"send_reminders"`
+	SendEmail                      bool    `json:"send_email"`
+	PaymentMethod                  string  `json:"payment_method"`
+	FundsSource                    string  `json:"funds_source"`
+	ThirdPartyAuthorizationDetails *string `json:"third_party_authorization_details,omitempty"`
+	ConciliationDate               string  `json:"conciliation_date,omitempty"`
 }
 
 // wirePaymentMethod is the payment_method the API shows (§4.3, §8): the
@@ -287,10 +302,7 @@ func (p *Payment) toJSON(v3 bool) paymentJSON {
 		Status: p.Status, StatusDetail: p.StatusDetail, Body: p.Body, PictureURL: p.PictureURL,
 		ReceiptURL: p.receiptURL(), ReturnURL: p.ReturnURL, CancelURL: p.CancelURL, NotifyURL: p.NotifyURL,
 		NotifyAPIVersion: p.NotifyAPIVersion, ExpiresDate: formatTime(p.ExpiresAt), AttachmentURLs: []string{},
-		Bank: p.Bank, BankID: p.BankID, PayerName: p.PayerName, PayerEmail: p.PayerEmail,
-		PersonalIdentifier: p.PersonalIdentifier, BankAccountNumber: p.BankAccountNumber,
-		OutOfDateConciliation: p.outOfDate(), TransactionID: p.TransactionID, Custom: p.Custom,
-		ResponsibleUserEmail: p.ResponsibleUserEmail, SendReminders: p.SendReminders, SendEmail: p.SendEmail,
+		payerJSON: p.payerFields(), SendReminders: p.SendReminders, SendEmail: p.SendEmail,
 		PaymentMethod: p.wirePaymentMethod(), FundsSource: p.FundsSource,
 	}
 	if v3 {
@@ -305,36 +317,24 @@ func (p *Payment) toJSON(v3 bool) paymentJSON {
 
 // notificationJSON is the body of an API 3.0 notification (§13.2).
 type notificationJSON struct {
-	PaymentID             string `json:"payment_id"`
-	ReceiverID            int64  `json:"receiver_id"`
-	Subject               string `json:"subject"`
-	Amount                string `json:"amount"`
-	Discount              string `json:"discount"`
-	Currency              string `json:"currency"`
-	Body                  string `json:"body"`
-	ReceiptURL            string `json:"receipt_url"`
-	Bank                  string `json:"bank"`
-	BankID                string `json:"bank_id"`
-	PayerName             string `json:"payer_name"`
-	PayerEmail            string `json:"payer_email"`
-	PersonalIdentifier    string `json:"personal_identifier"`
-	BankAccountNumber     string `json:"bank_account_number"`
-	OutOfDateConciliation bool   `json:"out_of_date_conciliation"`
-	TransactionID         string `json:"transaction_id"`
-	Custom                string `json:"custom"`
-	ResponsibleUserEmail  string `json:"responsible_user_email"`
-	PaymentMethod         string `json:"payment_method"`
-	ConciliationDate      string `json:"conciliation_date"`
+	PaymentID  string `json:"payment_id"`
+	ReceiverID int64  `json:"receiver_id"`
+	Subject    string `json:"subject"`
+	Amount     string `json:"amount"`
+	Discount   string `json:"discount"`
+	Currency   string `json:"currency"`
+	Body       string `json:"body"`
+	ReceiptURL string `json:"receipt_url"`
+	payerJSON
+	PaymentMethod    string `json:"payment_method"`
+	ConciliationDate string `json:"conciliation_date"`
 }
 
 func (p *Payment) toNotification() notificationJSON {
 	n := notificationJSON{
 		PaymentID: p.ID, ReceiverID: p.ReceiverID, Subject: p.Subject,
 		Amount: formatNotifyAmount(p.Amount), Discount: formatNotifyAmount(emulators.Decimal{}), Currency: p.Currency,
-		Body: p.Body, ReceiptURL: p.receiptURL(), Bank: p.Bank, BankID: p.BankID, PayerName: p.PayerName,
-		PayerEmail: p.PayerEmail, PersonalIdentifier: p.PersonalIdentifier, BankAccountNumber: p.BankAccountNumber,
-		OutOfDateConciliation: p.outOfDate(), TransactionID: p.TransactionID, Custom: p.Custom,
-		ResponsibleUserEmail: p.ResponsibleUserEmail, PaymentMethod: p.wirePaymentMethod(),
+		Body: p.Body, ReceiptURL: p.receiptURL(), payerJSON: p.payerFields(), PaymentMethod: p.wirePaymentMethod(),
 	}
 	if !p.ConciliatedAt.IsZero() {
 		n.ConciliationDate = formatTime(p.ConciliatedAt)
