@@ -32,94 +32,97 @@ const (
 // Payment is one Khipu payment. Its fields are grouped so that the store
 // can keep the groups most payments leave empty behind nil pointers
 // (storedPayment): the code reads and writes the promoted fields as if they
-// were flat.
+// were flat. Its JSON (the state store's record and the export document)
+// leaves out zero fields, decimals excepted (their scale is kept): a
+// pending payment's record is 641 bytes instead of 1,518, and a missing
+// field reads back as zero.
 type Payment struct {
 	paymentCore
 	paymentOptions
 	payerTransfer
 
 	// Pay is the plan of the scenario's pay point, decided at creation.
-	Pay payPlan
+	Pay payPlan `json:",omitzero"`
 
 	History []admin.Change
 }
 
 // paymentCore holds what every payment has.
 type paymentCore struct {
-	ID         string
-	Token      string
-	ReceiverID int64
+	ID         string `json:",omitzero"`
+	Token      string `json:",omitzero"`
+	ReceiverID int64  `json:",omitzero"`
 	// Internal marks a payment created for PayU (§13.4): no HTTP notification.
-	Internal bool
+	Internal bool `json:",omitzero"`
 	// Reference is the TransferRequest reference of an internal payment.
-	Reference string
-	API       string // v2, v3 or payu: how it was created
-	Scenario  string
-	LinkBase  string // fixed at creation (§2.2)
-	CreatedAt time.Time
-	UpdatedAt time.Time
+	Reference string    `json:",omitzero"`
+	API       string    `json:",omitzero"` // v2, v3 or payu: how it was created
+	Scenario  string    `json:",omitzero"`
+	LinkBase  string    `json:",omitzero"` // fixed at creation (§2.2)
+	CreatedAt time.Time `json:",omitzero"`
+	UpdatedAt time.Time `json:",omitzero"`
 
 	// As given at creation.
-	Subject          string
+	Subject          string `json:",omitzero"`
 	Amount           emulators.Decimal
-	Currency         string
-	TransactionID    string
-	NotifyURL        string
-	ReturnURL        string
-	CancelURL        string
-	NotifyAPIVersion string
-	ExpiresAt        time.Time
-	SendEmail        bool
-	SendReminders    bool
+	Currency         string    `json:",omitzero"`
+	TransactionID    string    `json:",omitzero"`
+	NotifyURL        string    `json:",omitzero"`
+	ReturnURL        string    `json:",omitzero"`
+	CancelURL        string    `json:",omitzero"`
+	NotifyAPIVersion string    `json:",omitzero"`
+	ExpiresAt        time.Time `json:",omitzero"`
+	SendEmail        bool      `json:",omitzero"`
+	SendReminders    bool      `json:",omitzero"`
 
 	// State (§11).
-	Status       string
-	StatusDetail string
-	Deleted      bool
+	Status       string `json:",omitzero"`
+	StatusDetail string `json:",omitzero"`
+	Deleted      bool   `json:",omitzero"`
 	// Uncertain marks a verifying payment held after a dubious bank answer.
-	Uncertain bool
+	Uncertain bool `json:",omitzero"`
 	// VerifySeq identifies the current verification, so that a stale
 	// verification timer does nothing.
-	VerifySeq int
+	VerifySeq int `json:",omitzero"`
 	// ExpiryHandled is set once the expiry of a pending payment was journaled
 	// (and reported to PayU).
-	ExpiryHandled bool
+	ExpiryHandled bool `json:",omitzero"`
 }
 
 // paymentOptions are the optional fields given at creation.
 type paymentOptions struct {
-	Body                         string
-	Custom                       string
-	PictureURL                   string
-	ContractURL                  string
-	GivenBankID                  string
-	GivenPayerName               string
-	GivenPayerEmail              string
-	ResponsibleUserEmail         string
-	FixedPayerPersonalIdentifier string
-	IntegratorFee                string
-	CollectAccountUUID           string
-	ConfirmTimeout               time.Time
-	MandatoryPaymentMethod       string
-	PSPClientMerchantName        string
+	Body                         string    `json:",omitzero"`
+	Custom                       string    `json:",omitzero"`
+	PictureURL                   string    `json:",omitzero"`
+	ContractURL                  string    `json:",omitzero"`
+	GivenBankID                  string    `json:",omitzero"`
+	GivenPayerName               string    `json:",omitzero"`
+	GivenPayerEmail              string    `json:",omitzero"`
+	ResponsibleUserEmail         string    `json:",omitzero"`
+	FixedPayerPersonalIdentifier string    `json:",omitzero"`
+	IntegratorFee                string    `json:",omitzero"`
+	CollectAccountUUID           string    `json:",omitzero"`
+	ConfirmTimeout               time.Time `json:",omitzero"`
+	MandatoryPaymentMethod       string    `json:",omitzero"`
+	PSPClientMerchantName        string    `json:",omitzero"`
 }
 
 // payerTransfer is the payer's transfer, once recorded (status verifying
 // onwards; bank and payer fields may be preset at creation).
 type payerTransfer struct {
-	Bank               string
-	BankID             string
-	PayerName          string
-	PayerEmail         string
-	PersonalIdentifier string
-	BankAccountNumber  string
-	PaymentMethod      string
-	FundsSource        string
-	OperationCode      string
-	ConciliatedAt      time.Time
-	ConfirmedAt        time.Time
+	Bank               string    `json:",omitzero"`
+	BankID             string    `json:",omitzero"`
+	PayerName          string    `json:",omitzero"`
+	PayerEmail         string    `json:",omitzero"`
+	PersonalIdentifier string    `json:",omitzero"`
+	BankAccountNumber  string    `json:",omitzero"`
+	PaymentMethod      string    `json:",omitzero"`
+	FundsSource        string    `json:",omitzero"`
+	OperationCode      string    `json:",omitzero"`
+	ConciliatedAt      time.Time `json:",omitzero"`
+	ConfirmedAt        time.Time `json:",omitzero"`
 	Refunded           emulators.Decimal
-	Refunds            []Refund
+	Refunds            []Refund `json:",omitzero"`
 }
 
 // creationNote is the note of a payment's first history entry.

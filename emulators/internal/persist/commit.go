@@ -38,6 +38,10 @@ type commitReq struct {
 // place in the queue.
 func (r commitReq) special() bool { return r.ops == nil }
 
+// maxFrameBuffer is the largest frame buffer the committer keeps between
+// groups.
+const maxFrameBuffer = 1 << 20
+
 // maxGroup bounds one frame's writes.
 const maxGroup = 4096
 
@@ -202,12 +206,20 @@ func (s *Store) commit(group []commitReq) {
 	}
 	err := s.Failed()
 	if err == nil && len(ops) > 0 {
-		f := make([]byte, frameHeader, size)
+		// One buffer serves every frame (only the committer writes): a
+		// frame is on disk before the next one is built.
+		if cap(s.frame) < size {
+			s.frame = make([]byte, 0, max(size, 2*cap(s.frame)))
+		}
+		f := s.frame[:frameHeader]
 		for _, o := range ops {
 			f = appendOp(f, o)
 		}
 		if err = s.appendFrame(seal(f, s.gen)); err != nil {
 			err = s.setFailed(group[0].seq, err)
+		}
+		if cap(s.frame) > maxFrameBuffer {
+			s.frame = nil // a rare huge group does not pin its buffer
 		}
 	}
 	if err == nil {

@@ -63,6 +63,7 @@ type Store struct {
 	segSize [2]int64   // bytes written (zeros past the frames)
 	cur     int        // the segment frames go to
 	walOff  int64      // where the next frame goes
+	frame   []byte     // the committer's frame buffer (commit.go)
 	gen     uint64     // the generation frames are written in
 	pending []op       // changes in the log, not yet in state.db
 	ckDone  chan error // the background checkpoint's result (nil: none runs)
