@@ -205,6 +205,7 @@ type Info struct {
 	Pending   int                 `json:"pending_callbacks"`
 }
 
+// handleInfo serves GET /_sandbox/api/info: version, clock, active scenario, providers, journal and pending callbacks (docs/design.md, Admin API).
 func (s *Sandbox) handleInfo(c echo.Context) error {
 	base := wire.LinkBase(c.Request(), s.cfg.PublicURL)
 	return c.JSON(http.StatusOK, Info{
@@ -246,6 +247,7 @@ func (s *Sandbox) handleObjects(c echo.Context) error {
 	return c.JSON(http.StatusOK, objectsPage{Objects: page, Total: total, Offset: offset, Limit: limit})
 }
 
+// handleAction serves POST /_sandbox/api/objects/{provider}/{id}/actions/{action}: an admin action on an object (docs/design.md, Admin actions).
 func (s *Sandbox) handleAction(c echo.Context) error {
 	p, err := s.provider(c.Param("provider"))
 	if err != nil {
@@ -386,12 +388,15 @@ func entryMatch(verdict, outcome, delivery string) func(*journal.Entry) bool {
 	}
 }
 
+// handleRequests serves GET /_sandbox/api/requests: the journaled API exchanges (docs/design.md, Journal and events).
 func (s *Sandbox) handleRequests(c echo.Context) error {
 	return s.listJournal(c, journal.KindRequest)
 }
 
+// handleJournal serves GET /_sandbox/api/journal: the journal, filtered and paged (docs/design.md, Journal and events).
 func (s *Sandbox) handleJournal(c echo.Context) error { return s.listJournal(c) }
 
+// handleResend serves POST /_sandbox/api/callbacks/{id}/resend: one more attempt of a callback (docs/design.md, Callback delivery).
 func (s *Sandbox) handleResend(c echo.Context) error {
 	id := c.Param("id")
 	if err := s.disp.Resend(id); err != nil {
@@ -410,6 +415,7 @@ type scenariosAnswer struct {
 	Problems  []scenarios.FileProblem `json:"problems"`
 }
 
+// handleScenarios serves GET /_sandbox/api/scenarios: the known scenarios and the active one (docs/design.md, Scenarios).
 func (s *Sandbox) handleScenarios(c echo.Context) error {
 	probs := s.scen.Problems()
 	if probs == nil {
@@ -418,6 +424,7 @@ func (s *Sandbox) handleScenarios(c echo.Context) error {
 	return c.JSON(http.StatusOK, scenariosAnswer{Active: s.scen.Active(), Scenarios: s.scen.List(), Problems: probs})
 }
 
+// handleSetActive serves PUT /_sandbox/api/scenarios/active: makes a scenario the active one (docs/design.md, Scenarios).
 func (s *Sandbox) handleSetActive(c echo.Context) error {
 	var body struct {
 		Name string `json:"name"`
@@ -431,6 +438,7 @@ func (s *Sandbox) handleSetActive(c echo.Context) error {
 	return s.handleScenarios(c)
 }
 
+// handleUpload serves POST /_sandbox/api/scenarios: uploads a scenario (docs/design.md, Scenarios).
 func (s *Sandbox) handleUpload(c echo.Context) error {
 	data, err := io.ReadAll(io.LimitReader(c.Request().Body, scenarios.MaxFileSize+1))
 	if err != nil {
@@ -492,6 +500,7 @@ func (s *Sandbox) clockAnswer() clockAnswer {
 	return clockAnswer{Now: s.clock.Now(), Offset: s.clock.Offset().String(), TimeScale: s.clock.TimeScale()}
 }
 
+// handleClock serves GET /_sandbox/api/clock: the sandbox clock (docs/design.md, Time).
 func (s *Sandbox) handleClock(c echo.Context) error { return c.JSON(http.StatusOK, s.clockAnswer()) }
 
 // handleAdvance serves POST /clock/advance {"by":"3h"}: the clock moves and

@@ -144,6 +144,7 @@ type waitedObject struct {
 	Complete bool `json:"complete"`
 }
 
+// handleObject serves GET /_sandbox/api/objects/{provider}/{id}: one object, with ?status=&wait= to await a state (docs/design.md, Admin API).
 func (s *Sandbox) handleObject(c echo.Context) error {
 	p, err := s.provider(c.Param("provider"))
 	if err != nil {
@@ -280,6 +281,7 @@ var apiIndex = []endpoint{
 	{"GET", "/_sandbox/api/events?provider=&object=&kind=&since=", "server-sent events"},
 }
 
+// handleIndex serves GET /_sandbox/api: the index of the admin API (docs/design.md, Admin API).
 func (s *Sandbox) handleIndex(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]any{"version": s.opt.Version, "endpoints": apiIndex})
 }

@@ -11,13 +11,11 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"runtime"
 	"strings"
 
 	"github.com/labstack/echo/v4"
 
 	"github.com/paysandbox/sandbox/emulators"
-	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/wire"
 	"github.com/paysandbox/sandbox/scenarios"
 )
@@ -50,56 +48,56 @@ const formLimit = scenarios.MaxFileSize + 64<<10
 const csrfCookie = "sandbox_session"
 
 func (s *Sandbox) guard(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) (err error) {
-		r := c.Request()
-		path := r.URL.Path
+	// The guard's own checks recover as the routes behind it do.
+	guarded := s.recoverPanics()(func(c echo.Context) error { return s.guardSandbox(c, next) })
+	return func(c echo.Context) error {
+		path := c.Request().URL.Path
 		if path != "/_sandbox" && !strings.HasPrefix(path, "/_sandbox/") {
 			return next(c)
 		}
-		defer func() {
-			if v := recover(); v != nil {
-				if v == http.ErrAbortHandler {
-					panic(v)
-				}
-				err = s.recovered(c, v)
-			}
-		}()
-		if !s.hostAllowed(r.Host) {
-			return s.refuse(c, http.StatusForbidden, "forbidden", fmt.Sprintf(
-				"Host %q is not a name this sandbox serves: add it to allowed_hosts (--allowed-hosts, SANDBOX_ALLOWED_HOSTS)", hostOnly(r.Host)))
+		return guarded(c)
+	}
+}
+
+// guardSandbox applies the checks of the /_sandbox tree to one request.
+func (s *Sandbox) guardSandbox(c echo.Context, next echo.HandlerFunc) error {
+	r := c.Request()
+	path := r.URL.Path
+	if !s.hostAllowed(r.Host) {
+		return s.refuse(c, http.StatusForbidden, "forbidden", fmt.Sprintf(
+			"Host %q is not a name this sandbox serves: add it to allowed_hosts (--allowed-hosts, SANDBOX_ALLOWED_HOSTS)", hostOnly(r.Host)))
+	}
+	if !stateChanging(r.Method) {
+		return next(c)
+	}
+	merchant := strings.HasPrefix(path, "/_sandbox/demo/callbacks/") // the demo shop's callback endpoints are a merchant's
+	if !merchant {
+		if msg := crossSite(r); msg != "" {
+			return s.refuse(c, http.StatusForbidden, "forbidden", msg)
 		}
-		if !stateChanging(r.Method) {
-			return next(c)
-		}
-		merchant := strings.HasPrefix(path, "/_sandbox/demo/callbacks/") // the demo shop's callback endpoints are a merchant's
-		if !merchant {
-			if msg := crossSite(r); msg != "" {
-				return s.refuse(c, http.StatusForbidden, "forbidden", msg)
-			}
-		}
-		api := strings.HasPrefix(path, "/_sandbox/api/")
-		if api {
-			if ct := mediaType(r); hasBody(r) && corsSafelisted(ct) && !s.csrfHeaderOK(r) {
-				return s.refuse(c, http.StatusUnsupportedMediaType, "invalid",
-					"the admin API takes JSON (or YAML for scenario uploads), not "+ct+": send Content-Type: application/json, or X-CSRF-Token")
-			}
-			return next(c)
-		}
-		if merchant {
-			return next(c)
-		}
-		defer wire.ReleaseBody(c)
-		if err := wire.ParseForm(c, formLimit); err != nil {
-			return s.refuse(c, http.StatusBadRequest, "invalid", emulators.AsError(err).Msg+"; nothing was done")
-		}
-		if s.cfg.AdminToken != "" && !s.tokenOK(c) {
-			return next(c) // the route's token check answers 401 first
-		}
-		if !s.csrfFormOK(r) {
-			return s.refuse(c, http.StatusForbidden, "forbidden", "the form's CSRF token is missing or stale: reload the page and submit again")
+	}
+	api := strings.HasPrefix(path, "/_sandbox/api/")
+	if api {
+		if ct := mediaType(r); hasBody(r) && corsSafelisted(ct) && !s.csrfHeaderOK(r) {
+			return s.refuse(c, http.StatusUnsupportedMediaType, "invalid",
+				"the admin API takes JSON (or YAML for scenario uploads), not "+ct+": send Content-Type: application/json, or X-CSRF-Token")
 		}
 		return next(c)
 	}
+	if merchant {
+		return next(c)
+	}
+	defer wire.ReleaseBody(c)
+	if err := wire.ParseForm(c, formLimit); err != nil {
+		return s.refuse(c, http.StatusBadRequest, "invalid", emulators.AsError(err).Msg+"; nothing was done")
+	}
+	if s.cfg.AdminToken != "" && !s.tokenOK(c) {
+		return next(c) // the route's token check answers 401 first
+	}
+	if !s.csrfFormOK(r) {
+		return s.refuse(c, http.StatusForbidden, "forbidden", "the form's CSRF token is missing or stale: reload the page and submit again")
+	}
+	return next(c)
 }
 
 func stateChanging(method string) bool {
@@ -231,19 +229,4 @@ func (s *Sandbox) refuse(c echo.Context, status int, kind, msg string) error {
 		return c.NoContent(status)
 	}
 	return c.JSON(status, apiError{Error: apiErrorBody{Kind: kind, Message: msg}})
-}
-
-// recovered journals and logs a panic of a /_sandbox handler and answers
-// 500 (when nothing was written yet).
-func (s *Sandbox) recovered(c echo.Context, v any) error {
-	buf := make([]byte, 8<<10)
-	buf = buf[:runtime.Stack(buf, false)]
-	r := c.Request()
-	s.log.Error("panic in handler", "path", r.URL.Path, "panic", fmt.Sprint(v), "stack", string(buf))
-	s.journal.Add(journal.Entry{Kind: journal.KindNote, Summary: "panic in " + r.Method + " " + r.URL.Path + ": " + fmt.Sprint(v),
-		Data: map[string]string{"stack": string(buf)}})
-	if c.Response().Committed {
-		return nil
-	}
-	return &emulators.Error{Kind: emulators.Internal, Msg: "internal error", Detail: fmt.Sprintf("panic: %v", v)}
 }

@@ -108,6 +108,7 @@ func (s *Sandbox) CAPEM() ([]byte, error) {
 	return s.ca.PEM(), nil
 }
 
+// handleCAPEM serves GET /_sandbox/ca.pem: the local CA certificate clients install to trust HTTPS (docs/design.md, URL surface).
 func (s *Sandbox) handleCAPEM(c echo.Context) error {
 	pem, err := s.CAPEM()
 	if err != nil {

@@ -158,6 +158,7 @@ func (s *Sandbox) requestLog() echo.MiddlewareFunc {
 	}
 }
 
+// handleHealth serves GET and HEAD /healthz: liveness for Docker and CI (docs/design.md, URL surface).
 func (s *Sandbox) handleHealth(c echo.Context) error {
 	return c.JSON(http.StatusOK, map[string]string{"status": "ok", "version": s.opt.Version})
 }
