@@ -10,6 +10,7 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/clock"
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 	"github.com/paysandbox/sandbox/emulators/internal/persist"
+	"github.com/paysandbox/sandbox/emulators/internal/then"
 )
 
 // Persisted returns the emulator's tables for the state store (issue #18):
@@ -114,7 +115,7 @@ func (s *Service) planDecision(id string, r reviewPlan) {
 // scheduleDecision runs r at its time (at once when that has passed).
 func (s *Service) scheduleDecision(id string, r reviewPlan, note string) {
 	out := outcome{state: r.State, responseCode: r.ResponseCode}
-	s.grp.At(r.At, func() {
+	then.ScheduleAt(s.grp, r.At, clock.Label{Provider: provider, Object: id, Kind: "review", Rule: r.Rule, Detail: r.Detail + note}, func() {
 		if !r.Refund {
 			s.decidePending(id, out, r.Cause, r.Why)
 			return
@@ -122,11 +123,8 @@ func (s *Service) scheduleDecision(id string, r reviewPlan, note string) {
 		if _, err := s.decideRefund(id, out, r.Cause, r.Why); err == nil {
 			s.deps.Record(journal.KindTimer, provider, "refund review of "+id+": "+out.state, nil, id)
 		}
-	}).Describe(clock.Label{Provider: provider, Object: id, Kind: "review", Rule: r.Rule, Detail: r.Detail + note})
+	})
 }
 
-// dueIn is when a wait of d from now ends on the sandbox clock (scaled as
-// clock.Group.Wait scales it).
-func (s *Service) dueIn(d time.Duration) time.Time {
-	return s.deps.Clock.Now().Add(s.deps.Clock.Scaled(d))
-}
+// dueIn is when a plan's wait of d from now ends on the sandbox clock.
+func (s *Service) dueIn(d time.Duration) time.Time { return then.Due(s.deps.Clock, d) }

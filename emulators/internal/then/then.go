@@ -36,6 +36,20 @@ func Schedule(grp *clock.Group, d time.Duration, l clock.Label, fn func()) *cloc
 	return grp.Wait(max(d, 0), fn).Describe(l)
 }
 
+// Due is the sandbox-clock instant at which a plan's delay of d, starting
+// now, ends (scaled by --time-scale as Schedule scales it): the time a
+// persisted plan keeps so that a restart resumes it (ScheduleAt).
+func Due(clk *clock.Clock, d time.Duration) time.Time {
+	return clk.Now().Add(clk.Scaled(max(d, 0)))
+}
+
+// ScheduleAt runs fn at the sandbox-clock instant at (at once when it has
+// passed), on grp, listed in the schedule under l: Schedule for a delay
+// whose end was fixed by Due.
+func ScheduleAt(grp *clock.Group, at time.Time, l clock.Label, fn func()) *clock.Timer {
+	return grp.At(at, fn).Describe(l)
+}
+
 // RobotLabel is how the schedule lists a robot payer: KindRobot, the rule
 // that asked for it and what it will do.
 func RobotLabel(provider, object, rule, outcome string) clock.Label {

@@ -39,30 +39,40 @@ func TestSchedule(t *testing.T) {
 		{"zero is now", 1, 0, 0},
 	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c := frozen(t, tt.scale)
-			fired := 0
-			l := clock.Label{Provider: "p", Object: "o1", Kind: "review", Rule: "s rules[0]", Detail: "d"}
-			then.Schedule(c.NewGroup(), tt.d, l, func() { fired++ })
-			s := c.Scheduled(nil)
-			if len(s) != 1 || s[0].Label != l || !s[0].Due.Equal(c.Now().Add(tt.due)) {
-				t.Fatalf("scheduled %+v, want one timer labelled %+v due in %v", s, l, tt.due)
+		for _, at := range []bool{false, true} {
+			name := tt.name
+			if at {
+				name += ", ScheduleAt(Due)" // a persisted plan's way: the same instant
 			}
-			if tt.due > 0 {
-				if err := c.Advance(tt.due - 1); err != nil {
+			t.Run(name, func(t *testing.T) {
+				c := frozen(t, tt.scale)
+				fired := 0
+				l := clock.Label{Provider: "p", Object: "o1", Kind: "review", Rule: "s rules[0]", Detail: "d"}
+				if at {
+					then.ScheduleAt(c.NewGroup(), then.Due(c, tt.d), l, func() { fired++ })
+				} else {
+					then.Schedule(c.NewGroup(), tt.d, l, func() { fired++ })
+				}
+				s := c.Scheduled(nil)
+				if len(s) != 1 || s[0].Label != l || !s[0].Due.Equal(c.Now().Add(tt.due)) {
+					t.Fatalf("scheduled %+v, want one timer labelled %+v due in %v", s, l, tt.due)
+				}
+				if tt.due > 0 {
+					if err := c.Advance(tt.due - 1); err != nil {
+						t.Fatal(err)
+					}
+					if fired != 0 {
+						t.Fatalf("fired %d times before its wait was over", fired)
+					}
+				}
+				if err := c.Advance(1); err != nil {
 					t.Fatal(err)
 				}
-				if fired != 0 {
-					t.Fatalf("fired %d times before its wait was over", fired)
+				if fired != 1 {
+					t.Fatalf("fired %d times once due, want 1", fired)
 				}
-			}
-			if err := c.Advance(1); err != nil {
-				t.Fatal(err)
-			}
-			if fired != 1 {
-				t.Fatalf("fired %d times once due, want 1", fired)
-			}
-		})
+			})
+		}
 	}
 }
 
