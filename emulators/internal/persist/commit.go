@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"runtime"
 	"strconv"
 
 	bolt "go.etcd.io/bbolt"
@@ -41,6 +42,12 @@ func (r commitReq) special() bool { return r.ops == nil }
 // maxFrameBuffer is the largest frame buffer the committer keeps between
 // groups.
 const maxFrameBuffer = 1 << 20
+
+// checkpointSlice is how many changes a checkpoint applies between yields.
+const checkpointSlice = 64
+
+// maxYields bounds how often the committer yields to let a group grow.
+const maxYields = 4
 
 // maxGroup bounds one frame's writes.
 const maxGroup = 4096
@@ -159,6 +166,7 @@ func (s *Store) commitLoop() {
 				return
 			}
 		}
+		yields, before := 0, 0
 	drain:
 		for len(group) < maxGroup && !group[0].special() {
 			select {
@@ -169,7 +177,15 @@ func (s *Store) commitLoop() {
 				}
 				group = append(group, r)
 			default:
-				break drain
+				if yields == maxYields || (yields > 0 && len(group) == before) {
+					break drain
+				}
+				// Let the requests that are running queue their
+				// changes too (on one CPU they wait for this goroutine),
+				// as long as that brings more: one fdatasync then covers
+				// them all.
+				yields, before = yields+1, len(group)
+				runtime.Gosched()
 			}
 		}
 		s.commit(group)
@@ -319,7 +335,13 @@ func (s *Store) checkpoint(batch []op, gen uint64) error {
 // apply writes ops to state.db in their order.
 func (s *Store) apply(tx *bolt.Tx, ops []op) error {
 	buckets := map[string]*bolt.Bucket{}
-	for _, o := range ops {
+	for i, o := range ops {
+		if i%checkpointSlice == checkpointSlice-1 {
+			// A checkpoint runs behind the requests: on one CPU it
+			// lets them run between slices instead of holding the CPU
+			// until the scheduler preempts it.
+			runtime.Gosched()
+		}
 		if o.bucket == string(metaBucket) {
 			m := tx.Bucket(metaBucket)
 			var err error
