@@ -67,7 +67,8 @@ func errSignature(detail string) *emulators.Error {
 // optional texts, at its HTTP status.
 type scenarioError struct {
 	ScenarioError
-	rule string
+	rule   string
+	detail string // X-Sandbox-Error-Detail when set (a failed state write)
 }
 
 func (e *scenarioError) Error() string {
@@ -109,7 +110,7 @@ func (s *Service) answer(_ echo.Context, err error, e *emulators.Error) wire.Ans
 			t = codeTexts[codeSystem]
 		}
 		msg, msgEn = cmp.Or(se.Msg, t[0]), cmp.Or(se.MsgEn, t[1])
-		a.Detail = "scenario error " + code + " from " + se.rule
+		a.Detail = cmp.Or(se.detail, "scenario error "+code+" from "+se.rule)
 	} else {
 		// Only these leave HTTP 200 (spec §3.3), at the default status.
 		switch e.Kind {

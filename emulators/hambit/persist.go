@@ -164,6 +164,6 @@ func (s *Service) Resume() {
 // HTTP 503, and the store's message (naming the data directory) as msgEn.
 func (s *Service) AnswerFailedWrite(c echo.Context, err error) {
 	s.errorStep().Middleware(func(echo.Context) error {
-		return &scenarioError{ScenarioError: ScenarioError{Code: codeSystem, MsgEn: err.Error(), HTTPStatus: http.StatusServiceUnavailable}, rule: "state store"}
+		return &scenarioError{ScenarioError: ScenarioError{Code: codeSystem, MsgEn: err.Error(), HTTPStatus: http.StatusServiceUnavailable}, rule: "state store", detail: err.Error()}
 	})(c)
 }

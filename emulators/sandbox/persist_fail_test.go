@@ -61,6 +61,9 @@ func TestFailedStateWriteIsNotAnsweredAsSuccess(t *testing.T) {
 		if rec.Code != c.status || !strings.Contains(got, c.shape) || (c.namesInMsg && !strings.Contains(got, dir)) {
 			t.Errorf("%s: %d %s; want %d, %s and the data directory %s", c.name, rec.Code, got, c.status, c.shape, dir)
 		}
+		if d := rec.Header().Get("X-Sandbox-Error-Detail"); c.name != "admin" && !strings.Contains(d, dir) {
+			t.Errorf("%s: X-Sandbox-Error-Detail %q does not name the data directory %s", c.name, d, dir)
+		}
 		if strings.Contains(got, "payment_id") {
 			t.Errorf("%s: the handler's success answer leaked: %s", c.name, got)
 		}
