@@ -270,7 +270,6 @@ func (s *Service) handleCreate(cl *call) error {
 		paymentCore: paymentCore{ReceiverID: cl.rcv.id, Amount: req.Amount, Currency: req.Currency, Subject: req.Subject,
 			TransactionID: req.TransactionID, NotifyAPIVersion: req.NotifyAPIVersion},
 		paymentOptions: req.paymentOptions,
-		payerTransfer:  payerTransfer{BankID: req.GivenBankID, PayerName: req.GivenPayerName, PayerEmail: req.GivenPayerEmail},
 	}
 	// One consultation of the scenarios for the request: the create point,
 	// then (unless it refuses) the payer's pay point, under the same

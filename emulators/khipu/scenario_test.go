@@ -125,6 +125,7 @@ rules:
   - {provider: khipu, on: create, when: {transaction_id: HANG}, then: {fault: timeout}}
   - {provider: khipu, on: create, when: {transaction_id: SLOW}, then: {response_delay: 3s}}
   - {provider: khipu, on: create, when: {transaction_id: OUTAGE}, then: {error: {}}}
+  - {provider: khipu, on: create, when: {bank_id: Bawdf}, then: {error: {http_status: 422}}}
 `
 	synctest.Test(t, func(t *testing.T) {
 		k := newKEnv(t, withScenario(yaml), withActive("create-qa"))
@@ -171,6 +172,14 @@ rules:
 		es := k.journalEntries(journal.KindRequest)
 		if last := es[len(es)-1].Request; last.Scenario != "create-qa" || !strings.Contains(last.Rule, "rules[5]") {
 			t.Errorf("journal scenario %q rule %q", last.Scenario, last.Rule)
+		}
+		// The create point sees the payer fields given at creation, as the
+		// pay point does (the vocabulary lists bank_id for both).
+		p = valid()
+		p.Set("transaction_id", "BANK")
+		p.Set("bank_id", "Bawdf")
+		if rec := k.v2("POST", "/khipu/api/2.0/payments", p); rec.Code != 422 || count() != 1 {
+			t.Errorf("create rule on bank_id: %d, %d payments: %s", rec.Code, count(), rec.Body)
 		}
 	})
 }

@@ -362,25 +362,8 @@ func TestRestartResumesAHambitCallbackSignedAfresh(t *testing.T) {
 	adminJSON(t, sb.Handler(), "GET", "/callbacks?object="+id+"&outcome=failed&min=1&wait=30s", "", nil)
 	sb.Close(context.Background())
 
-	clk.jump(time.Hour)
-	sb, err = sandbox.New(persistCfg(dir), nil, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb = restartAwaitingResumedAttempt(t, dir, opt, clk, id, "resumed Hambit callback")
 	defer sb.Close(context.Background())
-	var acked struct {
-		Complete bool
-		Entries  []struct {
-			Callback struct {
-				Attempt int
-				LateBy  string `json:"late_by"`
-			}
-		}
-	}
-	adminJSON(t, sb.Handler(), "GET", "/callbacks?object="+id+"&outcome=acknowledged&min=1&wait=30s", "", &acked)
-	if !acked.Complete || len(acked.Entries) != 1 || acked.Entries[0].Callback.Attempt != 2 || acked.Entries[0].Callback.LateBy == "" {
-		t.Fatalf("resumed Hambit callback: %+v", acked)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.got) != 2 || m.got[0] != m.got[1] {
@@ -432,25 +415,8 @@ func TestRestartResumesAPayUConfirmation(t *testing.T) {
 	adminJSON(t, sb.Handler(), "GET", "/callbacks?object="+tx+"&outcome=failed&min=1&wait=30s", "", nil)
 	sb.Close(context.Background())
 
-	clk.jump(time.Hour)
-	sb, err = sandbox.New(persistCfg(dir), nil, opt)
-	if err != nil {
-		t.Fatal(err)
-	}
+	sb = restartAwaitingResumedAttempt(t, dir, opt, clk, tx, "resumed PayU confirmation")
 	defer sb.Close(context.Background())
-	var acked struct {
-		Complete bool
-		Entries  []struct {
-			Callback struct {
-				Attempt int
-				LateBy  string `json:"late_by"`
-			}
-		}
-	}
-	adminJSON(t, sb.Handler(), "GET", "/callbacks?object="+tx+"&outcome=acknowledged&min=1&wait=30s", "", &acked)
-	if !acked.Complete || len(acked.Entries) != 1 || acked.Entries[0].Callback.Attempt != 2 || acked.Entries[0].Callback.LateBy == "" {
-		t.Fatalf("resumed PayU confirmation: %+v", acked)
-	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if len(m.got) != 2 {
@@ -463,4 +429,31 @@ func TestRestartResumesAPayUConfirmation(t *testing.T) {
 	if f, err := url.ParseQuery(m.got[1]); err != nil || f.Get("attempts") != "2" {
 		t.Fatalf("resumed confirmation body has attempts=%q, want 2: %s", f.Get("attempts"), m.got[1])
 	}
+}
+
+// restartAwaitingResumedAttempt starts the sandbox again on dir an hour
+// later and waits for object's callback, failed once before the stop, to
+// be acknowledged at its second attempt, marked late.
+func restartAwaitingResumedAttempt(t *testing.T, dir string, opt sandbox.Options, clk *fakeNow, object, what string) *sandbox.Sandbox {
+	t.Helper()
+	clk.jump(time.Hour)
+	sb, err := sandbox.New(persistCfg(dir), nil, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var acked struct {
+		Complete bool
+		Entries  []struct {
+			Callback struct {
+				Attempt int
+				LateBy  string `json:"late_by"`
+			}
+		}
+	}
+	adminJSON(t, sb.Handler(), "GET", "/callbacks?object="+object+"&outcome=acknowledged&min=1&wait=30s", "", &acked)
+	if !acked.Complete || len(acked.Entries) != 1 || acked.Entries[0].Callback.Attempt != 2 || acked.Entries[0].Callback.LateBy == "" {
+		sb.Close(context.Background())
+		t.Fatalf("%s: %+v", what, acked)
+	}
+	return sb
 }
