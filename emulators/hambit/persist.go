@@ -27,6 +27,9 @@ const serviceBucket = "hambit.service"
 
 func (b startedBinding) Bucket() string { return serviceBucket }
 
+// Form is nil: the bucket holds JSON.
+func (startedBinding) Form() persist.Form { return nil }
+
 func (b startedBinding) Restore(st *persist.Store) (int, error) {
 	rs, err := st.Records(serviceBucket)
 	if err != nil {
@@ -59,6 +62,9 @@ type balanceBinding struct{ s *Service }
 const balanceBucket = "hambit.balances"
 
 func (b balanceBinding) Bucket() string { return balanceBucket }
+
+// Form is nil: the bucket holds JSON.
+func (balanceBinding) Form() persist.Form { return nil }
 
 func (b balanceBinding) Restore(st *persist.Store) (int, error) {
 	rs, err := st.Records(balanceBucket)

@@ -15,7 +15,9 @@ import (
 )
 
 // Persisted returns the emulator's tables for the state store (issue #18):
-// payments, as the JSON of Payment, and the payer pages' attempts.
+// payments, as their packed record (record.go; the JSON of Payment in an
+// export, and in a store written before layout 1, which still loads), and
+// the payer pages' attempts.
 func (s *Service) Persisted() []persist.Binding {
 	return []persist.Binding{
 		persist.Bind("khipu.payments", s.payments.t, persist.Codec[paymentKey, storedPayment]{
@@ -38,6 +40,8 @@ func (s *Service) Persisted() []persist.Binding {
 				}
 				return p.storedWith(s.payments.intern), nil
 			},
+			Pack:   packRecord,
+			Unpack: func(b []byte) (storedPayment, error) { return unpackRecord(b, s.payments.intern) },
 		}),
 		persist.Bind("khipu.attempts", s.attempts, persist.StringKeys[attempt]()),
 	}

@@ -13,9 +13,18 @@ import (
 	"github.com/paysandbox/sandbox/emulators/internal/journal"
 )
 
-// TestStoredPaymentRoundTrip: the compact form the store keeps gives back
-// exactly the payment that went in (times as the same instants in UTC).
-func TestStoredPaymentRoundTrip(t *testing.T) {
+// samplePayment is one of samplePayments.
+type samplePayment struct {
+	name string
+	p    Payment
+}
+
+// samplePayments are payments that, between them, fill every group of the
+// stored form (options, a transfer with refunds, a plan with a delay and
+// one with a payer, raw fields and history, a packed history, every flag),
+// for TestStoredPaymentRoundTrip and the record tests. Each call builds
+// them afresh: the callers change them.
+func samplePayments() []samplePayment {
 	local := time.FixedZone("CLT", -3*3600)
 	created := time.Date(2030, 1, 2, 3, 4, 5, 6000000, local)
 	d := 5 * time.Second
@@ -47,6 +56,40 @@ func TestStoredPaymentRoundTrip(t *testing.T) {
 			{Time: utc.Add(2 * time.Second), From: statusVerifying, To: statusDone + "/" + detailNormal, Cause: journal.CauseTimer, Note: "verified"},
 			{Time: utc.Add(3 * time.Second), From: statusDone + "/" + detailNormal, To: "deleted", Cause: journal.CauseAdmin},
 		}}
+	return []samplePayment{
+		{"every field set", full},
+		{"a fresh payment", Payment{paymentCore: paymentCore{ID: "gqzdy6chjneb", API: "v2", Status: statusPending, StatusDetail: detailPending,
+			CreatedAt: created.UTC(), ExpiresAt: created.UTC()}, History: []admin.Change{{Time: created.UTC(), To: statusPending, Cause: journal.CauseHook, Note: creationNote("v2")}}}},
+		{"an odd first history entry", Payment{paymentCore: paymentCore{ID: "gqzdy6chjnec", API: "v2", Status: statusPending}, History: []admin.Change{{To: "x", Cause: "other"}}}},
+		{"values outside the code tables", Payment{paymentCore: paymentCore{ID: "gqzdy6chjned", API: "v9", Status: "weird", StatusDetail: "odd"}}},
+		{"a paid payment", paid},
+		{"a history without its creation entry", Payment{paymentCore: paymentCore{ID: "gqzdy6chjnee", API: "v2", Status: statusVerifying},
+			History: []admin.Change{{Time: created.UTC(), From: statusPending, To: statusVerifying, Cause: journal.CausePage, Note: "n"}}}},
+		{"raw fields and history, a plan with a payer", Payment{paymentCore: paymentCore{ID: "gqzdy6chjnef", API: "v9", Status: statusPending,
+			Amount: emulators.MustDecimal("-0.0050"), CreatedAt: created, VerifySeq: -3},
+			Pay: payPlan{Matched: true, Scenario: "qa", Rule: "manual payer", Outcome: "approve",
+				Payer: ScenarioPayer{Method: "manual", BankID: "Bawdf", RUT: "11.111.111-1", Email: "pagador@example.com"}},
+			History: []admin.Change{{Time: created, To: statusPending, Cause: journal.CauseRequest, Note: creationNote("v9")},
+				{Time: created.Add(time.Second), From: statusPending, To: "elsewhere", Cause: journal.CauseScenario, Note: "moved"}}}},
+	}
+}
+
+// sample returns the sample payment of that name.
+func sample(t testing.TB, name string) Payment {
+	t.Helper()
+	for _, s := range samplePayments() {
+		if s.name == name {
+			return s.p
+		}
+	}
+	t.Fatalf("no sample payment %q", name)
+	return Payment{}
+}
+
+// TestStoredPaymentRoundTrip: the compact form the store keeps gives back
+// exactly the payment that went in (times as the same instants in UTC).
+func TestStoredPaymentRoundTrip(t *testing.T) {
+	paid := sample(t, "a paid payment")
 	if sp := paid.stored(); sp.raw != nil || sp.xfer == nil || len(sp.payment().History) != 4 {
 		t.Errorf("a paid payment's history is not packed: %+v", sp)
 	} else {
@@ -58,19 +101,7 @@ func TestStoredPaymentRoundTrip(t *testing.T) {
 			t.Errorf("the stored history changed with a copy: %+v", again.History)
 		}
 	}
-	tests := []struct {
-		name string
-		p    Payment
-	}{
-		{"every field set", full},
-		{"a fresh payment", Payment{paymentCore: paymentCore{ID: "a", API: "v2", Status: statusPending, StatusDetail: detailPending,
-			CreatedAt: created.UTC(), ExpiresAt: created.UTC()}, History: []admin.Change{{Time: created.UTC(), To: statusPending, Cause: journal.CauseHook, Note: creationNote("v2")}}}},
-		{"an odd first history entry", Payment{paymentCore: paymentCore{ID: "b", API: "v2", Status: statusPending}, History: []admin.Change{{To: "x", Cause: "other"}}}},
-		{"values outside the code tables", Payment{paymentCore: paymentCore{ID: "c", API: "v9", Status: "weird", StatusDetail: "odd"}}},
-		{"a paid payment", paid},
-		{"a history without its creation entry", Payment{paymentCore: paymentCore{ID: "d", API: "v2", Status: statusVerifying},
-			History: []admin.Change{{Time: created.UTC(), From: statusPending, To: statusVerifying, Cause: journal.CausePage, Note: "n"}}}},
-	}
+	tests := samplePayments()
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			sp := tt.p.stored()
@@ -104,10 +135,11 @@ func TestStoredPaymentRoundTrip(t *testing.T) {
 			}
 		})
 	}
-	if sp := tests[2].p.stored(); sp.raw == nil || len(sp.raw.history) != 1 {
+	odd, fresh := sample(t, "an odd first history entry"), sample(t, "a fresh payment")
+	if sp := odd.stored(); sp.raw == nil || len(sp.raw.history) != 1 {
 		t.Errorf("a history outside the code tables is not kept as it came: %+v", sp)
 	}
-	if sp := tests[1].p.stored(); sp.opt != nil || sp.xfer != nil || sp.pay != nil || sp.raw != nil || sp.createdBy == 0 {
+	if sp := fresh.stored(); sp.opt != nil || sp.xfer != nil || sp.pay != nil || sp.raw != nil || sp.createdBy == 0 {
 		t.Errorf("a fresh payment is not stored compactly: %+v", sp)
 	}
 }

@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -420,6 +421,22 @@ func (s *Sandbox) resumeCallbacks(st *persist.Store, report func(error)) error {
 	return nil
 }
 
+// stateForms are the providers' forms of the buckets they pack, for the
+// export document.
+func (s *Sandbox) stateForms() map[string]persist.Form {
+	forms := map[string]persist.Form{}
+	for _, p := range s.providers {
+		if pp, ok := p.(persistent); ok {
+			for _, b := range pp.Persisted() {
+				if f := b.Form(); f != nil {
+					forms[b.Bucket()] = f
+				}
+			}
+		}
+	}
+	return forms
+}
+
 // ExportState writes the state store of dataDir as one JSON document (the
 // command sandbox export). The sandbox must not be running on it: the
 // store is held by one process at a time.
@@ -432,7 +449,14 @@ func ExportState(dataDir string, w io.Writer) error {
 		return err
 	}
 	defer st.Close()
-	doc, err := st.Export()
+	// The providers' codecs turn the records they pack into JSON; a
+	// sandbox that serves nothing and stores nothing lends them.
+	s, err := New(DefaultConfig(), nil, Options{})
+	if err != nil {
+		return err
+	}
+	defer s.Close(context.Background())
+	doc, err := st.Export(s.stateForms())
 	if err != nil {
 		return err
 	}
@@ -460,15 +484,11 @@ func ImportState(dataDir string, r io.Reader, replace bool) (objects int, err er
 	}
 	defer st.Close()
 	if !replace {
-		old, err := st.Export()
+		empty, err := st.Empty()
 		if err != nil {
 			return 0, err
 		}
-		n := len(old.Meta)
-		for _, rs := range old.Buckets {
-			n += len(rs)
-		}
-		if n > 0 {
+		if !empty {
 			return 0, fmt.Errorf("%w (%s): add --replace to overwrite it", ErrStateNotEmpty, st.File())
 		}
 	}
@@ -484,7 +504,7 @@ func (s *Sandbox) handleState(c echo.Context) error {
 	if s.state == nil {
 		return &emulators.Error{Kind: emulators.Conflict, Msg: "persistence is off: start the sandbox with --persist to export its state"}
 	}
-	doc, err := s.state.Export()
+	doc, err := s.state.Export(s.stateForms())
 	if err != nil {
 		return err
 	}

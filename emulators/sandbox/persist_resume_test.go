@@ -302,3 +302,88 @@ func TestRestartResumesPayURefundReview(t *testing.T) {
 		t.Fatalf("the refund review pending at the restart did not end at its time: %q", st)
 	}
 }
+
+// stateDoc is the export document, values left as they are.
+type stateDoc struct {
+	Buckets map[string][]struct {
+		Key   string
+		Value json.RawMessage
+	}
+}
+
+// Khipu's payments rest on disk in their packed record, not JSON: the
+// export document (sandbox export and GET /state) still gives each as the
+// JSON of a payment, an import writes that JSON, and a sandbox started on
+// the imported store serves every payment as the original did, then packs
+// it again on its next change.
+func TestExportGivesPackedPaymentsAsJSONAndImportRestoresThem(t *testing.T) {
+	qa, dev := t.TempDir(), t.TempDir()
+	sb, err := sandbox.New(persistCfg(qa), nil, sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := sb.Handler()
+	paid := khipuCreate(t, h, "EXP-1", "")
+	adminJSON(t, h, "POST", "/objects/khipu/"+paid+"/actions/pay", `{"skip_verify":true}`, nil)
+	pending := khipuCreate(t, h, "EXP-2", "")
+	var before [2]json.RawMessage
+	adminJSON(t, h, "GET", "/objects/khipu/"+paid, "", &before[0])
+	adminJSON(t, h, "GET", "/objects/khipu/"+pending, "", &before[1])
+	var live stateDoc
+	adminJSON(t, h, "GET", "/state", "", &live)
+	sb.Close(context.Background())
+
+	var doc strings.Builder
+	if err := sandbox.ExportState(qa, &doc); err != nil {
+		t.Fatal(err)
+	}
+	var exported stateDoc
+	if err := json.Unmarshal([]byte(doc.String()), &exported); err != nil {
+		t.Fatal(err)
+	}
+	for name, d := range map[string]stateDoc{"GET /state": live, "sandbox export": exported} {
+		rs := d.Buckets["khipu.payments"]
+		var v [2]map[string]any
+		for i := range min(len(rs), 2) {
+			if err := json.Unmarshal(rs[i].Value, &v[i]); err != nil {
+				t.Fatalf("%s: payment %s: %v: %s", name, rs[i].Key, err, rs[i].Value)
+			}
+		}
+		if len(rs) != 2 || rs[0].Key != paid || v[0]["ID"] != paid || v[0]["Status"] != "done" ||
+			v[1]["TransactionID"] != "EXP-2" || v[1]["Status"] != "pending" {
+			t.Fatalf("%s: khipu.payments = %+v, want both payments as JSON", name, rs)
+		}
+	}
+
+	if _, err := sandbox.ImportState(dev, strings.NewReader(doc.String()), false); err != nil {
+		t.Fatal(err)
+	}
+	sb, err = sandbox.New(persistCfg(dev), nil, sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h = sb.Handler()
+	for i, id := range []string{paid, pending} {
+		var after json.RawMessage
+		adminJSON(t, h, "GET", "/objects/khipu/"+id, "", &after)
+		if string(after) != string(before[i]) {
+			t.Fatalf("payment %s after export and import:\n%s\nwant\n%s", id, after, before[i])
+		}
+	}
+	// A change after the import packs the payment again; it still
+	// restores.
+	adminJSON(t, h, "POST", "/objects/khipu/"+pending+"/actions/pay", `{"skip_verify":true}`, nil)
+	var changed json.RawMessage
+	adminJSON(t, h, "GET", "/objects/khipu/"+pending, "", &changed)
+	sb.Close(context.Background())
+	sb, err = sandbox.New(persistCfg(dev), nil, sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sb.Close(context.Background())
+	var again json.RawMessage
+	adminJSON(t, sb.Handler(), "GET", "/objects/khipu/"+pending, "", &again)
+	if string(again) != string(changed) {
+		t.Fatalf("payment %s after a change and a restart:\n%s\nwant\n%s", pending, again, changed)
+	}
+}

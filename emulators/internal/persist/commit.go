@@ -28,6 +28,7 @@ var ErrWriteFailed = errors.New("state store write failed")
 
 type commitReq struct {
 	ops        func() ([]op, error)    // the changes, computed when the group is built
+	batch      []op                    // or the changes, computed by the writer
 	tx         func(tx *bolt.Tx) error // a whole transaction on state.db, after a checkpoint (import)
 	checkpoint bool                    // write the pending changes to state.db (reads)
 	done       chan error              // a synchronous write's answer
@@ -37,7 +38,7 @@ type commitReq struct {
 
 // special reports whether r is not a plain write: it runs alone, in its
 // place in the queue.
-func (r commitReq) special() bool { return r.ops == nil }
+func (r commitReq) special() bool { return r.ops == nil && r.batch == nil }
 
 // maxFrameBuffer is the largest frame buffer the committer keeps between
 // groups.
@@ -155,7 +156,7 @@ func (s *Store) commitLoop() {
 	defer close(s.exited)
 	var next *commitReq
 	for {
-		var group []commitReq
+		group := s.groupBuf[:0]
 		if next != nil {
 			group, next = append(group, *next), nil
 		} else {
@@ -189,6 +190,8 @@ func (s *Store) commitLoop() {
 			}
 		}
 		s.commit(group)
+		clear(group) // drops the finished requests' closures and channels
+		s.groupBuf = group
 	}
 }
 
@@ -205,21 +208,27 @@ func (s *Store) commit(group []commitReq) {
 		r.reply(err)
 		return
 	}
-	var ops []op
+	// The group's changes go straight to the end of the pending array;
+	// they are cut off again when the frame fails.
+	start := len(s.pending)
 	size := frameHeader
-	writers := group[:0:0]
+	writers := s.writersBuf[:0]
 	for _, r := range group {
-		rops, err := r.ops()
-		if err != nil {
-			r.reply(err) // this writer's own value failed to encode: it fails alone
-			continue
+		rops := r.batch
+		if r.ops != nil {
+			var err error
+			if rops, err = r.ops(); err != nil {
+				r.reply(err) // this writer's own value failed to encode: it fails alone
+				continue
+			}
 		}
 		for _, o := range rops {
 			size += len(o.bucket) + len(o.key) + len(o.value) + 3*binary.MaxVarintLen32 + 1
 		}
-		ops = append(ops, rops...)
+		s.pending = append(s.pending, rops...)
 		writers = append(writers, r)
 	}
+	ops := s.pending[start:]
 	err := s.Failed()
 	if err == nil && len(ops) > 0 {
 		// One buffer serves every frame (only the committer writes): a
@@ -238,17 +247,19 @@ func (s *Store) commit(group []commitReq) {
 			s.frame = nil // a rare huge group does not pin its buffer
 		}
 	}
-	if err == nil {
-		s.pending = append(s.pending, ops...)
-		if s.walOff >= checkpointBytes || len(s.pending) >= checkpointPending {
-			if cerr := s.rotate(true); cerr != nil {
-				s.setFailed(group[len(group)-1].seq+1, cerr)
-			}
+	if err != nil {
+		clear(ops)
+		s.pending = s.pending[:start]
+	} else if s.walOff >= checkpointBytes || len(s.pending) >= checkpointPending {
+		if cerr := s.rotate(true); cerr != nil {
+			s.setFailed(group[len(group)-1].seq+1, cerr)
 		}
 	}
 	for _, r := range writers {
 		r.reply(err)
 	}
+	clear(writers)
+	s.writersBuf = writers
 }
 
 // appendFrame writes frame f as the log's next and fsyncs it.
@@ -294,16 +305,31 @@ func (s *Store) rotate(background bool) error {
 		return nil
 	}
 	batch, gen := s.pending, s.gen
-	s.pending = nil
+	s.pending, s.spare = s.spare, nil
 	s.gen++
 	s.cur, s.walOff = 1-s.cur, 0
 	if !background {
-		return s.checkpoint(batch, gen)
+		err := s.checkpoint(batch, gen)
+		s.recycle(batch)
+		return err
 	}
 	done := make(chan error, 1)
 	s.ckDone = done
-	go func() { done <- s.checkpoint(batch, gen) }()
+	go func() {
+		err := s.checkpoint(batch, gen)
+		s.recycle(batch) // before done: the committer reads spare after waitCheckpoint
+		done <- err
+	}()
 	return nil
+}
+
+// recycle keeps the array of a checkpointed batch for a later generation's
+// pending changes (an array of the usual size only).
+func (s *Store) recycle(batch []op) {
+	if cap(batch) <= 2*(checkpointPending+maxGroup) {
+		clear(batch)
+		s.spare = batch[:0]
+	}
 }
 
 // waitCheckpoint waits for the background checkpoint, if one runs.
@@ -335,6 +361,9 @@ func (s *Store) checkpoint(batch []op, gen uint64) error {
 // apply writes ops to state.db in their order.
 func (s *Store) apply(tx *bolt.Tx, ops []op) error {
 	buckets := map[string]*bolt.Bucket{}
+	// bbolt keeps the keys given to Put until the commit: one array holds
+	// them all.
+	keys := make([]byte, 0, 8*len(ops))
 	for i, o := range ops {
 		if i%checkpointSlice == checkpointSlice-1 {
 			// A checkpoint runs behind the requests: on one CPU it
@@ -384,7 +413,12 @@ func (s *Store) apply(tx *bolt.Tx, ops []op) error {
 			}
 			idx[o.key] = seq
 		}
-		if err := b.Put(seqKey(seq), encodeRecord(o.key, o.value)); err != nil {
+		rec := o.rec
+		if rec == nil {
+			rec = encodeRecord(o.key, o.value)
+		}
+		keys = binary.BigEndian.AppendUint64(keys, seq)
+		if err := b.Put(keys[len(keys)-8:], rec); err != nil {
 			return err
 		}
 	}

@@ -13,6 +13,12 @@ import (
 // DocumentFormat names the export document.
 const DocumentFormat = "paysandbox-state"
 
+// DocumentVersion is the version of the export document this sandbox
+// writes (its schema_version). It is the store's SchemaVersion of the
+// document's first release, and moves only when the document changes:
+// every value in it is JSON, whatever form the store keeps.
+const DocumentVersion = 1
+
 // Document is a whole state as one JSON document (sandbox export/import).
 type Document struct {
 	Format        string                     `json:"format"`
@@ -33,9 +39,14 @@ func sortRecords(rs []Record) {
 	})
 }
 
-// Export returns the whole store as a Document.
-func (s *Store) Export() (Document, error) {
-	doc := Document{Format: DocumentFormat, SchemaVersion: SchemaVersion, Meta: map[string]json.RawMessage{}, Buckets: map[string][]Record{}}
+// Form turns a stored value into its JSON (Binding.Form).
+type Form func(stored []byte) ([]byte, error)
+
+// Export returns the whole store as a Document. forms, by bucket, turn
+// the values a codec packed into JSON (Binding.Form); a packed value in a
+// bucket without one is an error.
+func (s *Store) Export(forms map[string]Form) (Document, error) {
+	doc := Document{Format: DocumentFormat, SchemaVersion: DocumentVersion, Meta: map[string]json.RawMessage{}, Buckets: map[string][]Record{}}
 	if err := s.flush(); err != nil {
 		return doc, err
 	}
@@ -60,13 +71,53 @@ func (s *Store) Export() (Document, error) {
 		return doc, err
 	}
 	for _, n := range names {
-		rs, err := s.Records(n)
+		rs, err := s.stored(n)
 		if err != nil {
 			return doc, err
+		}
+		for i := range rs {
+			if rs[i].Value[0] != PackedMark && json.Valid(rs[i].Value) {
+				continue
+			}
+			form := forms[n]
+			if form == nil {
+				return doc, damaged(s.path, fmt.Errorf("bucket %s record %q: a value that is not JSON, in a bucket this sandbox does not pack", n, rs[i].Key))
+			}
+			v, err := form(rs[i].Value)
+			if err != nil {
+				return doc, damaged(s.path, fmt.Errorf("bucket %s record %q: %v", n, rs[i].Key, err))
+			}
+			rs[i].Value = v
 		}
 		doc.Buckets[n] = rs
 	}
 	return doc, nil
+}
+
+// Empty reports whether the store holds no state: no object and no
+// sandbox-wide value.
+func (s *Store) Empty() (bool, error) {
+	if err := s.flush(); err != nil {
+		return false, err
+	}
+	empty := true
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if m := tx.Bucket(metaBucket); m != nil {
+			m.ForEach(func(k, _ []byte) error {
+				if !reservedMeta(k) {
+					empty = false
+				}
+				return nil
+			})
+		}
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if k, _ := b.Cursor().First(); string(name) != string(metaBucket) && k != nil {
+				empty = false
+			}
+			return nil
+		})
+	})
+	return empty, err
 }
 
 // DecodeDocument reads an export document and checks its format, schema
@@ -80,8 +131,8 @@ func DecodeDocument(r io.Reader) (Document, error) {
 	if doc.Format != DocumentFormat {
 		return Document{}, fmt.Errorf("state document: format is %q, want %q", doc.Format, DocumentFormat)
 	}
-	if doc.SchemaVersion < 1 || doc.SchemaVersion > SchemaVersion {
-		return Document{}, fmt.Errorf("%w: the document has schema version %d, this sandbox reads 1 to %d", ErrNewerSchema, doc.SchemaVersion, SchemaVersion)
+	if doc.SchemaVersion < 1 || doc.SchemaVersion > DocumentVersion {
+		return Document{}, fmt.Errorf("%w: the document has schema version %d, this sandbox reads 1 to %d", ErrNewerSchema, doc.SchemaVersion, DocumentVersion)
 	}
 	for name, rs := range doc.Buckets {
 		if name == "" || name == string(metaBucket) {

@@ -29,8 +29,12 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 )
 
-// SchemaVersion is the layout of the store this sandbox writes.
-const SchemaVersion = 1
+// SchemaVersion is the layout of the store this sandbox writes. 1: every
+// value JSON. 2: a value may also be a codec's packed form (PackedMark,
+// bind.go), which a sandbox that reads only 1 would take for damage. A
+// store of version 1 is read as it is and marked 2 when opened, since the
+// next change of a packed table writes the packed form.
+const SchemaVersion = 2
 
 // FileName is the store's file in the data directory.
 const FileName = "state.db"
@@ -67,6 +71,11 @@ type Store struct {
 	gen     uint64     // the generation frames are written in
 	pending []op       // changes in the log, not yet in state.db
 	ckDone  chan error // the background checkpoint's result (nil: none runs)
+	// Buffers the committer reuses, so that a commit allocates nothing of
+	// its own: the group being built, its writers, and the pending array
+	// of the last checkpoint (cleared), for the next generation.
+	groupBuf, writersBuf []commitReq
+	spare                []op
 
 	faultMu sync.Mutex
 	fault   error // FailWrites
@@ -130,8 +139,8 @@ func Open(dir string) (*Store, error) {
 		if err != nil {
 			return err
 		}
-		if b.Get(versionKey) == nil {
-			return b.Put(versionKey, []byte(strconv.Itoa(SchemaVersion)))
+		if n, _ := strconv.Atoi(string(b.Get(versionKey))); n < SchemaVersion {
+			return b.Put(versionKey, []byte(strconv.Itoa(SchemaVersion))) // new, or an older version's upgraded
 		}
 		return nil
 	})
@@ -339,8 +348,8 @@ func (s *Store) Close() error {
 // File returns the store's path.
 func (s *Store) File() string { return s.path }
 
-// Record is one stored object: its key, its JSON value and its place in
-// its table's insertion order.
+// Record is one stored object: its key, its value (JSON, or in the export
+// document always JSON) and its place in its table's insertion order.
 type Record struct {
 	Key   string          `json:"key"`
 	Seq   uint64          `json:"seq"`
@@ -350,14 +359,19 @@ type Record struct {
 // Records sit in their bucket under their insertion sequence number (8
 // bytes, big-endian), so that creates append to the B+tree's last page
 // instead of dirtying pages all over it; the value is the object's key
-// (uvarint length, bytes) then its JSON. Each bucket's key → sequence
+// (uvarint length, bytes) then its value: JSON, or a codec's packed form
+// (PackedMark, bind.go). Each bucket's key → sequence
 // index is kept in memory (built by one scan on first use).
 
 func seqKey(seq uint64) []byte { return binary.BigEndian.AppendUint64(nil, seq) }
 
 func encodeRecord(key string, v []byte) []byte {
-	buf := binary.AppendUvarint(make([]byte, 0, 2+len(key)+len(v)), uint64(len(key)))
-	return append(append(buf, key...), v...)
+	return append(recordHead(make([]byte, 0, binary.MaxVarintLen16+len(key)+len(v)), key), v...)
+}
+
+// recordHead appends what precedes a record's value: its key.
+func recordHead(b []byte, key string) []byte {
+	return append(binary.AppendUvarint(b, uint64(len(key))), key...)
 }
 
 func decodeRecord(raw []byte) (key string, v []byte, ok bool) {
@@ -420,8 +434,20 @@ func opsOf(bucket string, keys []string, value func(key string) (v []byte, ok bo
 	}
 }
 
-// Records returns a bucket's records in insertion order.
-func (s *Store) Records(bucket string) ([]Record, error) {
+// writeOps queues ops, built by the writer, for the next frame.
+func (s *Store) writeOps(ops []op, fail func(error)) {
+	s.updateAsync(commitReq{batch: ops}, fail)
+}
+
+// Records returns a bucket's records in insertion order; every value must
+// be JSON (the buckets the sandbox reads this way hold nothing else).
+func (s *Store) Records(bucket string) ([]Record, error) { return s.records(bucket, true) }
+
+// stored returns a bucket's records in insertion order as stored: JSON or
+// a codec's packed form (Binding.Restore tells them apart).
+func (s *Store) stored(bucket string) ([]Record, error) { return s.records(bucket, false) }
+
+func (s *Store) records(bucket string, onlyJSON bool) ([]Record, error) {
 	if err := s.flush(); err != nil {
 		return nil, err
 	}
@@ -433,8 +459,8 @@ func (s *Store) Records(bucket string) ([]Record, error) {
 		}
 		return b.ForEach(func(k, raw []byte) error {
 			key, v, ok := decodeRecord(raw)
-			if len(k) != 8 || !ok || !json.Valid(v) {
-				return damaged(s.path, fmt.Errorf("bucket %s record %x: not a sequence number, key and JSON", bucket, k))
+			if len(k) != 8 || !ok || len(v) == 0 || (onlyJSON && !json.Valid(v)) {
+				return damaged(s.path, fmt.Errorf("bucket %s record %x: not a sequence number, key and value", bucket, k))
 			}
 			out = append(out, Record{Key: key, Seq: binary.BigEndian.Uint64(k), Value: bytes.Clone(v)})
 			return nil

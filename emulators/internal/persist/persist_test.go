@@ -90,11 +90,34 @@ func TestNewerSchemaIsRefused(t *testing.T) {
 	s.Close()
 	before, _ := os.ReadFile(Path(dir))
 	_, err := Open(dir)
-	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), "schema version 99") || !strings.Contains(err.Error(), "reads up to 1") {
+	if !errors.Is(err, ErrNewerSchema) || !strings.Contains(err.Error(), "schema version 99") || !strings.Contains(err.Error(), "reads up to 2") {
 		t.Fatalf("err = %v", err)
 	}
 	if after, _ := os.ReadFile(Path(dir)); !bytes.Equal(before, after) {
 		t.Fatal("a refused store was modified")
+	}
+}
+
+// A store of version 1 (every value JSON) opens as it is and is marked
+// version 2 (values may be packed), so that a sandbox that reads only 1
+// refuses it rather than take a packed value for damage.
+func TestVersionOneStoreIsUpgraded(t *testing.T) {
+	dir := t.TempDir()
+	s := openT(t, dir)
+	put(t, s, "t", map[string]string{"k": `{"v":1}`})
+	s.db.Update(func(tx *bolt.Tx) error { return tx.Bucket(metaBucket).Put(versionKey, []byte("1")) })
+	s.Close()
+	s = openT(t, dir)
+	var v []byte
+	s.db.View(func(tx *bolt.Tx) error { v = bytes.Clone(tx.Bucket(metaBucket).Get(versionKey)); return nil })
+	if string(v) != "2" {
+		t.Fatalf("schema version after opening a version 1 store: %q", v)
+	}
+	if rs, err := s.Records("t"); err != nil || len(rs) != 1 || string(rs[0].Value) != `{"v":1}` {
+		t.Fatalf("records of the upgraded store: %v %v", rs, err)
+	}
+	if doc, err := s.Export(nil); err != nil || doc.SchemaVersion != 1 {
+		t.Fatalf("the export document's version is %d (%v), want 1: its values are JSON as before", doc.SchemaVersion, err)
 	}
 }
 
@@ -162,7 +185,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	put(t, a, "khipu.payments", map[string]string{"p1": `{"ID":"p1"}`})
 	put(t, a, "khipu.payments", map[string]string{"p2": `{"ID":"p2"}`})
 	a.SetMeta("clock_offset", 7)
-	doc, err := a.Export()
+	doc, err := a.Export(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -176,7 +199,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	if err := b.Import(back); err != nil {
 		t.Fatal(err)
 	}
-	doc2, _ := b.Export()
+	doc2, _ := b.Export(nil)
 	raw2, _ := json.Marshal(doc2)
 	if !bytes.Equal(raw, raw2) {
 		t.Fatalf("export after import differs:\n%s\n%s", raw, raw2)

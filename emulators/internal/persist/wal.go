@@ -59,6 +59,9 @@ type op struct {
 	bucket, key string
 	value       []byte
 	del         bool
+	// rec, when set, is the bucket's record of the put (encodeRecord),
+	// built by the writer; value is then its tail.
+	rec []byte
 }
 
 // appendOp appends o to a frame payload.
