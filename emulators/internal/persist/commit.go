@@ -397,21 +397,22 @@ func (s *Store) apply(tx *bolt.Tx, ops []op) error {
 		if err != nil {
 			return err
 		}
-		seq, has := idx[o.key]
+		at := idx.find(b, o.key)
+		seq := at.seq
 		if o.del {
-			if has {
+			if at.found {
 				if err := b.Delete(seqKey(seq)); err != nil {
 					return err
 				}
-				delete(idx, o.key)
+				idx.remove(at, o.key)
 			}
 			continue
 		}
-		if !has {
+		if !at.found {
 			if seq, err = b.NextSequence(); err != nil {
 				return err
 			}
-			idx[o.key] = seq
+			idx.put(at, o.key, seq)
 		}
 		rec := o.rec
 		if rec == nil {

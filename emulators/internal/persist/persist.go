@@ -59,8 +59,8 @@ type Store struct {
 	db   *bolt.DB
 	path string
 
-	index map[string]map[string]uint64 // bucket → key → sequence; committer only
-	queue chan commitReq               // commit.go
+	index map[string]*keyIndex // bucket → its key index (index.go); committer only
+	queue chan commitReq       // commit.go
 
 	// The log (wal.go); committer only.
 	segs    [2]*os.File
@@ -126,7 +126,7 @@ func Open(dir string) (*Store, error) {
 		}
 		return nil, fmt.Errorf("state store %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, index: map[string]map[string]uint64{}, queue: make(chan commitReq, maxGroup), closed: make(chan struct{}), exited: make(chan struct{})}
+	s := &Store{db: db, path: path, index: map[string]*keyIndex{}, queue: make(chan commitReq, maxGroup), closed: make(chan struct{}), exited: make(chan struct{})}
 	s.durCond = sync.NewCond(&s.durMu)
 	if existed {
 		if err := s.check(fi.Size()); err != nil {
@@ -384,17 +384,17 @@ func decodeRecord(raw []byte) (key string, v []byte, ok bool) {
 
 // indexOf returns the key → sequence index of bucket b, scanning it on
 // first use; it is only used inside write transactions (one at a time).
-func (s *Store) indexOf(name string, b *bolt.Bucket) (map[string]uint64, error) {
+func (s *Store) indexOf(name string, b *bolt.Bucket) (*keyIndex, error) {
 	if idx, ok := s.index[name]; ok {
 		return idx, nil
 	}
-	idx := map[string]uint64{}
+	idx := newKeyIndex()
 	err := b.ForEach(func(k, v []byte) error {
 		key, _, ok := decodeRecord(v)
 		if len(k) != 8 || !ok {
-			return damaged(s.path, fmt.Errorf("bucket %s: a record that is not a sequence number, key and JSON", name))
+			return damaged(s.path, fmt.Errorf("bucket %s: a record that is not a sequence number, key and value", name))
 		}
-		idx[key] = binary.BigEndian.Uint64(k)
+		idx.add(key, binary.BigEndian.Uint64(k))
 		return nil
 	})
 	if err != nil {
