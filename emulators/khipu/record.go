@@ -427,26 +427,27 @@ func (r *recordReader) fail(format string, args ...any) {
 	}
 }
 
-func (r *recordReader) uvarint(what string) uint64 {
+func (r *recordReader) uvarint(what string) uint64 { return r.number(what, "uvarint") }
+
+// varint reads a signed varint: the zigzag form binary.AppendVarint
+// writes over a uvarint.
+func (r *recordReader) varint(what string) int64 {
+	ux := r.number(what, "varint")
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
+	}
+	return x
+}
+
+// number reads a uvarint (of a value written as kind).
+func (r *recordReader) number(what, kind string) uint64 {
 	if r.err != nil {
 		return 0
 	}
 	v, n := binary.Uvarint(r.b[r.off:])
 	if n <= 0 {
-		r.fail("%s: not a uvarint", what)
-		return 0
-	}
-	r.off += n
-	return v
-}
-
-func (r *recordReader) varint(what string) int64 {
-	if r.err != nil {
-		return 0
-	}
-	v, n := binary.Varint(r.b[r.off:])
-	if n <= 0 {
-		r.fail("%s: not a varint", what)
+		r.fail("%s: not a %s", what, kind)
 		return 0
 	}
 	r.off += n

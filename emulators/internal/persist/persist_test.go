@@ -51,14 +51,7 @@ func TestWriteReopenKeepsRecordsInInsertionOrder(t *testing.T) {
 	s.Close()
 
 	s = openT(t, dir)
-	rs, err := s.Records("t")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got []string
-	for _, r := range rs {
-		got = append(got, r.Key+"="+string(r.Value))
-	}
+	got := recordList(t, s, "t")
 	want := []string{`zz={"id":"zz","v":2}`, `mm={"id":"mm"}`}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("records = %v, want %v", got, want)
@@ -276,33 +269,30 @@ func TestKeyIndexTellsClashingKeysApart(t *testing.T) {
 		t.Fatal(err)
 	}
 	put(t, s, "t", map[string]string{"e1": `5`, "c1": `30`})
-	check := func(s *Store, when string) {
-		t.Helper()
-		rs, err := s.Records("t")
-		if err != nil {
-			t.Fatal(err)
-		}
-		var got []string
-		for _, r := range rs {
-			got = append(got, r.Key+"="+string(r.Value))
-		}
-		if want := "[b1=20 c1=30 dd=4 e1=5]"; fmt.Sprint(got) != want {
-			t.Fatalf("%s: records %v, want %s", when, got, want)
-		}
+	if got, want := recordList(t, s, "t"), "[b1=20 c1=30 dd=4 e1=5]"; fmt.Sprint(got) != want {
+		t.Fatalf("before the restart: records %v, want %s", got, want)
 	}
-	check(s, "before the restart")
 	s.Close()
 	s = openT(t, dir)
 	put(t, s, "t", map[string]string{"c1": `300`, "dd": ``})
 	if err := s.Sync(); err != nil {
 		t.Fatal(err)
 	}
-	rs, _ := s.Records("t")
+	if got, want := recordList(t, s, "t"), "[b1=20 c1=300 e1=5]"; fmt.Sprint(got) != want {
+		t.Fatalf("after the restart: records %v, want %s", got, want)
+	}
+}
+
+// recordList is a bucket's records as key=value, in insertion order.
+func recordList(t *testing.T, s *Store, bucket string) []string {
+	t.Helper()
+	rs, err := s.Records(bucket)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var got []string
 	for _, r := range rs {
 		got = append(got, r.Key+"="+string(r.Value))
 	}
-	if want := "[b1=20 c1=300 e1=5]"; fmt.Sprint(got) != want {
-		t.Fatalf("after the restart: records %v, want %s", got, want)
-	}
+	return got
 }
