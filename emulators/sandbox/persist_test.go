@@ -452,8 +452,10 @@ func restartAwaitingResumedAttempt(t *testing.T, dir string, opt sandbox.Options
 	}
 	adminJSON(t, sb.Handler(), "GET", "/callbacks?object="+object+"&outcome=acknowledged&min=1&wait=30s", "", &acked)
 	if !acked.Complete || len(acked.Entries) != 1 || acked.Entries[0].Callback.Attempt != 2 || acked.Entries[0].Callback.LateBy == "" {
+		var all json.RawMessage
+		adminJSON(t, sb.Handler(), "GET", "/journal", "", &all)
 		sb.Close(context.Background())
-		t.Fatalf("%s: %+v", what, acked)
+		t.Fatalf("%s: %+v\njournal after the restart: %.3000s", what, acked, all)
 	}
 	return sb
 }
