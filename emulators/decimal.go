@@ -322,6 +322,11 @@ func (d Decimal) Fixed(places int) string {
 	return d.Round(places, HalfUp).String()
 }
 
+// AppendText appends what String gives to b (encoding.TextAppender),
+// allocating nothing beyond growing b: the state store writes amounts with
+// it on every persisted change.
+func (d Decimal) AppendText(b []byte) ([]byte, error) { return d.append(b), nil }
+
 func (d Decimal) append(b []byte) []byte {
 	c := d.coef
 	neg := c < 0
@@ -331,7 +336,8 @@ func (d Decimal) append(b []byte) []byte {
 	} else {
 		u = uint64(c)
 	}
-	digits := strconv.AppendUint(nil, u, 10)
+	var buf [20]byte
+	digits := strconv.AppendUint(buf[:0], u, 10)
 	if neg {
 		b = append(b, '-')
 	}

@@ -127,6 +127,22 @@ func TestDecimalCodecs(t *testing.T) {
 	}
 }
 
+// AppendText appends String's text, with no allocation of its own (the
+// state store calls it on every persisted change).
+func TestDecimalAppendText(t *testing.T) {
+	for _, d := range []emulators.Decimal{{}, emulators.MustDecimal("0.0050"), emulators.MustDecimal("-1570.50"),
+		emulators.MustDecimal("999999999999999999"), emulators.NewDecimal(-9223372036854775808, 0), emulators.NewDecimal(5, 25)} {
+		got, err := d.AppendText([]byte("x="))
+		if err != nil || string(got) != "x="+d.String() {
+			t.Errorf("AppendText(%s) = %q, %v", d, got, err)
+		}
+	}
+	d, buf := emulators.MustDecimal("-1570.5000"), make([]byte, 0, 32)
+	if n := testing.AllocsPerRun(100, func() { buf, _ = d.AppendText(buf[:0]) }); n != 0 {
+		t.Errorf("AppendText allocates %.0f times into a buffer of room", n)
+	}
+}
+
 func FuzzParseDecimal(f *testing.F) {
 	for _, s := range []string{"0", "1570.0000", "-3.25", "999999999999999999", "1.2E7", "1,5", ""} {
 		f.Add(s)

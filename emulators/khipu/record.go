@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"slices"
-	"strconv"
 	"time"
 
 	"github.com/paysandbox/sandbox/emulators"
@@ -177,53 +176,12 @@ func appendJSON(b []byte, v any, errp *error) []byte {
 
 // appendDecimal appends the text of d (what d.String gives) with its
 // uvarint length. Text rather than the coefficient and scale keeps the
-// record independent of how package emulators represents a Decimal; it is
-// formatted here, without allocating, because String allocates and the
-// amount is in every record.
+// record independent of how package emulators represents a Decimal.
 func appendDecimal(b []byte, d emulators.Decimal) []byte {
-	scale := d.Scale()
-	if scale < 0 || scale > emulators.MaxDecimalDigits {
-		// Never made by ParseDecimal or the arithmetic; String copes.
-		return appendString(b, d.String())
-	}
-	// d × 10^scale keeps d's scale, so its integer part is d's coefficient
-	// (a product that overflows goes through big.Int and comes back with
-	// scale 0: the same integer).
-	coef := d.Mul(emulators.DecimalFromInt(pow10(scale))).Int64()
-	var buf [48]byte
-	t := buf[:0]
-	u := uint64(coef)
-	if coef < 0 {
-		t = append(t, '-')
-		u = -u
-	}
-	var digits [20]byte
-	ds := strconv.AppendUint(digits[:0], u, 10)
-	switch {
-	case scale == 0:
-		t = append(t, ds...)
-	case len(ds) <= scale:
-		t = append(t, '0', '.')
-		for range scale - len(ds) {
-			t = append(t, '0')
-		}
-		t = append(t, ds...)
-	default:
-		t = append(t, ds[:len(ds)-scale]...)
-		t = append(t, '.')
-		t = append(t, ds[len(ds)-scale:]...)
-	}
+	var buf [32]byte
+	t, _ := d.AppendText(buf[:0])
 	b = binary.AppendUvarint(b, uint64(len(t)))
 	return append(b, t...)
-}
-
-// pow10 is 10^n for 0 ≤ n ≤ 18.
-func pow10(n int) int64 {
-	p := int64(1)
-	for range n {
-		p *= 10
-	}
-	return p
 }
 
 // unpackRecord reads a record packRecord wrote. The record comes from the
