@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -23,12 +25,11 @@ func openT(t *testing.T, dir string) *Store {
 	return s
 }
 
+// put writes kv in one call, its keys in sorted order so that insertion
+// order (which Records keeps) does not depend on map iteration.
 func put(t *testing.T, s *Store, bucket string, kv map[string]string) {
 	t.Helper()
-	var keys []string
-	for k := range kv {
-		keys = append(keys, k)
-	}
+	keys := slices.Sorted(maps.Keys(kv))
 	if err := s.Write(bucket, keys, func(k string) ([]byte, bool, error) {
 		v, ok := kv[k]
 		return []byte(v), ok && v != "", nil
