@@ -250,7 +250,7 @@ func (s *Store) commit(group []commitReq) {
 	if err != nil {
 		clear(ops)
 		s.pending = s.pending[:start]
-	} else if s.walOff >= checkpointBytes || len(s.pending) >= checkpointPending {
+	} else if s.checkpointDue() {
 		if cerr := s.rotate(true); cerr != nil {
 			s.setFailed(group[len(group)-1].seq+1, cerr)
 		}
@@ -326,10 +326,21 @@ func (s *Store) rotate(background bool) error {
 // recycle keeps the array of a checkpointed batch for a later generation's
 // pending changes (an array of the usual size only).
 func (s *Store) recycle(batch []op) {
-	if cap(batch) <= 2*(checkpointPending+maxGroup) {
+	if cap(batch) <= 2*(checkpointMaxPending+maxGroup) {
 		clear(batch)
 		s.spare = batch[:0]
 	}
+}
+
+// checkpointDue reports whether the pending changes go to a checkpoint
+// now: at a hard bound always (rotate then waits for the running one),
+// at checkpointPending changes when no checkpoint runs.
+func (s *Store) checkpointDue() bool {
+	if s.walOff >= checkpointBytes || len(s.pending) >= checkpointMaxPending {
+		return true
+	}
+	running := s.ckDone != nil && len(s.ckDone) == 0 // its result not sent yet
+	return len(s.pending) >= checkpointPending && !running
 }
 
 // waitCheckpoint waits for the background checkpoint, if one runs.

@@ -13,7 +13,7 @@ import (
 // be on disk somewhere. So each group of writes is appended to
 // DATA_DIR/state.wal as one checksummed frame and made durable with one
 // fsync; the changes are then kept in memory (pending) and written to
-// state.db in one bbolt transaction every few thousand changes (a
+// state.db in one bbolt transaction every few hundred changes (a
 // checkpoint), at Close, and before the store is read back. Open replays
 // the frames that a checkpoint did not cover.
 //
@@ -41,13 +41,24 @@ const (
 	maxFrame = 1 << 30
 )
 
-// Checkpoint thresholds, whichever comes first. The pending changes stay
-// in memory until their checkpoint ends (two batches at most: one being
-// written to state.db, one filling), so these bound the memory
-// persistence adds under load to about twice checkpointBytes.
+// Checkpoint thresholds. The pending changes stay in memory until their
+// checkpoint ends (two batches at most: one being written to state.db,
+// one filling), so checkpointBytes bounds the memory persistence adds
+// under load to about twice itself.
+//
+// A checkpoint's cost grows with its batch (about 4 µs a change on the
+// project's VM) and its bbolt commit cannot yield to the requests, so
+// batches are kept small: at 8192 changes a checkpoint held the one CPU
+// of a one-CPU sandbox for 20–80 ms and half the requests slower than p99
+// overlapped one; at 512 they take 3–6 ms and the tail no longer follows
+// them (README, Persistence). A small batch is only started when no
+// checkpoint runs, though: a writer faster than the checkpoints (each
+// costs two fsyncs of state.db) makes the batches grow up to
+// checkpointMaxPending instead of waiting for them.
 const (
-	checkpointBytes   = 4 << 20
-	checkpointPending = 8192
+	checkpointBytes      = 4 << 20
+	checkpointPending    = 512
+	checkpointMaxPending = 8192
 )
 
 var walApplied = []byte("wal_applied")

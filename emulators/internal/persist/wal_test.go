@@ -107,7 +107,7 @@ func TestLogTornTailIsDropped(t *testing.T) {
 func TestCheckpointsKeepOrderAcrossSegments(t *testing.T) {
 	dir := t.TempDir()
 	s := openT(t, dir)
-	n := checkpointPending*2 + 100
+	n := checkpointMaxPending*2 + 100
 	for i := 0; i < n; i += 1000 {
 		kv := map[string]string{}
 		for j := i; j < min(i+1000, n); j++ {
@@ -234,5 +234,33 @@ func BenchmarkWrite(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// A small batch goes to a checkpoint only when none runs; while one runs
+// the batch grows to the hard bounds, where it goes in any case.
+func TestCheckpointDue(t *testing.T) {
+	running := make(chan error, 1)
+	finished := make(chan error, 1)
+	finished <- nil
+	for _, c := range []struct {
+		name    string
+		pending int
+		walOff  int64
+		ck      chan error
+		want    bool
+	}{
+		{"below the batch", checkpointPending - 1, 0, nil, false},
+		{"a batch, none running", checkpointPending, 0, nil, true},
+		{"a batch, one running", checkpointPending, 0, running, false},
+		{"a batch, one finished", checkpointPending, 0, finished, true},
+		{"below the hard bound, one running", checkpointMaxPending - 1, 0, running, false},
+		{"the hard bound, one running", checkpointMaxPending, 0, running, true},
+		{"the byte bound, one running", 1, checkpointBytes, running, true},
+	} {
+		s := &Store{pending: make([]op, c.pending), walOff: c.walOff, ckDone: c.ck}
+		if got := s.checkpointDue(); got != c.want {
+			t.Errorf("%s: checkpointDue = %v, want %v", c.name, got, c.want)
+		}
 	}
 }
