@@ -54,7 +54,10 @@ func TestSchedule(t *testing.T) {
 					then.Schedule(c.NewGroup(), tt.d, l, func() { fired++ })
 				}
 				s := c.Scheduled(nil)
-				if len(s) != 1 || s[0].Label != l || !s[0].Due.Equal(c.Now().Add(tt.due)) {
+				if tt.due == 0 && len(s) == 0 {
+					// Due now: the clock's goroutine may have taken it
+					// already (Advance below waits for that firing).
+				} else if len(s) != 1 || s[0].Label != l || !s[0].Due.Equal(c.Now().Add(tt.due)) {
 					t.Fatalf("scheduled %+v, want one timer labelled %+v due in %v", s, l, tt.due)
 				}
 				if tt.due > 0 {
