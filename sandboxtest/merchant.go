@@ -68,6 +68,7 @@ type Merchant struct {
 	mu     sync.Mutex
 	script []Answer
 	all    []Callback
+	gen    int // reset count: a request that began before a reset is not recorded after it
 }
 
 func newMerchant(s *Sandbox) *Merchant {
@@ -88,6 +89,7 @@ func (m *Merchant) close() {
 func (m *Merchant) reset() {
 	m.mu.Lock()
 	m.all, m.script = nil, nil
+	m.gen++
 	m.mu.Unlock()
 	for {
 		select {
@@ -108,11 +110,21 @@ func (m *Merchant) Script(answers ...Answer) {
 // errDropped is the in-memory form of a dropped connection.
 var errDropped = errors.New("sandboxtest: the merchant dropped the connection")
 
+// errReset refuses a request that Sandbox.Reset overtook: its sender gave
+// it up, or it began before the reset.
+var errReset = errors.New("sandboxtest: the request was overtaken by a reset")
+
 // record reads r, records it and returns the answer to give.
 func (m *Merchant) record(r *http.Request) (Callback, error) {
+	m.mu.Lock()
+	gen := m.gen
+	m.mu.Unlock()
 	body, err := io.ReadAll(io.LimitReader(r.Body, 4<<20))
 	if err != nil {
 		return Callback{}, err
+	}
+	if r.Context().Err() != nil {
+		return Callback{}, errReset // the sandbox gave the attempt up (a reset aborts those in flight)
 	}
 	u := r.URL.String()
 	if !r.URL.IsAbs() {
@@ -120,6 +132,10 @@ func (m *Merchant) record(r *http.Request) (Callback, error) {
 	}
 	chk := m.s.sb.CheckCallback(r.Header, body)
 	m.mu.Lock()
+	if m.gen != gen {
+		m.mu.Unlock()
+		return Callback{}, errReset
+	}
 	a := Status(http.StatusOK)
 	if len(m.script) > 0 {
 		a, m.script = m.script[0], m.script[1:]

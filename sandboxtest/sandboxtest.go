@@ -374,7 +374,9 @@ func (s *Sandbox) UseScenario(nameOrYAML string) {
 }
 
 // Reset wipes every provider's objects, timers, pending callbacks and the
-// journal, and the merchant's records.
+// journal, and the merchant's records. A callback attempt still waiting on
+// the merchant is aborted first, so nothing from before the reset shows up
+// after it.
 func (s *Sandbox) Reset() {
 	if rec := s.Do(http.MethodPost, "/_sandbox/api/reset", ""); rec.Code != http.StatusOK {
 		s.fatalf("sandboxtest: reset: %d %s", rec.Code, rec.Body)

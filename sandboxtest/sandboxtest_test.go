@@ -190,6 +190,33 @@ func TestInMemoryInsideSynctest(t *testing.T) {
 	})
 }
 
+// Reset aborts a callback attempt that is waiting on the merchant: after
+// it neither the journal nor the merchant shows anything from before, and
+// the attempt's timeout passing later adds nothing either.
+func TestResetLeavesNoTraceOfACallbackInFlight(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		sb := sandboxtest.New(t, sandboxtest.InMemory())
+		body := `{"subject":"x","currency":"CLP","amount":1000,"notify_url":"` + sb.Merchant.URL + `/k","notify_api_version":"3.0"}`
+		rec := sb.Do("POST", "/khipu/v3/payments", body, "Content-Type: application/json", "x-api-key: "+sb.Khipu.APIKey)
+		var p struct {
+			PaymentID string `json:"payment_id"`
+		}
+		json.Unmarshal(rec.Body.Bytes(), &p)
+		sb.Merchant.Script(sandboxtest.Slow(time.Hour, 200)) // answers long after the sandbox's attempt timeout
+		sb.Act("khipu", p.PaymentID, "pay", nil)
+		sb.Merchant.Next(t, time.Hour) // the attempt is now waiting on the merchant
+		sb.Reset()
+		time.Sleep(2 * time.Hour) // past the attempt's timeout and every retry
+		synctest.Wait()
+		if rs, cbs := sb.Requests(""), sb.Merchant.Callbacks(); len(rs) != 0 || len(cbs) != 0 {
+			t.Errorf("after the reset: %d journaled requests, %d merchant callbacks", len(rs), len(cbs))
+		}
+		if ds := sb.Deliveries(p.PaymentID); len(ds) != 0 {
+			t.Errorf("%d callback attempts after the reset, the first %s %s", len(ds), ds[0].Event, ds[0].Outcome)
+		}
+	})
+}
+
 func TestBadOptionsFail(t *testing.T) {
 	if _, err := sandboxtest.Start(sandboxtest.Config("khipu: [")); err == nil {
 		t.Error("bad YAML accepted")

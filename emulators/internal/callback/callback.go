@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -175,6 +176,18 @@ type delivery struct {
 	pending  int            // scheduled + queued + running jobs
 	done     bool           // counted in finished (eviction order)
 	lane     string         // merchant host: its concurrency lane (laneKey)
+	// running are the attempts being made; reset is set by Reset, which
+	// cancels them and waits for them: an attempt still running then is
+	// neither journaled, nor given to the provider, nor kept.
+	running []*inflight
+	reset   bool
+}
+
+// inflight is one attempt being made: cancel aborts its request, done is
+// closed once the attempt has no effect left to have.
+type inflight struct {
+	cancel context.CancelFunc
+	done   chan struct{}
 }
 
 type job struct {
@@ -359,14 +372,21 @@ func (d *Dispatcher) Pending() int {
 }
 
 // Reset cancels the scheduled attempts of one provider's deliveries (all
-// providers when provider is "") and forgets them.
+// providers when provider is "") and forgets them. Attempts being made are
+// aborted, and Reset returns once they have ended: nothing of them reaches
+// the journal, the provider or the keeper afterwards, so a reset followed
+// by clearing the journal leaves no trace of what came before.
 func (d *Dispatcher) Reset(provider string) {
 	d.mu.Lock()
 	var cancelled []*delivery
 	var forget []func()
+	var running []chan struct{}
 	defer func() {
 		for _, f := range forget {
 			f()
+		}
+		for _, done := range running {
+			<-done
 		}
 	}()
 	for id, dl := range d.deliveries {
@@ -376,7 +396,11 @@ func (d *Dispatcher) Reset(provider string) {
 		if d.stopTimers(dl) > 0 {
 			cancelled = append(cancelled, dl)
 		}
-		dl.state = "cancelled"
+		dl.state, dl.reset = "cancelled", true
+		for _, r := range dl.running {
+			r.cancel()
+			running = append(running, r.done)
+		}
 		delete(d.deliveries, id)
 		forget = append(forget, d.forgetLocked(dl))
 	}
@@ -657,7 +681,7 @@ func (d *Dispatcher) panicked(where string, v any, provider string) {
 func (d *Dispatcher) run(j job) {
 	dl := j.del
 	d.mu.Lock()
-	if !j.once && (dl.state == "superseded" || dl.state == "cancelled") {
+	if dl.reset || !j.once && (dl.state == "superseded" || dl.state == "cancelled") {
 		dl.pending--
 		d.mu.Unlock()
 		return
@@ -673,7 +697,19 @@ func (d *Dispatcher) run(j job) {
 		attempt = 1
 	}
 	del := dl.d
+	ctx, cancel := context.WithCancel(d.ctx)
+	run := &inflight{cancel: cancel, done: make(chan struct{})}
+	dl.running = append(dl.running, run)
 	d.mu.Unlock()
+	defer func() { // after the journal and the provider's hook: Reset waits for this
+		d.mu.Lock()
+		if i := slices.Index(dl.running, run); i >= 0 {
+			dl.running = slices.Delete(dl.running, i, i+1)
+		}
+		d.mu.Unlock()
+		cancel()
+		close(run.done)
+	}()
 
 	info := AttemptInfo{Delivery: dl.id, Attempt: attempt, Copy: j.copy, Manual: j.manual, Time: d.clk.Now()}
 	var rec journal.Attempt
@@ -685,11 +721,15 @@ func (d *Dispatcher) run(j job) {
 		if k := d.keeperOf(); k != nil {
 			k.Sync()
 		}
-		rec, acked = d.post(del, info)
+		rec, acked = d.post(ctx, del, info)
 	}
 
 	d.mu.Lock()
 	dl.pending--
+	if dl.reset {
+		d.mu.Unlock()
+		return
+	}
 	if j.copy == 0 && !j.once && attempt == del.Policy.FailFirst+1 && del.Policy.FailFirst > 0 && !d.closing {
 		d.scheduleCopies(dl, 0)
 	}
@@ -744,7 +784,7 @@ func (d *Dispatcher) run(j job) {
 
 // post sends one attempt and returns its journal record and whether it was
 // acknowledged. A panic in the provider's signer is a failed attempt.
-func (d *Dispatcher) post(del Delivery, info AttemptInfo) (rec journal.Attempt, acked bool) {
+func (d *Dispatcher) post(ctx context.Context, del Delivery, info AttemptInfo) (rec journal.Attempt, acked bool) {
 	defer func() {
 		if v := recover(); v != nil {
 			d.panicked("callback signer", v, del.Provider)
@@ -767,7 +807,7 @@ func (d *Dispatcher) post(del Delivery, info AttemptInfo) (rec journal.Attempt, 
 	if timeout <= 0 {
 		timeout = 10 * time.Second
 	}
-	ctx, cancel := context.WithTimeout(d.ctx, timeout)
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, del.Method, del.URL, bytes.NewReader(body))
 	if err != nil {

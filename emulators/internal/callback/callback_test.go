@@ -259,3 +259,48 @@ func TestOnResultRunsBeforeTheJournal(t *testing.T) {
 		}
 	})
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+// Reset aborts an attempt that is waiting on the merchant and returns once
+// it has ended; the attempt leaves nothing behind: no journal entry, no
+// call of the provider's result hook, no retry.
+func TestResetAbortsAnAttemptInFlightAndLeavesNoTrace(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		started := make(chan struct{}, 4)
+		ended := false
+		client := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			started <- struct{}{}
+			<-r.Context().Done() // the merchant never answers
+			ended = true
+			return nil, r.Context().Err()
+		})}
+		clk := clock.New(clock.Options{})
+		jr := journal.New(journal.Options{Now: clk.Now})
+		d := callback.New(callback.Options{Clock: clk, Journal: jr, Client: client, Workers: 4})
+		defer clk.Close()
+		defer d.Close(context.Background())
+		hooked := 0
+		d.Send(callback.Delivery{Provider: "p", Objects: []string{"o1"}, Event: "paid", URL: "http://merchant/cb",
+			Body: []byte(`{}`), OnResult: func(journal.Attempt) { hooked++ },
+			Policy: callback.Policy{Retry: []time.Duration{time.Minute}, Timeout: time.Hour}})
+		<-started
+		d.Reset("p")
+		if !ended {
+			t.Fatal("Reset returned while the attempt was still waiting on the merchant")
+		}
+		time.Sleep(2 * time.Hour) // past the retry and the attempt's timeout
+		synctest.Wait()
+		if n := len(started); n != 0 {
+			t.Errorf("%d more attempts after the reset", n)
+		}
+		if es := jr.List(journal.Filter{Kinds: []journal.Kind{journal.KindCallback}, Limit: 10}); len(es) != 0 {
+			t.Errorf("journal after the reset: %+v", es[0].Callback)
+		}
+		if hooked != 0 {
+			t.Errorf("the result hook ran %d times after the reset", hooked)
+		}
+	})
+}
