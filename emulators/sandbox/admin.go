@@ -584,19 +584,28 @@ func (s *Sandbox) handleReset(c echo.Context) error {
 // entries), or everything when name is "" (scenario counters and the whole
 // journal too), and tells the event streams.
 func (s *Sandbox) reset(name string) error {
+	var p provider
 	if name != "" {
-		p, err := s.provider(name)
-		if err != nil {
+		var err error
+		if p, err = s.provider(name); err != nil {
 			return err
 		}
-		s.resetProvider(p)
-	} else {
+	}
+	// No timer (a robot payer, an expiry) is halfway through its work while
+	// the state it changes is wiped, and the callback attempts being made
+	// are aborted (callback.Dispatcher.Reset): nothing from before the reset
+	// acts after it.
+	s.clock.Exclusive(func() {
+		if p != nil {
+			s.resetProvider(p)
+			return
+		}
 		for _, p := range s.providers {
 			s.resetProvider(p)
 		}
 		s.scen.ResetCounters()
 		s.journal.Clear("")
-	}
+	})
 	s.journal.Notify("reset", map[string]string{"provider": name})
 	return nil
 }

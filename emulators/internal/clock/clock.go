@@ -109,6 +109,16 @@ func (c *Clock) Scaled(d time.Duration) time.Duration {
 	return time.Duration(float64(d) * c.scale)
 }
 
+// Exclusive runs f while no timer fires: a firing in progress (the clock's
+// own or an Advance) ends first, and none starts until f returns. A reset
+// runs this way, so that no timer is halfway through its work while the
+// state it works on is wiped. f must not advance the clock.
+func (c *Clock) Exclusive(f func()) {
+	c.fireMu.Lock()
+	defer c.fireMu.Unlock()
+	f()
+}
+
 // ErrNegative is returned by Advance for a negative duration.
 var ErrNegative = errors.New("the sandbox clock only moves forward")
 

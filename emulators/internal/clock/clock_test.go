@@ -1,7 +1,10 @@
 package clock_test
 
 import (
+	"runtime"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -242,4 +245,43 @@ func TestAdvanceStepsThroughTimersScheduledOnTheWay(t *testing.T) {
 			t.Errorf("%d pending, want the one beyond the advance", n)
 		}
 	})
+}
+
+// Exclusive never runs while a timer fires: timers due at once (fired by
+// the clock's goroutine) and Exclusive calls race, and neither ever sees
+// the other halfway through.
+func TestExclusiveNeverOverlapsAFiringTimer(t *testing.T) {
+	c := clock.New(clock.Options{})
+	defer c.Close()
+	var firing, exclusive, overlaps atomic.Int32
+	const n = 2000
+	var fired sync.WaitGroup
+	fired.Add(n)
+	go func() {
+		for range n {
+			c.After(0, func() {
+				defer fired.Done()
+				firing.Store(1)
+				if exclusive.Load() != 0 {
+					overlaps.Add(1)
+				}
+				runtime.Gosched()
+				firing.Store(0)
+			})
+		}
+	}()
+	for range n {
+		c.Exclusive(func() {
+			exclusive.Store(1)
+			if firing.Load() != 0 {
+				overlaps.Add(1)
+			}
+			runtime.Gosched()
+			exclusive.Store(0)
+		})
+	}
+	fired.Wait()
+	if o := overlaps.Load(); o != 0 {
+		t.Fatalf("%d overlaps of Exclusive and a firing timer", o)
+	}
 }
