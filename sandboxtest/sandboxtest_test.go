@@ -170,16 +170,27 @@ func TestAwaitStatusScenarioYAMLRequestsAndReset(t *testing.T) {
 	}
 }
 
+// createKhipuInMemory creates a Khipu 3.0 payment through the sandbox's
+// handler (no listener: it works inside a synctest bubble) that notifies
+// the merchant at path, and returns its id.
+func createKhipuInMemory(t *testing.T, sb *sandboxtest.Sandbox, path string) string {
+	t.Helper()
+	body := `{"subject":"x","currency":"CLP","amount":1000,"notify_url":"` + sb.Merchant.URL + path + `","notify_api_version":"3.0"}`
+	rec := sb.Do("POST", "/khipu/v3/payments", body, "Content-Type: application/json", "x-api-key: "+sb.Khipu.APIKey)
+	var p struct {
+		PaymentID string `json:"payment_id"`
+	}
+	if err := json.Unmarshal(rec.Body.Bytes(), &p); err != nil || p.PaymentID == "" {
+		t.Fatalf("create: %d %s", rec.Code, rec.Body)
+	}
+	return p.PaymentID
+}
+
 func TestInMemoryInsideSynctest(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sb := sandboxtest.New(t, sandboxtest.InMemory())
-		body := `{"subject":"x","currency":"CLP","amount":1000,"notify_url":"` + sb.Merchant.URL + `/k","notify_api_version":"3.0"}`
-		rec := sb.Do("POST", "/khipu/v3/payments", body, "Content-Type: application/json", "x-api-key: "+sb.Khipu.APIKey)
-		var p struct {
-			PaymentID string `json:"payment_id"`
-		}
-		json.Unmarshal(rec.Body.Bytes(), &p)
-		sb.Act("khipu", p.PaymentID, "pay", nil)
+		id := createKhipuInMemory(t, sb, "/k")
+		sb.Act("khipu", id, "pay", nil)
 		time.Sleep(time.Hour) // bubble time: the verification ends on the real-time side of the clock
 		synctest.Wait()
 		cb := sb.Merchant.Next(t, time.Second)
@@ -196,14 +207,9 @@ func TestInMemoryInsideSynctest(t *testing.T) {
 func TestResetLeavesNoTraceOfACallbackInFlight(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		sb := sandboxtest.New(t, sandboxtest.InMemory())
-		body := `{"subject":"x","currency":"CLP","amount":1000,"notify_url":"` + sb.Merchant.URL + `/k","notify_api_version":"3.0"}`
-		rec := sb.Do("POST", "/khipu/v3/payments", body, "Content-Type: application/json", "x-api-key: "+sb.Khipu.APIKey)
-		var p struct {
-			PaymentID string `json:"payment_id"`
-		}
-		json.Unmarshal(rec.Body.Bytes(), &p)
+		id := createKhipuInMemory(t, sb, "/k")
 		sb.Merchant.Script(sandboxtest.Slow(time.Hour, 200)) // answers long after the sandbox's attempt timeout
-		sb.Act("khipu", p.PaymentID, "pay", nil)
+		sb.Act("khipu", id, "pay", nil)
 		sb.Merchant.Next(t, time.Hour) // the attempt is now waiting on the merchant
 		sb.Reset()
 		time.Sleep(2 * time.Hour) // past the attempt's timeout and every retry
@@ -211,7 +217,7 @@ func TestResetLeavesNoTraceOfACallbackInFlight(t *testing.T) {
 		if rs, cbs := sb.Requests(""), sb.Merchant.Callbacks(); len(rs) != 0 || len(cbs) != 0 {
 			t.Errorf("after the reset: %d journaled requests, %d merchant callbacks", len(rs), len(cbs))
 		}
-		if ds := sb.Deliveries(p.PaymentID); len(ds) != 0 {
+		if ds := sb.Deliveries(id); len(ds) != 0 {
 			t.Errorf("%d callback attempts after the reset, the first %s %s", len(ds), ds[0].Event, ds[0].Outcome)
 		}
 	})

@@ -29,17 +29,10 @@ func copyDir(t *testing.T, from string) string {
 	return to
 }
 
+// records is recordList joined by spaces.
 func records(t *testing.T, s *Store, bucket string) string {
 	t.Helper()
-	rs, err := s.Records(bucket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, r := range rs {
-		out = append(out, r.Key+"="+string(r.Value))
-	}
-	return strings.Join(out, " ")
+	return strings.Join(recordList(t, s, bucket), " ")
 }
 
 // TestLogReplaysWritesNotYetInStateDB: a write is durable once Write
