@@ -172,15 +172,14 @@ type delivery struct {
 	attempts int            // regular attempts made
 	timers   []*clock.Timer // scheduled future attempts and copies
 	first    time.Time      // sandbox time of the first attempt
-	state    string         // "", superseded, cancelled, done
+	state    string         // "", superseded, cancelled (by Reset), done
 	pending  int            // scheduled + queued + running jobs
 	done     bool           // counted in finished (eviction order)
 	lane     string         // merchant host: its concurrency lane (laneKey)
-	// running are the attempts being made; reset is set by Reset, which
-	// cancels them and waits for them: an attempt still running then is
+	// running are the attempts being made. Reset cancels them and waits
+	// for them: an attempt of a cancelled delivery still running then is
 	// neither journaled, nor given to the provider, nor kept.
 	running []*inflight
-	reset   bool
 }
 
 // inflight is one attempt being made: cancel aborts its request, done is
@@ -396,7 +395,7 @@ func (d *Dispatcher) Reset(provider string) {
 		if d.stopTimers(dl) > 0 {
 			cancelled = append(cancelled, dl)
 		}
-		dl.state, dl.reset = "cancelled", true
+		dl.state = "cancelled"
 		for _, r := range dl.running {
 			r.cancel()
 			running = append(running, r.done)
@@ -681,7 +680,7 @@ func (d *Dispatcher) panicked(where string, v any, provider string) {
 func (d *Dispatcher) run(j job) {
 	dl := j.del
 	d.mu.Lock()
-	if dl.reset || !j.once && (dl.state == "superseded" || dl.state == "cancelled") {
+	if dl.state == "cancelled" || !j.once && dl.state == "superseded" {
 		dl.pending--
 		d.mu.Unlock()
 		return
@@ -726,7 +725,7 @@ func (d *Dispatcher) run(j job) {
 
 	d.mu.Lock()
 	dl.pending--
-	if dl.reset {
+	if dl.state == "cancelled" {
 		d.mu.Unlock()
 		return
 	}
